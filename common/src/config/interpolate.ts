@@ -1,0 +1,35 @@
+import { ConfigError } from './errors.ts';
+
+const PLACEHOLDER = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const WHOLE_PLACEHOLDER = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+
+function interpolateString(value: string, key: string, env: NodeJS.ProcessEnv): string | number | boolean {
+  if (value.includes('${') && /\$\{(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})/.test(value.replace(/\$\$\{/g, ''))) {
+    throw new ConfigError(key, 'malformed ${…} placeholder (use ${VAR} or ${VAR:-default})');
+  }
+  const out = value.replace(PLACEHOLDER, (match, name: string | undefined, fallback: string | undefined) => {
+    if (match === '$${') return '${';
+    const found = env[name!];
+    if (found !== undefined && found !== '') return found;
+    if (fallback !== undefined) return fallback;
+    throw new ConfigError(key, `environment variable ${name} is not set and has no default`);
+  });
+  // A value that is exactly one placeholder takes the type its text has, so `port: ${PORT:-15000}` is a number.
+  if (WHOLE_PLACEHOLDER.test(value)) {
+    if (/^-?\d+(\.\d+)?$/.test(out)) return Number(out);
+    if (out === 'true' || out === 'false') return out === 'true';
+  }
+  return out;
+}
+
+/** Replaces `${VAR}` / `${VAR:-default}` in every string of a parsed YAML tree; `$${` escapes a literal. */
+export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
+  if (typeof node === 'string') return interpolateString(node, path.join('.') || '(root)', env);
+  if (Array.isArray(node)) return node.map((item, i) => interpolate(item, env, [...path, String(i)]));
+  if (node && typeof node === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) out[k] = interpolate(v, env, [...path, k]);
+    return out;
+  }
+  return node;
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { ZodType } from 'zod';
+import { ConfigError } from './errors.ts';
+import { interpolate } from './interpolate.ts';
+
+/** Keys that would hold a secret: refused in YAML, because secrets come only from env or *_FILE. */
+const SECRET_KEY = /(password|passwd|secret|token|api_?key|private_?key|credentials?)$/i;
+
+function refuseSecrets(node: unknown, path: string[] = []): void {
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => refuseSecrets(item, [...path, String(i)]));
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  for (const [k, v] of Object.entries(node)) {
+    const key = [...path, k];
+    if (SECRET_KEY.test(k) && v !== null && typeof v !== 'object') {
+      const envName = key.join('_').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
+      throw new ConfigError(
+        key.join('.'),
+        `secrets are not allowed in the config file; set it in the environment (e.g. ${envName} or ${envName}_FILE)`,
+      );
+    }
+    refuseSecrets(v, key);
+  }
+}
+
+/** Parses YAML text into a plain tree; syntax errors name the line, never echo its content (which may hold a secret). */
+export function parseYaml(text: string, source?: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  const first = doc.errors[0];
+  if (first) {
+    const line = first.linePos?.[0];
+    const where = line ? `line ${line.line}, column ${line.col}` : 'unknown position';
+    throw new ConfigError('(yaml)', `syntax error at ${where} (${first.code})`, source);
+  }
+  return doc.toJS() ?? {};
+}
+
+/** Validates an already-parsed tree: interpolation, secret refusal, schema. */
+export function validateConfig<T>(tree: unknown, schema: ZodType<T>, env: NodeJS.ProcessEnv, source?: string): T {
+  try {
+    refuseSecrets(tree);
+    const resolved = interpolate(tree, env);
+    const result = schema.safeParse(resolved);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const key = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+      throw new ConfigError(key, issue.message);
+    }
+    return result.data;
+  } catch (err) {
+    if (err instanceof ConfigError && source && !err.source) throw new ConfigError(err.key, err.reason, source);
+    throw err;
+  }
+}
+
+/** Loads, interpolates and validates a YAML config file. Any problem is one ConfigError naming the key. */
+export function loadYamlConfig<T>(file: string, schema: ZodType<T>, env: NodeJS.ProcessEnv = process.env): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('(file)', `cannot read config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, file);
+  }
+  return validateConfig(parseYaml(text, file), schema, env, file);
+}

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Everything written so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when a stdout/stderr line matches, rejects on exit or timeout. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code (signal exits give null). */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts a product entry point (a .ts file relative to the repo root) as a real process. */
+export function startService(entry: string, env: Record<string, string | undefined>, args: string[] = []): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; waiters.forEach((w) => w()); });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; waiters.forEach((w) => w()); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { waiters.forEach((w) => w()); resolve(code); }));
+  let done = false;
+  void exited.then(() => { done = true; });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(pattern, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const hit = (out + err).split('\n').find((line) => pattern.test(line));
+          if (hit !== undefined) finish(() => resolve(hit));
+          else if (done || child.exitCode !== null) finish(() => reject(new Error(`process exited before ${pattern}; stderr: ${err.slice(-2000)}`)));
+        };
+        const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${pattern}; output: ${(out + err).slice(-2000)}`))), timeoutMs);
+        const finish = (f: () => void): void => { clearTimeout(timer); waiters.delete(check); f(); };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Parses pino JSON lines out of a process's output. */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } });
+}
+
+export interface BoundSocket { protocol: 'tcp' | 'udp'; address: string; port: number }
+
+/** The sockets a process is listening on, as the kernel reports them (`ss`), not as the process claims. */
+export async function listeningSockets(pid: number): Promise<BoundSocket[]> {
+  const child = spawn('ss', ['-H', '-l', '-n', '-p', '-t', '-u']);
+  let text = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { text += d; });
+  await once(child, 'exit');
+  const sockets: BoundSocket[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes(`pid=${pid},`)) continue;
+    const cols = line.trim().split(/\s+/);
+    const local = cols[4] ?? '';
+    const idx = local.lastIndexOf(':');
+    sockets.push({
+      protocol: cols[0] === 'udp' ? 'udp' : 'tcp',
+      address: local.slice(0, idx).replace(/^\[|\]$/g, '').replace(/%.*$/, ''),
+      port: Number(local.slice(idx + 1)),
+    });
+  }
+  return sockets;
+}
+
+/** Asks the kernel for a free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}

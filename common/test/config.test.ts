@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, engineConfigSchema, loadYamlConfig, readSecret } from '@ai-agent/common';
+
+const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+let n = 0;
+function file(text: string): string {
+  const path = join(dir, `c${n++}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+const GOOD = `ari:\n  url: http://127.0.0.1:8088\n  username: ai\n  app: ai-agent\n`;
+
+describe('engine config', () => {
+  it('loads the shipped default with env interpolation and typed placeholders', () => {
+    const cfg = loadYamlConfig('config/ai-agent.yaml', engineConfigSchema, { HEALTH_PORT: '15001', ARI_APP: 'sales' });
+    assert.equal(cfg.control.port, 15001);
+    assert.equal(cfg.ari.app, 'sales');
+    assert.equal(cfg.ari.url, 'http://127.0.0.1:8088');
+    assert.equal(cfg.logging.show_phone_numbers, false);
+  });
+
+  // Each bad input gives one line naming the key and the reason, and never echoes a value.
+  const table: Array<{ name: string; yaml: string; env?: Record<string, string>; key: string; reason: RegExp }> = [
+    { name: 'YAML syntax', yaml: 'ari: [\n  url: x', key: '(yaml)', reason: /syntax error at line \d+/ },
+    { name: 'duplicate key', yaml: `${GOOD}ari:\n  url: x\n`, key: '(yaml)', reason: /syntax error/ },
+    { name: 'missing section', yaml: 'control:\n  port: 1\n', key: 'ari', reason: /expected object/i },
+    { name: 'wrong type', yaml: `${GOOD}control:\n  port: "abc"\n`, key: 'control.port', reason: /expected number/i },
+    { name: 'out of range', yaml: `${GOOD}control:\n  port: 70000\n`, key: 'control.port', reason: /65535/ },
+    { name: 'unknown key (typo)', yaml: `${GOOD}logging:\n  levle: info\n`, key: 'logging', reason: /levle/ },
+    { name: 'bad enum', yaml: `${GOOD}logging:\n  level: loud\n`, key: 'logging.level', reason: /expected one of/i },
+    { name: 'bad app name', yaml: GOOD.replace('app: ai-agent', 'app: "a b"'), key: 'ari.app', reason: /letters/ },
+    { name: 'credentials in URL', yaml: GOOD.replace('http://127', 'http://u:pw@127'), key: 'ari.url', reason: /credentials/ },
+    { name: 'secret in YAML', yaml: `${GOOD}  password: hunter2hunter2\n`, key: 'ari.password', reason: /ARI_PASSWORD/ },
+    { name: 'unset env var', yaml: GOOD.replace('username: ai', 'username: ${NOPE_NOT_SET}'), key: 'ari.username', reason: /NOPE_NOT_SET is not set/ },
+    { name: 'malformed placeholder', yaml: GOOD.replace('username: ai', 'username: ${1bad}'), key: 'ari.username', reason: /malformed/ },
+    { name: 'env value of wrong type', yaml: `${GOOD}control:\n  port: \${HEALTH_PORT}\n`, env: { HEALTH_PORT: 'eighty' }, key: 'control.port', reason: /expected number/i },
+  ];
+  for (const row of table) {
+    it(`rejects ${row.name}`, () => {
+      const path = file(row.yaml);
+      assert.throws(
+        () => loadYamlConfig(path, engineConfigSchema, row.env ?? {}),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err));
+          assert.equal(err.key, row.key);
+          assert.match(err.reason, row.reason);
+          assert.equal(err.line().split('\n').length, 1);
+          assert.ok(!err.line().includes('hunter2'), 'a secret value leaked into the error');
+          return true;
+        },
+      );
+    });
+  }
+
+  it('reads secrets from env or from the file named by *_FILE, never both', () => {
+    const secretFile = join(dir, 'token');
+    writeFileSync(secretFile, 'from-a-file-0123456789\n');
+    assert.equal(readSecret('X_TOKEN', { X_TOKEN_FILE: secretFile }), 'from-a-file-0123456789');
+    assert.equal(readSecret('X_TOKEN', { X_TOKEN: 'direct-value' }), 'direct-value');
+    assert.throws(() => readSecret('X_TOKEN', { X_TOKEN: 'a', X_TOKEN_FILE: secretFile }), /not both/);
+    assert.throws(() => readSecret('X_TOKEN', { X_TOKEN_FILE: join(dir, 'missing') }), /X_TOKEN_FILE: cannot read/);
+    assert.throws(() => readSecret('X_TOKEN', { X_TOKEN: 'short' }, 16), /X_TOKEN: must be at least 16/);
+  });
+});

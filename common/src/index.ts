@@ -33,4 +33,19 @@ export { readSecret } from './config/secrets.ts';
 export { loadYamlConfig, parseYaml, validateConfig } from './config/load.ts';
 export { interpolate } from './config/interpolate.ts';
 export { engineConfigSchema, type EngineConfig } from './config/engine/index.ts';
+export { mediaConfigSchema, type MediaConfig } from './config/engine/media.ts';
+export { telephonyConfigSchema, type TelephonyConfig } from './config/engine/telephony.ts';
+export { storeConfigSchema, limitsConfigSchema, type StoreConfig, type LimitsConfig } from './config/engine/operations.ts';
+export {
+  contextSchema,
+  contextsConfigSchema,
+  providersConfigSchema,
+  providerInstanceSchema,
+  type ContextConfig,
+  type ContextsConfig,
+  type ProvidersConfig,
+  type ProviderInstanceConfig,
+  type BargeInConfig,
+  type TransferTargetConfig,
+} from './config/engine/contexts.ts';
 export { PublicHttpError, genericErrorText } from './errors/http.ts';

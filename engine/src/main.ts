@@ -14,7 +14,9 @@ import {
 import { AuthGuard } from './control/auth-guard.ts';
 import { Readiness } from './control/readiness.ts';
 import { buildControlServer } from './control/server.ts';
-import { changedKeys, configPath, loadEngineConfig, loadEngineSecrets } from './config/runtime-config.ts';
+import { onShutdownSignals } from './control/lifecycle/shutdown-signals.ts';
+import { buildOperations, type EngineOperations } from './control/operations.ts';
+import { configPath, loadEngineConfig, loadEngineSecrets } from './config/runtime-config.ts';
 
 const VERSION = '0.1.0';
 
@@ -58,37 +60,23 @@ async function main(): Promise<void> {
     trustLoopback: true,
   });
 
-  let running = config;
-  const control = buildControlServer({
-    log,
-    guard,
-    readiness,
-    version: VERSION,
-    reload: async () => {
-      const next = loadEngineConfig();
-      const changed = changedKeys(running, next);
-      running = next;
-      return { changed };
-    },
-  });
+  // Operations: call records, metrics, limits, hot reload, drain.
+  let ops: EngineOperations;
+  try {
+    ops = buildOperations({ log, config, loadConfig: () => loadEngineConfig(), guard, readiness });
+  } catch (err) {
+    fail(`refusing to start: ${(err as Error).message}`);
+  }
+  ops.start();
+
+  const control = buildControlServer({ log, guard, readiness, version: VERSION, routes: ops.routes() });
   await control.listen({ host: healthHost, port: config.control.port });
   const address = control.server.address();
   log.info({ address, config: configPath() }, 'engine control server listening');
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    readiness.startDraining();
-    log.info({ signal }, 'stopping');
-    await control.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  onShutdownSignals(async () => {
+    await ops.shutdown({ closers: [{ name: 'control server', close: () => control.close() }] });
+  }, log);
 }
 
 main().catch((err: unknown) => {

@@ -1,28 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { ConfigError, PublicHttpError, genericErrorText, type Logger } from '@ai-agent/common';
+import { PublicHttpError, genericErrorText, type Logger } from '@ai-agent/common';
 import type { AuthGuard } from './auth-guard.ts';
 import type { Readiness } from './readiness.ts';
 
-export interface ReloadOutcome {
-  /** Top-level config keys whose values changed. */
-  changed: string[];
-}
+/** Registers a group of protected routes; each route puts `guard.check` in front of itself. */
+export type ControlRoutes = (app: FastifyInstance, guard: AuthGuard) => void;
 
 export interface ControlServerDeps {
   log: Logger;
   guard: AuthGuard;
   readiness: Readiness;
   version: string;
-  /** Validates the on-disk config and switches to it; throws ConfigError for an invalid one. */
-  reload: () => Promise<ReloadOutcome>;
+  /** Operator routes (reload, config state, calls, metrics), registered after the public ones. */
+  routes: readonly ControlRoutes[];
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * The engine's control plane: public liveness/readiness/health, and protected operator routes. Error bodies
- * are always a generic text plus the request id; details go to the (scrubbed) log only.
+ * The engine's control plane: public liveness/readiness/health, and protected operator routes (in
+ * `routes/`). Error bodies are always a generic text plus the request id; details go to the (scrubbed) log only.
  */
 export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   const { log, guard, readiness } = deps;
@@ -60,13 +58,13 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     );
   });
 
-  app.setErrorHandler(async (err, request, reply) => {
+  app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (err instanceof PublicHttpError) {
       return reply.code(err.statusCode).send({ error: err.message, ...err.details, requestId: request.id });
     }
-    const status = typeof (err as { statusCode?: number }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
+    const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: (err as { code?: string }).code, reason: err.message }, 'request rejected');
+    else request.log.info({ code: err.code, reason: err.message }, 'request rejected');
     return reply.code(status).send({ error: genericErrorText(status), requestId: request.id });
   });
   app.setNotFoundHandler(async (request, reply) => reply.code(404).send({ error: genericErrorText(404), requestId: request.id }));
@@ -83,24 +81,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     uptime_s: Math.round(process.uptime()),
   }));
 
-  let reloading = false;
-  app.post('/reload', { preHandler: guard.check }, async (request, reply) => {
-    if (reloading) return reply.code(409).send({ error: 'a reload is already in progress', requestId: request.id });
-    reloading = true;
-    try {
-      const outcome = await deps.reload();
-      log.info({ changed: outcome.changed, by: request.authMethod }, 'configuration reloaded');
-      return { reloaded: true, changed: outcome.changed };
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        log.warn({ key: err.key, reason: err.reason }, 'reload refused: invalid configuration');
-        return reply.code(400).send({ error: 'invalid configuration', key: err.key, reason: err.reason, requestId: request.id });
-      }
-      throw err;
-    } finally {
-      reloading = false;
-    }
-  });
+  for (const register of deps.routes) register(app, guard);
 
   return app;
 }

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { jsonLines, listeningSockets, startService } from '@ai-agent/common/testing';
+import { testConfig } from './engine-config.ts';
 
 const ENGINE = 'engine/src/main.ts';
 const ADMIN = 'admin-ui/src/server/main.ts';
+// The engine's call store goes to a temp dir, not the repository's data/.
+const config = testConfig();
+after(() => config.remove());
 
 async function boundAddresses(entry: string, env: Record<string, string>): Promise<{ addresses: string[]; output: string }> {
-  const svc = startService(entry, env);
+  const svc = startService(entry, entry === ENGINE ? { ...config.env, ...env } : env);
   try {
     await svc.waitFor(/listening/);
     const sockets = await listeningSockets(svc.child.pid!);
@@ -56,7 +60,7 @@ describe('listener bind policy, as the kernel sees it', () => {
   });
 
   it('a bind host that is not an IP address is refused, naming the variable', async () => {
-    const svc = startService(ENGINE, { HEALTH_PORT: '0', HEALTH_BIND_HOST: 'example.invalid' });
+    const svc = startService(ENGINE, { ...config.env, HEALTH_PORT: '0', HEALTH_BIND_HOST: 'example.invalid' });
     assert.equal(await svc.exited, 2);
     assert.match(svc.stderr(), /HEALTH_BIND_HOST: "example\.invalid" is not an IP address/);
   });
@@ -64,7 +68,7 @@ describe('listener bind policy, as the kernel sees it', () => {
 
 describe('config refusal at start', () => {
   it('an invalid value stops the engine with one line naming the key', async () => {
-    const svc = startService(ENGINE, { HEALTH_PORT: '99999' });
+    const svc = startService(ENGINE, { ...config.env, HEALTH_PORT: '99999' });
     assert.equal(await svc.exited, 2);
     const lines = svc.stderr().trim().split('\n');
     assert.equal(lines.length, 1);
@@ -72,7 +76,7 @@ describe('config refusal at start', () => {
   });
 
   it('a weak HEALTH_API_TOKEN is refused, naming it and not echoing it', async () => {
-    const svc = startService(ENGINE, { HEALTH_PORT: '0', HEALTH_API_TOKEN: 'weakweak' });
+    const svc = startService(ENGINE, { ...config.env, HEALTH_PORT: '0', HEALTH_API_TOKEN: 'weakweak' });
     assert.equal(await svc.exited, 2);
     assert.match(svc.stderr(), /HEALTH_API_TOKEN: must be at least 16 characters/);
     assert.ok(!(svc.stdout() + svc.stderr()).includes('weakweak'));

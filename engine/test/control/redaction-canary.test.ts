@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startService } from '@ai-agent/common/testing';
+import { testConfig } from './engine-config.ts';
 
 const canary = (label: string): string => `${label}${randomBytes(12).toString('hex')}`;
 
@@ -25,7 +26,9 @@ describe('redaction canary: no planted secret leaves the process', () => {
     const passwordFile = join(dir, 'ari-password');
     writeFileSync(passwordFile, `${planted.ariPasswordFromFile}\n`);
     const logFile = join(dir, 'engine.log');
+    const config = testConfig();
     const engine = startService('engine/src/main.ts', {
+      ...config.env,
       HEALTH_PORT: '0',
       LOG_LEVEL: 'debug',
       LOG_FILE: logFile,
@@ -59,6 +62,7 @@ describe('redaction canary: no planted secret leaves the process', () => {
     } finally {
       await engine.stop();
     }
+    config.remove();
     const logged = readFileSync(logFile, 'utf8');
     const everything = [engine.stdout(), engine.stderr(), logged, ...responses].join('\n');
     // The test must have produced output that would have leaked without the scrubber.

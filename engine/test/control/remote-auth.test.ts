@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { signRequest } from '@ai-agent/common';
 import { canCreateNetns, createRemotePeer, startService, type RemotePeer, type ServiceProcess } from '@ai-agent/common/testing';
+import { testConfig, type TestConfig } from './engine-config.ts';
 
 const TOKEN = 'control-token-0123456789abcdef';
 const SIGNING_SECRET = 'admin-ui-signing-secret-0123456789abcdef';
@@ -20,10 +21,13 @@ describe('control routes from a real non-loopback caller', { skip: !(await canCr
   let engine: ServiceProcess;
   let port: number;
   let base: string;
+  let config: TestConfig;
 
   before(async () => {
     peer = await createRemotePeer();
+    config = testConfig();
     engine = startService('engine/src/main.ts', {
+      ...config.env,
       HEALTH_PORT: '0',
       HEALTH_BIND_HOST: '0.0.0.0',
       HEALTH_API_TOKEN: TOKEN,
@@ -36,6 +40,7 @@ describe('control routes from a real non-loopback caller', { skip: !(await canCr
   after(async () => {
     await engine?.stop();
     await peer?.destroy();
+    config?.remove();
   });
 
   it('public routes answer anyone', async () => {
@@ -96,6 +101,26 @@ describe('control routes from a real non-loopback caller', { skip: !(await canCr
     const reasons = engine.stdout().split('\n').filter((l) => l.includes('control auth refused')).map((l) => JSON.parse(l).reason as string);
     for (const r of ['missing_credentials', 'bad_token', 'replayed_nonce', 'bad_signature']) assert.ok(reasons.includes(r), `${r} in ${reasons}`);
     assert.ok(!engine.stdout().includes(TOKEN));
+  });
+
+  it('operator routes answer a remote caller with the token', async () => {
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    const calls = await remote(peer, `${base}/calls`, { headers });
+    assert.equal(calls.status, 200);
+    assert.deepEqual(JSON.parse(calls.body).active, []);
+    const metrics = await remote(peer, `${base}/metrics`, { headers });
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /# TYPE ai_agent_control_auth_failures_total counter/);
+    assert.match(metrics.body, /ai_agent_control_auth_failures_total\{reason="missing_credentials"\} \d+/);
+  });
+
+  it('operator routes (calls, metrics, config state, hangup) refuse a remote caller without a token', async () => {
+    // Four probes: with the refusals above this stays under the per-address failure limit (10 a minute).
+    for (const [method, path] of [['GET', '/calls'], ['POST', '/calls/some-call/hangup'], ['GET', '/metrics'], ['GET', '/config/state']]) {
+      const r = await remote(peer, `${base}${path}`, { method });
+      assert.equal(r.status, 401, `${method} ${path}`);
+      assert.equal(JSON.parse(r.body).error, 'unauthorized');
+    }
   });
 
   it('repeated failures from one address are refused before any credential is checked', async () => {

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { contextsConfigSchema, providersConfigSchema } from './contexts.ts';
 import { mediaConfigSchema } from './media.ts';
+import { limitsConfigSchema, storeConfigSchema } from './operations.ts';
+import { telephonyConfigSchema } from './telephony.ts';
 
 // 0 asks the OS for a free port (tests, side-by-side instances).
 const port = z.number().int().min(0).max(65535);
@@ -37,7 +40,12 @@ export const engineConfigSchema = z
     ari: ariSchema,
     control: controlSchema.default({ port: 15000, auth_failures_per_minute: 10 }),
     logging: loggingSchema.default({ level: 'info', show_phone_numbers: false }),
+    telephony: telephonyConfigSchema,
     media: mediaConfigSchema,
+    providers: providersConfigSchema,
+    contexts: contextsConfigSchema,
+    store: storeConfigSchema,
+    limits: limitsConfigSchema,
   })
   .strict();
 

@@ -1,0 +1,58 @@
+// `npm run bench`: runs every benchmark suite, prints each figure as `<name>: <value> <unit>`, and writes them
+// all to bench/results/latest.json. `npm run bench -- media` runs only suites whose name contains "media".
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+export interface Figure {
+  value: number;
+  unit: string;
+}
+export type Figures = Record<string, Figure>;
+
+interface Suite {
+  name: string;
+  module: string;
+  exportName: string;
+}
+
+const SUITES: Suite[] = [
+  { name: 'media', module: './media.ts', exportName: 'runMediaBench' },
+  { name: 'local-ai', module: './local-ai.ts', exportName: 'runLocalAiBench' },
+  { name: 'pipeline', module: './pipeline.ts', exportName: 'runPipelineBench' },
+];
+
+function format(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(Math.abs(value) >= 100 ? 0 : 2);
+}
+
+async function main(): Promise<void> {
+  const filters = process.argv.slice(2);
+  const selected = SUITES.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
+  const results: Record<string, Figures> = {};
+  let failed = false;
+  for (const suite of selected) {
+    console.log(`== ${suite.name}`);
+    try {
+      const mod = (await import(suite.module)) as Record<string, () => Promise<Figures>>;
+      const run = mod[suite.exportName];
+      if (!run) throw new Error(`${suite.module} does not export ${suite.exportName}`);
+      const figures = await run();
+      for (const [name, f] of Object.entries(figures)) console.log(`${name}: ${format(f.value)} ${f.unit}`);
+      results[suite.name] = figures;
+    } catch (err) {
+      failed = true;
+      console.error(`${suite.name} benchmark failed: ${(err as Error).message}`);
+    }
+  }
+  const out = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    `${out}latest.json`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30) }, node: process.version, results }, null, 2)}\n`,
+  );
+  console.log(`wrote bench/results/latest.json`);
+  process.exit(failed ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+// Conversation contexts (YAML `contexts:`) and named provider instances (YAML `providers:`). Every default
+// works offline with the bundled local AI server; secrets (LOCAL_WS_AUTH_TOKEN) come from the environment.
+
+const providerName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ - only');
+const ms = (def: number, min: number, max: number) => z.number().int().min(min).max(max).default(def);
+
+const pipelineProviderSchema = z
+  .object({
+    type: z.literal('pipeline'),
+    stt: providerName.default('local'),
+    llm: providerName.default('local'),
+    tts: providerName.default('local'),
+    /** Used when the primary of a stage fails at start or mid-call. */
+    fallback: z
+      .object({ stt: providerName.optional(), llm: providerName.optional(), tts: providerName.optional() })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const agentProviderSchema = z.object({ type: z.literal('agent'), agent: providerName }).strict();
+
+const transferTargetSchema = z
+  .object({
+    context: z.string().min(1),
+    extension: z.string().min(1),
+    priority: z.number().int().min(1).default(1),
+    /** What the model reads about this target when choosing it. */
+    description: z.string().default(''),
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    max_call_seconds: z.number().int().min(10).max(86_400).default(1800),
+    /** Caller silence (while the agent waits) before a reprompt. */
+    no_input_seconds: z.number().min(1).max(600).default(10),
+    /** Reprompts before the agent says goodbye and hangs up. */
+    no_input_prompts: z.number().int().min(0).max(10).default(2),
+  })
+  .strict();
+
+const DEFAULT_BACKCHANNELS = [
+  'mm', 'mhm', 'mm-hm', 'mm-hmm', 'uh-huh', 'hmm', 'uh', 'um', 'yeah', 'yep', 'yes', 'ok', 'okay', 'right', 'sure',
+  'aha', 'i see',
+];
+
+const bargeInSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /**
+     * Speech over the agent for this long (VAD) pauses the agent at once, so the caller is heard quickly;
+     * the agent resumes where it stopped if the speech turns out not to be an interruption.
+     */
+    onset_ms: ms(60, 20, 1000),
+    /** Speech must last at least this long to interrupt. */
+    min_speech_ms: ms(200, 20, 5000),
+    /**
+     * Words (from STT, not counting ignore_words) that confirm an interruption. 0: speech duration alone
+     * (min_speech_ms) interrupts, without waiting for words.
+     */
+    min_words: z.number().int().min(0).max(10).default(1),
+    /** Speech longer than this interrupts even before STT produced a word (backchannels are short). */
+    backchannel_max_ms: ms(700, 100, 5000),
+    /** Utterances made only of these words never interrupt ("mm-hm", "yeah", …). */
+    ignore_words: z.array(z.string().min(1)).default(DEFAULT_BACKCHANNELS),
+    /** VAD speech probability required while the agent plays (higher than at rest, against echo). */
+    threshold_while_speaking: z.number().min(0.1).max(0.99).default(0.6),
+  })
+  .strict();
+
+const vadSchema = z
+  .object({
+    threshold: z.number().min(0.1).max(0.99).default(0.5),
+    /** Below-threshold time that ends speech (before endpointing starts counting). */
+    min_silence_ms: ms(100, 32, 2000),
+  })
+  .strict();
+
+export const contextSchema = z
+  .object({
+    system_prompt: z
+      .string()
+      .min(1)
+      .default('You are a friendly phone assistant. Answer in one or two short spoken sentences, without lists or markup.'),
+    greeting: z.string().default('Hello! How can I help you today?'),
+    /** Spoken by the hangup tool and the no-input policy before the line drops. */
+    farewell: z.string().min(1).default('Thank you for calling. Goodbye!'),
+    no_input_prompt: z.string().min(1).default('Are you still there?'),
+    apology: z.string().min(1).default('Sorry, we are having technical difficulties. Please call again later. Goodbye.'),
+    voice: z.string().min(1).optional(),
+    language: z.string().min(2).default('en-US'),
+    provider: z
+      .discriminatedUnion('type', [pipelineProviderSchema, agentProviderSchema])
+      .default({ type: 'pipeline', stt: 'local', llm: 'local', tts: 'local', fallback: {} }),
+    tools: z.array(z.enum(['hangup', 'transfer', 'send_dtmf'])).default(['hangup']),
+    /** Allowlist: the transfer tool can reach only these, by name. */
+    transfer_targets: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), transferTargetSchema).default({}),
+    limits: limitsSchema.prefault({}),
+    barge_in: bargeInSchema.prefault({}),
+    vad: vadSchema.prefault({}),
+    /** Silence after the end of caller speech before the turn is closed (STT finalized). */
+    endpointing_ms: ms(300, 0, 5000),
+  })
+  .strict()
+  .superRefine((ctx, issues) => {
+    if (ctx.tools.includes('transfer') && Object.keys(ctx.transfer_targets).length === 0) {
+      issues.addIssue({ code: 'custom', path: ['transfer_targets'], message: 'the transfer tool needs at least one target' });
+    }
+  });
+
+export const contextsConfigSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ - only'), contextSchema)
+  .default({})
+  .transform((contexts) => (contexts.default ? contexts : { ...contexts, default: contextSchema.parse({}) }));
+
+const localAiProviderSchema = z
+  .object({
+    type: z.literal('local_ai'),
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^wss?:\/\//.test(u), 'must be a ws:// or wss:// URL')
+      .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry credentials; set LOCAL_WS_AUTH_TOKEN')
+      .default('ws://127.0.0.1:8765'),
+    connect_timeout_ms: ms(3000, 100, 60_000),
+    /** Audio encoding sent to its STT: slin16le at 16 kHz keeps the wideband quality. */
+    stt_encoding: z.enum(['slin16le', 'mulaw']).default('slin16le'),
+  })
+  .strict();
+
+export const providerInstanceSchema = z.discriminatedUnion('type', [localAiProviderSchema]);
+
+export const providersConfigSchema = z
+  .record(providerName, providerInstanceSchema)
+  .default({ local: { type: 'local_ai', url: 'ws://127.0.0.1:8765', connect_timeout_ms: 3000, stt_encoding: 'slin16le' } });
+
+export type ContextConfig = z.infer<typeof contextSchema>;
+export type ContextsConfig = z.infer<typeof contextsConfigSchema>;
+export type ProviderInstanceConfig = z.infer<typeof providerInstanceSchema>;
+export type ProvidersConfig = z.infer<typeof providersConfigSchema>;
+export type BargeInConfig = ContextConfig['barge_in'];
+export type TransferTargetConfig = z.infer<typeof transferTargetSchema>;

@@ -1,0 +1,163 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { scrubber, type EngineConfig, type Logger } from '@ai-agent/common';
+import { SqliteCallStore } from '../store/sqlite-store.ts';
+import { RetentionJob } from '../store/retention.ts';
+import type { CallStore } from '../store/types.ts';
+import type { CallRegistry } from '../telephony/registry.ts';
+import type { AuthGuard } from './auth-guard.ts';
+import { ConfigHolder, type ConfigSnapshot } from './config/config-holder.ts';
+import { ConfigReloader } from './config/config-reloader.ts';
+import { AdmissionControl } from './lifecycle/admission-control.ts';
+import { drain, type Closer, type DrainReport } from './lifecycle/drain.ts';
+import { EngineMetrics, type MetricsSources } from './metrics/engine-metrics.ts';
+import { MediaCounterTotals } from './metrics/media-totals.ts';
+import { MeteredCallStore } from './metrics/metered-store.ts';
+import type { Readiness } from './readiness.ts';
+import { callRoutes } from './routes/call-routes.ts';
+import { configRoutes } from './routes/config-routes.ts';
+import { metricsRoute } from './routes/metrics-route.ts';
+import type { ControlRoutes } from './server.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Hangups at the end of a drain speak the drain message first; this bounds how long that may take. */
+const DRAIN_HANGUP_GRACE_MS = 20_000;
+
+/** Settings read once at start: a change is reported by /reload and /config/state as needing a restart. */
+const RESTART_KEYS: Readonly<Record<string, readonly string[]>> = {
+  control: ['control.port'],
+  call_store: ['store.path'],
+  ari: ['ari'],
+};
+
+/** Live calls before telephony is attached (or in a process without it). */
+const NO_CALLS: CallRegistry = { list: () => [], get: () => undefined, count: () => 0, hangup: async () => false };
+
+export interface OperationsDeps {
+  log: Logger;
+  /** The validated config the process started with. */
+  config: EngineConfig;
+  /** Reads and fully validates the on-disk config (throws ConfigError). */
+  loadConfig: () => EngineConfig;
+  guard: AuthGuard;
+  readiness: Readiness;
+  /** More settings that need a restart, per listener (e.g. `{ rtp: ['media.rtp'] }`). */
+  restartKeys?: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface ShutdownOptions {
+  /** Extra ways to stop taking calls (e.g. the Stasis app turning new channels away). */
+  stopAccepting?: () => void;
+  /** Closed in order once calls are gone (media listeners, ARI, control server); the call store closes last. */
+  closers: readonly Closer[];
+}
+
+/**
+ * What an operator needs around the calls: the running config and its hot reload, call records, metrics,
+ * admission limits, the control routes and the graceful drain. Built once by main.
+ */
+export class EngineOperations {
+  readonly config: ConfigHolder<EngineConfig>;
+  /** Call records (scrubbed on write) that also feed the call metrics: what telephony writes to. */
+  readonly store: CallStore;
+  readonly admission: AdmissionControl;
+  readonly metrics: EngineMetrics;
+  /** Media streams register their counters here for the metrics (`track(stream.counters)` → release on close). */
+  readonly mediaTotals = new MediaCounterTotals();
+  /** Scrape-time sources; main may add `pacer` and `listenerRejections`. */
+  readonly sources: MetricsSources;
+  private readonly records: SqliteCallStore;
+  private readonly retention: RetentionJob;
+  private readonly reloader: ConfigReloader<EngineConfig>;
+  private registry: CallRegistry = NO_CALLS;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: OperationsDeps) {
+    this.log = deps.log;
+    this.config = new ConfigHolder(deps.config);
+    const settings = () => this.config.current().config;
+    this.records = new SqliteCallStore({
+      path: isAbsolute(deps.config.store.path) ? deps.config.store.path : resolve(REPO_ROOT, deps.config.store.path),
+      redaction: {
+        toolArguments: () => settings().store.store_tool_arguments,
+        showPhoneNumbers: () => scrubber.showPhoneNumbers,
+      },
+      log: deps.log,
+    });
+    this.admission = new AdmissionControl(() => settings().limits);
+    this.sources = {
+      activeCalls: () => this.registry.list().map((call) => call.info),
+      media: () => this.mediaTotals.snapshot(),
+      authFailures: () => deps.guard.failures,
+      admissionRefusals: () => this.admission.refusals,
+      storeWriteErrors: () => this.records.counters.writeErrors,
+    };
+    this.metrics = new EngineMetrics(this.sources);
+    this.store = new MeteredCallStore(this.records, this.metrics);
+    this.retention = new RetentionJob(
+      this.records,
+      () => ({ retentionDays: settings().store.retention_days, purgeIntervalMinutes: settings().store.purge_interval_minutes }),
+      deps.log,
+    );
+    this.reloader = new ConfigReloader({
+      holder: this.config,
+      load: deps.loadConfig,
+      listenerKeys: { ...RESTART_KEYS, ...deps.restartKeys },
+      onSwap: (snapshot) => this.applyProcessSettings(snapshot),
+      log: deps.log,
+    });
+  }
+
+  /** Settings that are process-wide rather than per call take effect at once. */
+  private applyProcessSettings(snapshot: ConfigSnapshot<EngineConfig>): void {
+    scrubber.showPhoneNumbers = snapshot.config.logging.show_phone_numbers;
+    this.log.level = snapshot.config.logging.level;
+  }
+
+  /** The live calls (telephony's registry), for the control routes, the metrics and the drain. */
+  attachRegistry(registry: CallRegistry): void {
+    this.registry = registry;
+  }
+
+  /** Closes records a previous process left open, then starts the retention purge. Call before taking calls. */
+  start(): void {
+    const closed = this.records.closeAbandoned(new Date().toISOString());
+    if (closed) this.log.warn({ calls: closed }, 'call records left open by the previous run were closed');
+    this.retention.start();
+  }
+
+  /** Protected routes for buildControlServer. */
+  routes(): ControlRoutes[] {
+    return [
+      configRoutes({ reload: () => this.reloader.reload(), state: () => this.reloader.state(), log: this.log }),
+      callRoutes({ registry: () => this.registry, store: this.store, log: this.log }),
+      metricsRoute(this.metrics),
+    ];
+  }
+
+  /** The drain: no new calls, active calls finish or are ended with the drain message, then everything closes. */
+  shutdown(options: ShutdownOptions): Promise<DrainReport> {
+    const limits = this.config.current().config.limits;
+    return drain({
+      registry: this.registry,
+      stopAccepting: () => {
+        this.deps.readiness.startDraining();
+        this.admission.startDraining();
+        options.stopAccepting?.();
+      },
+      timeoutMs: limits.drain_timeout_seconds * 1000,
+      message: limits.drain_message,
+      hangupGraceMs: DRAIN_HANGUP_GRACE_MS,
+      closers: [
+        ...options.closers,
+        { name: 'call store', close: () => { this.retention.stop(); this.store.close(); } },
+      ],
+      log: this.log,
+    });
+  }
+}
+
+export function buildOperations(deps: OperationsDeps): EngineOperations {
+  return new EngineOperations(deps);
+}

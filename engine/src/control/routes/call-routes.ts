@@ -1,0 +1,94 @@
+import { maskPhoneNumber, scrub, scrubber, type Logger } from '@ai-agent/common';
+import type { FastifyInstance } from 'fastify';
+import type { CallStore } from '../../store/types.ts';
+import type { ActiveCall, CallRegistry } from '../../telephony/registry.ts';
+import type { AuthGuard } from '../auth-guard.ts';
+
+export interface CallRouteDeps {
+  registry: () => CallRegistry;
+  store: CallStore;
+  log: Logger;
+}
+
+const CALL_ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } as const;
+const MAX_LIST = 200;
+
+/** A live call as operators see it: the caller's number masked per policy, free text scrubbed. */
+function activeView(call: ActiveCall) {
+  const { info } = call;
+  const number = info.callerNumber;
+  return {
+    id: info.id,
+    channelId: info.channelId,
+    context: info.context,
+    transport: info.transport,
+    codec: info.codec,
+    callerNumber: number === undefined || scrubber.showPhoneNumbers ? number : maskPhoneNumber(number),
+    callerName: info.callerName === undefined ? undefined : scrub(info.callerName),
+    state: call.state,
+    startedAt: call.startedAt,
+    answeredAt: call.answeredAt,
+  };
+}
+
+/**
+ * `GET /calls` (live calls + recent records, newest first, paged with `before=<nextBefore>`), `GET /calls/:id` (live state
+ * and the stored record with transcript), `POST /calls/:id/hangup`. Records are redacted when written.
+ */
+export function callRoutes(deps: CallRouteDeps) {
+  return (app: FastifyInstance, guard: AuthGuard): void => {
+    app.get<{ Querystring: { limit: number; before?: string } }>(
+      '/calls',
+      {
+        preHandler: guard.check,
+        schema: {
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              limit: { type: 'integer', minimum: 1, maximum: MAX_LIST, default: 50 },
+              /** The last id of the previous page (its `nextBefore`). */
+              before: CALL_ID,
+            },
+          },
+        },
+      },
+      async (request) => {
+        const { limit, before } = request.query;
+        const recent = deps.store.list({ limit, before });
+        return {
+          active: deps.registry().list().map(activeView),
+          recent,
+          ...(recent.length === limit ? { nextBefore: recent.at(-1)!.id } : {}),
+        };
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/calls/:id',
+      { preHandler: guard.check, schema: { params: { type: 'object', properties: { id: CALL_ID }, required: ['id'] } } },
+      async (request, reply) => {
+        const live = deps.registry().get(request.params.id);
+        const record = deps.store.get(request.params.id);
+        if (!live && !record) return reply.code(404).send({ error: 'no such call', requestId: request.id });
+        return { active: live ? activeView(live) : null, record: record ?? null };
+      },
+    );
+
+    app.post<{ Params: { id: string } }>(
+      '/calls/:id/hangup',
+      { preHandler: guard.check, schema: { params: { type: 'object', properties: { id: CALL_ID }, required: ['id'] } } },
+      async (request, reply) => {
+        const { id } = request.params;
+        const registry = deps.registry();
+        if (!registry.get(id)) return reply.code(404).send({ error: 'no such active call', requestId: request.id });
+        deps.log.info({ callId: id, by: request.authMethod }, 'operator hangup');
+        // Hanging up may first play a message: answer now, the call's record tells how it ended.
+        void registry.hangup(id, 'operator').catch((err: unknown) => {
+          deps.log.warn({ callId: id, reason: (err as Error).message }, 'operator hangup failed');
+        });
+        return reply.code(202).send({ hangingUp: true, id });
+      },
+    );
+  };
+}

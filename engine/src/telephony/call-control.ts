@@ -1,0 +1,30 @@
+// What the pipeline and tools may ask of the telephony layer for one call. Implemented by the ARI call session
+// (and by the AudioSocket-only session, where some actions are unavailable).
+
+export interface TransferTarget {
+  context: string;
+  extension: string;
+  priority: number;
+}
+
+export interface CallControl {
+  /** Hangs up the caller's channel (after whatever the pipeline wanted played has played). */
+  hangup(reason?: string): Promise<void>;
+  /** Blind transfer: leaves Stasis into the dialplan at the target; the caller hears ringback, not silence. */
+  transfer(target: TransferTarget): Promise<void>;
+  /** Sends DTMF digits towards the caller's channel. */
+  sendDtmf(digits: string): Promise<void>;
+}
+
+/** The facts about a call the pipeline needs; fixed for the call's lifetime. */
+export interface CallInfo {
+  /** Engine call id (also the record id). */
+  id: string;
+  /** Asterisk channel id of the caller (absent for dialplan AudioSocket calls). */
+  channelId?: string;
+  context: string;
+  callerNumber?: string;
+  callerName?: string;
+  transport: 'rtp' | 'audiosocket' | 'websocket';
+  codec: string;
+}

@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from 'ari-client';
+import { maskPhoneNumber, registerPhoneNumber, scrubber, type Logger } from '@ai-agent/common';
+import type { CallOutcome, CallStore } from '../store/types.ts';
+import type { Admission } from './admission.ts';
+import type { AriConnection } from './ari-connection.ts';
+import type { CallControl, CallInfo, TransferTarget } from './call-control.ts';
+import type { ConversationFactory, ConversationPort } from './conversation-port.ts';
+import type { MediaLeg, MediaLegFactory } from './media-leg.ts';
+import type { ActiveCall, CallState } from './registry.ts';
+import { SessionState } from './session-state.ts';
+
+/** What StasisStart told us about the caller's channel. */
+export interface CallerChannel {
+  id: string;
+  name: string;
+  state: string;
+  callerNumber?: string;
+  callerName?: string;
+  variables: Record<string, string>;
+  args: string[];
+}
+
+export interface CallSessionDeps {
+  ari: AriConnection;
+  app: string;
+  legs: MediaLegFactory;
+  conversations: ConversationFactory;
+  admission: Admission;
+  store: CallStore | null;
+  /** Maps the dialplan's AI_CONTEXT (or first Stasis arg) to a configured context name. */
+  resolveContext: (requested: string | undefined) => string;
+  log: Logger;
+}
+
+const now = (): string => new Date().toISOString();
+
+/**
+ * One caller's call under Stasis: answer, admission, bridge + media leg, the conversation, and a complete
+ * teardown whatever ends it (caller hangup, agent hangup, transfer, ARI error, media loss).
+ */
+export class CallSession implements CallControl {
+  readonly id = randomUUID();
+  readonly info: CallInfo;
+  readonly startedAt = now();
+  answeredAt: string | undefined;
+  private readonly state: SessionState;
+  private readonly log: Logger;
+  private leg: MediaLeg | null = null;
+  /** Chosen before ExternalMedia is requested: its StasisStart can arrive before the reply. */
+  private readonly mediaChannelId = randomUUID();
+  private bridgeId: string | null = null;
+  private conversation: ConversationPort | null = null;
+  private releaseAdmission: (() => void) | null = null;
+  private outcome: CallOutcome | null = null;
+  private hangupCause: string | undefined;
+  private ended: Promise<void> | null = null;
+  private resolveDone!: () => void;
+  /** Resolves when the session has fully ended and released everything. */
+  readonly done = new Promise<void>((resolve) => { this.resolveDone = resolve; });
+
+  constructor(private readonly caller: CallerChannel, private readonly deps: CallSessionDeps) {
+    registerPhoneNumber(caller.callerNumber);
+    const context = deps.resolveContext(caller.variables.AI_CONTEXT || caller.args[0]);
+    this.info = {
+      id: this.id,
+      channelId: caller.id,
+      context,
+      callerNumber: caller.callerNumber,
+      callerName: caller.callerName,
+      transport: deps.legs.transport,
+      codec: 'pending',
+    };
+    this.log = deps.log.child({ callId: this.id, channelId: caller.id, context });
+    this.state = new SessionState((from, to) => this.log.debug({ from, to }, 'call state'));
+  }
+
+  get callState(): CallState {
+    const s = this.state.value;
+    if (this.conversation && !this.state.isOver && s !== 'transferring') return this.conversation.state;
+    return s;
+  }
+
+  snapshot(): ActiveCall {
+    return { info: { ...this.info }, state: this.callState, startedAt: this.startedAt, answeredAt: this.answeredAt };
+  }
+
+  /** Ids of ARI channels this session owns (the caller's and its media channel). */
+  ownsChannel(channelId: string): boolean {
+    return channelId === this.caller.id || channelId === this.mediaChannelId;
+  }
+
+  isMediaChannel(channelId: string): boolean {
+    return channelId === this.mediaChannelId;
+  }
+
+  private get ari(): Client {
+    return this.deps.ari.api;
+  }
+
+  private recordNumber(): string | undefined {
+    const n = this.caller.callerNumber;
+    if (!n) return undefined;
+    return scrubber.showPhoneNumbers ? n : maskPhoneNumber(n);
+  }
+
+  async run(): Promise<void> {
+    const { store } = this.deps;
+    store?.begin({
+      id: this.id,
+      channelId: this.caller.id,
+      context: this.info.context,
+      transport: this.info.transport,
+      codec: this.info.codec,
+      callerNumber: this.recordNumber(),
+      callerName: this.caller.callerName,
+      startedAt: this.startedAt,
+    });
+    this.log.info({ caller: this.caller.callerNumber, args: this.caller.args }, 'call entered Stasis');
+    try {
+      if (this.caller.state !== 'Up') await this.ari.channels.answer({ channelId: this.caller.id });
+      this.answeredAt = now();
+      store?.answered(this.id, this.answeredAt);
+      if (this.outcome) return;
+
+      const decision = this.deps.admission.tryAdmit(this.info.context);
+      if (!decision.admit) {
+        this.log.warn({ reason: decision.reason }, 'call refused by limits');
+        await this.refuse(decision.message);
+        return;
+      }
+      this.releaseAdmission = decision.release;
+
+      this.state.to('connecting_media');
+      const bridge = await this.ari.bridges.create({ type: 'mixing', bridgeId: randomUUID(), name: `ai-${this.id}` });
+      this.bridgeId = bridge.id;
+      this.leg = await this.deps.legs.create({ callId: this.id, app: this.deps.app, channelId: this.mediaChannelId }, this.ari);
+      this.info.codec = this.leg.codec;
+      if (this.outcome) return;
+      await this.ari.bridges.addChannel({ bridgeId: bridge.id, channel: [this.caller.id, this.leg.channelId].join(',') });
+      this.leg.stream.once('close', (reason) => {
+        if (!this.outcome) void this.end('error', `media closed: ${reason}`);
+      });
+      if (this.outcome) return;
+
+      this.state.to('greeting');
+      this.conversation = this.deps.conversations({
+        info: this.info,
+        media: this.leg.stream,
+        control: this,
+        log: this.log,
+        record: {
+          turn: (turn) => store?.addTurn(this.id, turn),
+          event: (event) => store?.addEvent(this.id, event),
+        },
+      });
+      this.conversation.onEnd((outcome) => void this.end(outcome));
+      this.conversation.start();
+    } catch (err) {
+      if (this.outcome) return; // the caller left while we were setting up
+      this.log.error({ err: { message: (err as Error).message } }, 'call setup failed');
+      await this.end('error', 'setup failed');
+    }
+  }
+
+  /** Over the limit: say the busy message with Asterisk's own playback, then release the channel. */
+  private async refuse(message: string): Promise<void> {
+    try {
+      if (message.startsWith('sound:')) {
+        const playbackId = randomUUID();
+        const finished = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 10_000);
+          this.deps.ari.api.once(`PlaybackFinished-${playbackId}` as 'PlaybackFinished', () => { clearTimeout(timer); resolve(); });
+        });
+        await this.ari.channels.play({ channelId: this.caller.id, media: message, playbackId });
+        await finished;
+      }
+    } catch {
+      // the caller may already be gone
+    }
+    await this.end('rejected_busy', 'over limit');
+  }
+
+  // --- CallControl (used by the conversation and its tools) ---
+
+  async hangup(reason = 'normal'): Promise<void> {
+    await this.end(this.outcome ?? 'completed', reason);
+  }
+
+  async transfer(target: TransferTarget): Promise<void> {
+    if (this.state.isOver) return;
+    this.state.to('transferring');
+    this.log.info({ target }, 'blind transfer');
+    try {
+      // Ringing indication first, so the caller hears ringback rather than silence while the dialplan dials.
+      await this.ari.channels.ring({ channelId: this.caller.id }).catch(() => undefined);
+      if (this.bridgeId) await this.ari.bridges.removeChannel({ bridgeId: this.bridgeId, channel: this.caller.id }).catch(() => undefined);
+      await this.ari.channels.continueInDialplan({
+        channelId: this.caller.id,
+        context: target.context,
+        extension: target.extension,
+        priority: target.priority,
+      });
+      await this.end('transferred', 'transfer');
+    } catch (err) {
+      this.log.error({ err: { message: (err as Error).message } }, 'transfer failed');
+      await this.end('error', 'transfer failed');
+    }
+  }
+
+  async sendDtmf(digits: string): Promise<void> {
+    await this.ari.channels.sendDTMF({ channelId: this.caller.id, dtmf: digits });
+  }
+
+  // --- Events routed from the Stasis application ---
+
+  dtmf(digit: string): void {
+    this.conversation?.dtmf(digit);
+  }
+
+  /** The caller's channel left Stasis or is being hung up. */
+  callerGone(cause: string): void {
+    void this.end(this.outcome ?? 'caller_hangup', cause, true);
+  }
+
+  /** Plays `message` through the conversation (if any), then hangs up. Used by drain and operators. */
+  async hangupWithMessage(reason: CallOutcome, message?: string): Promise<void> {
+    if (message && this.conversation && !this.state.isOver) {
+      await Promise.race([this.conversation.say(message), new Promise((r) => setTimeout(r, 15_000))]);
+    }
+    await this.end(reason, 'hangup requested');
+  }
+
+  /** Ends the call once, releasing everything; later calls wait for the same teardown. */
+  end(outcome: CallOutcome, cause?: string, callerAlreadyGone = false): Promise<void> {
+    if (this.ended) return this.ended;
+    this.outcome = outcome;
+    this.hangupCause = cause;
+    this.ended = this.teardown(callerAlreadyGone);
+    return this.ended;
+  }
+
+  private async teardown(callerAlreadyGone: boolean): Promise<void> {
+    const wasTransferred = this.outcome === 'transferred';
+    this.state.to('ending');
+    this.conversation?.close();
+    let ari: Client | null = null;
+    try {
+      ari = this.deps.ari.api;
+    } catch {
+      ari = null; // ARI is down: media and records are still released; reconcile cleans Asterisk later
+    }
+    await this.leg?.close(ari);
+    if (ari && this.bridgeId) await ari.bridges.destroy({ bridgeId: this.bridgeId }).catch(() => undefined);
+    if (ari && !callerAlreadyGone && !wasTransferred) {
+      await ari.channels.hangup({ channelId: this.caller.id, reason: 'normal' }).catch(() => undefined);
+    }
+    this.releaseAdmission?.();
+    this.releaseAdmission = null;
+    this.state.to('ended');
+    this.deps.store?.finish(this.id, { endedAt: now(), outcome: this.outcome!, hangupCause: this.hangupCause });
+    this.log.info({ outcome: this.outcome, cause: this.hangupCause }, 'call ended');
+    this.resolveDone();
+  }
+}

@@ -1,0 +1,35 @@
+import type { Client } from 'ari-client';
+import type { MediaStream, TransportKind } from '../transport/media-stream.ts';
+
+/** The media half of a call: a MediaStream plus, when ARI created one, the ExternalMedia channel carrying it. */
+export interface MediaLeg {
+  readonly stream: MediaStream;
+  /** ARI id of the ExternalMedia/WebSocket channel to bridge with the caller. */
+  readonly channelId: string;
+  readonly codec: string;
+  /** Closes the stream and hangs up the media channel. Idempotent. */
+  close(ari: Client | null): Promise<void>;
+}
+
+export interface MediaLegRequest {
+  callId: string;
+  app: string;
+  /** Id for the media channel, chosen before the request so its StasisStart is recognised as ours. */
+  channelId: string;
+}
+
+/** Creates the media leg of one transport kind through ARI (ExternalMedia / chan_websocket). */
+export interface MediaLegFactory {
+  readonly transport: TransportKind;
+  create(request: MediaLegRequest, ari: Client): Promise<MediaLeg>;
+}
+
+/** Hangs up a media channel, ignoring "already gone" (404): the caller's hangup often takes it down first. */
+export async function hangupQuietly(ari: Client | null, channelId: string): Promise<void> {
+  if (!ari) return;
+  try {
+    await ari.channels.hangup({ channelId });
+  } catch {
+    // gone already
+  }
+}

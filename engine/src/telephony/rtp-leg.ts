@@ -1,0 +1,45 @@
+import type { Client } from 'ari-client';
+import type { RtpMediaServer } from '../transport/rtp/rtp-server.ts';
+import type { RtpFormat } from '../transport/rtp/rtp-stream.ts';
+import { hangupQuietly, type MediaLeg, type MediaLegFactory, type MediaLegRequest } from './media-leg.ts';
+
+/**
+ * ExternalMedia over RTP: a UDP port per call from the server's range, handed to Asterisk as `external_host`.
+ * Asterisk sends from UNICASTRTP_LOCAL_PORT; the stream latches that source from the first valid packet.
+ */
+export class RtpLegFactory implements MediaLegFactory {
+  readonly transport = 'rtp' as const;
+
+  constructor(private readonly server: RtpMediaServer, private readonly format: RtpFormat) {}
+
+  async create(request: MediaLegRequest, ari: Client): Promise<MediaLeg> {
+    const stream = await this.server.allocate(request.callId, this.format);
+    const { channelId } = request;
+    try {
+      await ari.channels.externalMedia({
+        channelId,
+        app: request.app,
+        external_host: this.server.externalHost(stream),
+        format: this.format,
+        encapsulation: 'rtp',
+        transport: 'udp',
+        direction: 'both',
+      });
+    } catch (err) {
+      stream.close('externalMedia failed');
+      throw err;
+    }
+    let closed = false;
+    return {
+      stream,
+      channelId,
+      codec: this.format,
+      async close(client) {
+        if (closed) return;
+        closed = true;
+        stream.close('call ended');
+        await hangupQuietly(client, channelId);
+      },
+    };
+  }
+}

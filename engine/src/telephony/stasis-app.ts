@@ -1,0 +1,154 @@
+import type { Channel, Client, StasisStart } from 'ari-client';
+import type { Logger } from '@ai-agent/common';
+import type { CallOutcome } from '../store/types.ts';
+import type { AriConnection } from './ari-connection.ts';
+import { CallSession, type CallSessionDeps, type CallerChannel } from './call-session.ts';
+import type { ActiveCall, CallRegistry } from './registry.ts';
+
+type SessionDeps = Omit<CallSessionDeps, 'ari'>;
+
+/** Channel names of ExternalMedia / chan_websocket channels (chan_rtp, chan_audiosocket, chan_websocket). */
+const MEDIA_CHANNEL = /^(UnicastRTP|MulticastRTP|AudioSocket|WebSocket)\//;
+
+interface ChannelEvent {
+  channel?: { id: string };
+  cause?: number;
+  cause_txt?: string;
+  digit?: string;
+}
+
+/**
+ * The Stasis application: turns ARI events into call sessions, routes later events to the session that owns
+ * the channel, and keeps the registry of live calls. After an ARI reconnect it reconciles: sessions whose
+ * channels no longer exist in Asterisk are ended (their media was kept running meanwhile).
+ */
+export class StasisApp implements CallRegistry {
+  private readonly sessions = new Map<string, CallSession>();
+  private accepting = true;
+
+  constructor(private readonly ari: AriConnection, private readonly deps: SessionDeps, private readonly log: Logger) {
+    ari.on('connected', (client, reconnected) => {
+      this.subscribe(client);
+      if (reconnected) void this.reconcile(client);
+    });
+  }
+
+  private subscribed = new WeakSet<Client>();
+
+  private subscribe(client: Client): void {
+    if (this.subscribed.has(client)) return;
+    this.subscribed.add(client);
+    client.on('StasisStart', (event: StasisStart, channel: Channel) => this.onStasisStart(event, channel));
+    const gone = (label: string) => (event: ChannelEvent): void => {
+      const id = event.channel?.id;
+      if (!id) return;
+      const session = this.byChannel(id);
+      if (!session || session.isMediaChannel(id)) return;
+      session.callerGone(event.cause_txt ? `${label}: ${event.cause_txt}` : label);
+    };
+    client.on('StasisEnd', gone('StasisEnd') as never);
+    client.on('ChannelHangupRequest', gone('hangup') as never);
+    client.on('ChannelDestroyed', gone('destroyed') as never);
+    client.on('ChannelDtmfReceived', ((event: ChannelEvent) => {
+      const id = event.channel?.id;
+      if (id && event.digit) this.byChannel(id)?.dtmf(event.digit);
+    }) as never);
+  }
+
+  private byChannel(channelId: string): CallSession | undefined {
+    for (const session of this.sessions.values()) if (session.ownsChannel(channelId)) return session;
+    return undefined;
+  }
+
+  private onStasisStart(event: StasisStart, channel: Channel): void {
+    // Our own ExternalMedia / WebSocket channels enter the app too; they belong to an existing session.
+    if (this.byChannel(channel.id)) return;
+    if (MEDIA_CHANNEL.test(channel.name)) {
+      // A media channel of a session that is already gone (or of another engine): never a caller.
+      this.log.debug({ channelId: channel.id }, 'ignoring StasisStart of an unowned media channel');
+      return;
+    }
+    const raw = channel as unknown as { channelvars?: Record<string, string>; caller?: { number?: string; name?: string } };
+    const caller: CallerChannel = {
+      id: channel.id,
+      name: channel.name,
+      state: channel.state,
+      callerNumber: raw.caller?.number || undefined,
+      callerName: raw.caller?.name || undefined,
+      variables: { ...(raw.channelvars ?? {}) },
+      args: Array.isArray(event.args) ? event.args : event.args ? [event.args] : [],
+    };
+    if (!this.accepting) {
+      this.log.warn({ channelId: channel.id }, 'draining: new call refused');
+      void this.ari.api.channels.hangup({ channelId: channel.id, reason: 'congestion' }).catch(() => undefined);
+      return;
+    }
+    void this.start(caller);
+  }
+
+  private async start(caller: CallerChannel): Promise<void> {
+    // Channel variables are in StasisStart only when ari.conf lists them; otherwise ask for the two we use.
+    for (const variable of ['AI_CONTEXT', 'AI_PROVIDER']) {
+      if (caller.variables[variable] !== undefined) continue;
+      try {
+        const result = await this.ari.api.channels.getChannelVar({ channelId: caller.id, variable });
+        if (result.value) caller.variables[variable] = result.value;
+      } catch {
+        // unset variable (404) or channel gone
+      }
+    }
+    const session = new CallSession(caller, { ...this.deps, ari: this.ari });
+    this.sessions.set(session.id, session);
+    void session.done.then(() => this.sessions.delete(session.id));
+    await session.run();
+  }
+
+  private async reconcile(client: Client): Promise<void> {
+    try {
+      const live = new Set((await client.channels.list()).map((c) => c.id));
+      for (const session of this.sessions.values()) {
+        if (!live.has(session.info.channelId!)) {
+          this.log.warn({ callId: session.id }, 'channel vanished while ARI was disconnected; ending call');
+          session.callerGone('vanished during ARI reconnect');
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err: { message: (err as Error).message } }, 'reconcile after reconnect failed');
+    }
+  }
+
+  // --- CallRegistry ---
+
+  list(): ActiveCall[] {
+    return [...this.sessions.values()].map((s) => s.snapshot());
+  }
+
+  get(id: string): ActiveCall | undefined {
+    return this.sessions.get(id)?.snapshot();
+  }
+
+  count(context?: string): number {
+    if (!context) return this.sessions.size;
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.info.context === context) n++;
+    return n;
+  }
+
+  async hangup(id: string, reason: string, message?: string): Promise<boolean> {
+    const session = this.sessions.get(id);
+    if (!session) return false;
+    this.log.info({ callId: id, reason }, 'hangup requested');
+    await session.hangupWithMessage((reason === 'drain' ? 'drained' : 'completed') as CallOutcome, message);
+    return true;
+  }
+
+  /** Stops taking new calls (drain). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Resolves when every session has ended. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.done));
+  }
+}

@@ -1,0 +1,71 @@
+import type { Client } from 'ari-client';
+import type { Logger } from '@ai-agent/common';
+import type { Pacer } from '../audio/pacer.ts';
+import { connectMediaWebSocket } from '../transport/websocket/ws-media-endpoint.ts';
+import { hangupQuietly, type MediaLeg, type MediaLegFactory, type MediaLegRequest } from './media-leg.ts';
+
+export interface WebSocketLegOptions {
+  /** ARI base URL; the media WebSocket is served by the same Asterisk HTTP server at /media/<id>. */
+  ariUrl: string;
+  format: 'ulaw' | 'alaw' | 'slin16';
+  log: Logger;
+  pacer: Pacer;
+  stream: { resamplerQuality?: number; maxQueueSeconds?: number };
+}
+
+/**
+ * chan_websocket in server mode: ExternalMedia `transport=websocket, connection_type=server` creates a
+ * channel that waits for us; we connect to `/media/<MEDIA_WEBSOCKET_CONNECTION_ID>` with subprotocol `media`.
+ * Asterisk needs no extra configuration, and its own playback queue can be flushed on barge-in.
+ */
+export class WebSocketLegFactory implements MediaLegFactory {
+  readonly transport = 'websocket' as const;
+
+  constructor(private readonly options: WebSocketLegOptions) {}
+
+  async create(request: MediaLegRequest, ari: Client): Promise<MediaLeg> {
+    const { channelId } = request;
+    const channel = (await ari.channels.externalMedia({
+      channelId,
+      app: request.app,
+      format: this.options.format,
+      encapsulation: 'none',
+      transport: 'websocket',
+      connection_type: 'server',
+      direction: 'both',
+    } as Parameters<Client['channels']['externalMedia']>[0])) as unknown as { channelvars?: Record<string, string> };
+    const connectionId = channel.channelvars?.MEDIA_WEBSOCKET_CONNECTION_ID;
+    if (!connectionId) {
+      await hangupQuietly(ari, channelId);
+      throw new Error('Asterisk did not return MEDIA_WEBSOCKET_CONNECTION_ID (is chan_websocket loaded?)');
+    }
+    const base = new URL(this.options.ariUrl);
+    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+    base.pathname = `${base.pathname.replace(/\/$/, '')}/media/${encodeURIComponent(connectionId)}`;
+    let stream;
+    try {
+      stream = await connectMediaWebSocket({
+        url: base.toString(),
+        log: this.options.log.child({ callId: request.callId }),
+        pacer: this.options.pacer,
+        ...this.options.stream,
+      });
+    } catch (err) {
+      await hangupQuietly(ari, channelId);
+      throw err;
+    }
+    let closed = false;
+    const s = stream;
+    return {
+      stream: s,
+      channelId,
+      codec: this.options.format,
+      async close(client) {
+        if (closed) return;
+        closed = true;
+        s.close('call ended');
+        await hangupQuietly(client, channelId);
+      },
+    };
+  }
+}

@@ -1,0 +1,191 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { resolveBindHost, type Logger } from '@ai-agent/common';
+import type { WireFormat } from '../../audio/codec.ts';
+import { sharedPacer, type Pacer } from '../../audio/pacer.ts';
+import { countReason, type ReasonCounts } from '../counters.ts';
+import { RateLimitedLog } from '../rate-limited-log.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
+import { AudioSocketStream, checkAudioSocketFormat, type AudioSocketStreamOptions } from './audiosocket-stream.ts';
+import { FrameParser, KIND_UUID, uuidFromBytes } from './audiosocket-frame.ts';
+
+export interface AudioSocketServerOptions {
+  log: Logger;
+  /** Bind address; default from AUDIOSOCKET_HOST via the bind policy (127.0.0.1). */
+  host?: string;
+  port: number;
+  pacer?: Pacer;
+  /** Format of connections nobody announced with `expect()`. */
+  defaultFormat?: WireFormat;
+  /** A connection must send its UUID frame within this time. */
+  uuidTimeoutMs?: number;
+  maxConnections?: number;
+  stream?: Partial<Pick<AudioSocketStreamOptions, 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds' | 'maxSocketBacklog' | 'maxFramesPerTick'>>;
+}
+
+export interface AudioSocketServerCounters {
+  connections: number;
+  active: number;
+  rejected: ReasonCounts;
+}
+
+interface Expectation {
+  format: WireFormat;
+  resolve: (stream: AudioSocketStream) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface AudioSocketServerEvents {
+  /** A connection whose UUID nobody `expect()`ed (dialplan AudioSocket() straight to the engine). */
+  call: [stream: AudioSocketStream];
+}
+
+/**
+ * The AudioSocket TCP listener. Connections are matched to calls by the UUID Asterisk sends first;
+ * `expect(uuid)` returns a promise of that call's stream. Framing errors close only their own connection.
+ */
+export class AudioSocketServer extends TypedEmitter<AudioSocketServerEvents> {
+  readonly counters: AudioSocketServerCounters = { connections: 0, active: 0, rejected: {} };
+  private readonly options: AudioSocketServerOptions;
+  private readonly pacer: Pacer;
+  private readonly server: Server;
+  private readonly expected = new Map<string, Expectation>();
+  private readonly sockets = new Set<Socket>();
+  private readonly streams = new Set<AudioSocketStream>();
+  private readonly warnings: RateLimitedLog;
+  readonly host: string;
+
+  constructor(options: AudioSocketServerOptions) {
+    super();
+    this.options = options;
+    this.host = options.host ?? resolveBindHost('audiosocket', process.env, options.log);
+    this.pacer = options.pacer ?? sharedPacer();
+    this.warnings = new RateLimitedLog(options.log);
+    if (options.defaultFormat) checkAudioSocketFormat(options.defaultFormat);
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => options.log.error({ err }, 'audiosocket listener error'));
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : this.options.port;
+    this.options.log.info({ host: this.host, port }, 'audiosocket listening');
+    return { host: this.host, port };
+  }
+
+  get port(): number {
+    const addr = this.server.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  /**
+   * Resolves with the stream once Asterisk connects with `uuid`. Call it before creating the channel:
+   * with ExternalMedia, Asterisk connects inside the HTTP request. Throws at once for ulaw/alaw.
+   */
+  expect(uuid: string, format: WireFormat = this.options.defaultFormat ?? 'slin', timeoutMs = 10_000): Promise<AudioSocketStream> {
+    checkAudioSocketFormat(format);
+    const key = uuid.toLowerCase();
+    if (this.expected.has(key)) return Promise.reject(new Error(`AudioSocket UUID ${key} is already expected`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.expected.delete(key);
+        reject(new Error(`no AudioSocket connection for ${key} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.expected.set(key, { format, resolve, reject, timer });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const e of this.expected.values()) {
+      clearTimeout(e.timer);
+      e.reject(new Error('AudioSocket server closed'));
+    }
+    this.expected.clear();
+    for (const s of [...this.streams]) s.close('server closed');
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private refuse(socket: Socket, reason: string, fields: Record<string, unknown> = {}): void {
+    countReason(this.counters.rejected, reason);
+    this.warnings.warn(reason, fields, 'audiosocket connection closed');
+    socket.destroy();
+  }
+
+  private accept(socket: Socket): void {
+    this.counters.connections++;
+    if (this.sockets.size >= (this.options.maxConnections ?? 2000)) {
+      this.refuse(socket, 'too_many_connections');
+      return;
+    }
+    this.sockets.add(socket);
+    this.counters.active = this.sockets.size;
+    let stream: AudioSocketStream | null = null;
+    const uuidTimer = setTimeout(() => this.refuse(socket, 'uuid_timeout'), this.options.uuidTimeoutMs ?? 5000);
+    const parser = new FrameParser({
+      frame: (kind, payload) => {
+        if (stream) {
+          stream.handleFrame(kind, payload);
+          return;
+        }
+        clearTimeout(uuidTimer);
+        if (kind !== KIND_UUID || payload.length !== 16) {
+          parser.stop();
+          this.refuse(socket, 'uuid_not_first', { kind, bytes: payload.length });
+          return;
+        }
+        stream = this.open(socket, uuidFromBytes(payload));
+        if (!stream) parser.stop();
+      },
+      invalid: (reason, kind, length) => {
+        clearTimeout(uuidTimer);
+        if (stream) {
+          countReason(stream.counters.rejected, reason);
+          stream.close(`protocol error: ${reason}`);
+        }
+        this.refuse(socket, reason, { kind, length });
+      },
+    });
+    socket.on('data', (chunk: Buffer) => parser.push(chunk));
+    socket.on('error', (err) => this.warnings.warn('socket_error', { err: err.message }, 'audiosocket socket error'));
+    socket.on('close', () => {
+      clearTimeout(uuidTimer);
+      parser.stop();
+      this.sockets.delete(socket);
+      this.counters.active = this.sockets.size;
+      stream?.close('connection closed');
+    });
+  }
+
+  private open(socket: Socket, uuid: string): AudioSocketStream | null {
+    const expectation = this.expected.get(uuid);
+    if (!expectation && this.listenerCount('call') === 0) {
+      this.refuse(socket, 'unknown_uuid');
+      return null;
+    }
+    const stream = new AudioSocketStream(socket, uuid, {
+      ...this.options.stream,
+      id: uuid,
+      format: expectation?.format ?? this.options.defaultFormat ?? 'slin',
+      pacer: this.pacer,
+      log: this.options.log.child({ callId: uuid, transport: 'audiosocket' }),
+    });
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
+    if (expectation) {
+      clearTimeout(expectation.timer);
+      this.expected.delete(uuid);
+      expectation.resolve(stream);
+    } else {
+      this.emit('call', stream);
+    }
+    return stream;
+  }
+}

@@ -1,0 +1,131 @@
+import type { Socket } from 'node:net';
+import { codecFor, type WireFormat } from '../../audio/codec.ts';
+import { PacedMediaStream, type PacedStreamOptions } from '../paced-media-stream.ts';
+import { AUDIO_KIND_BY_RATE, AUDIO_RATE_BY_KIND, encodeHeader, HEADER_BYTES, KIND_DTMF, KIND_ERROR, KIND_HANGUP, KIND_UUID } from './audiosocket-frame.ts';
+
+export interface AudioSocketStreamOptions extends Omit<PacedStreamOptions, 'codec' | 'transport' | 'idlePolicy'> {
+  format: WireFormat;
+  /** Bytes queued in the socket beyond which outbound frames are dropped (a stalled peer). */
+  maxSocketBacklog?: number;
+  /** Audio frames accepted per 20 ms before the rest are dropped (flood guard). */
+  maxFramesPerTick?: number;
+}
+
+const SEND_RING = 4;
+
+/** Refuses what AudioSocket cannot carry honestly; returns the checked format. */
+export function checkAudioSocketFormat(format: WireFormat): WireFormat {
+  if (format === 'ulaw' || format === 'alaw') {
+    throw new Error(
+      `AudioSocket cannot carry ${format}: Asterisk sends ${format} payloads tagged as slin (0x10) and decodes ` +
+        'every 0x10 frame it receives as slin. Use format slin or slin16 with AudioSocket.',
+    );
+  }
+  if (!AUDIO_KIND_BY_RATE.has(codecFor(format).sampleRate)) throw new Error(`AudioSocket has no frame kind for ${format}`);
+  return format;
+}
+
+/**
+ * One AudioSocket connection after its UUID frame. Streams silence from the start: Asterisk's AudioSocket
+ * application hangs up after 2 s without audio in either direction.
+ */
+export class AudioSocketStream extends PacedMediaStream {
+  readonly uuid: string;
+  private readonly socket: Socket;
+  private readonly audioKind: number;
+  private readonly maxSocketBacklog: number;
+  private readonly sendBuffers: Buffer[];
+  private sendIndex = 0;
+  private readonly maxFramesPerTick: number;
+  private framesThisTick = 0;
+  private seq = 0;
+  private timestamp = 0;
+
+  constructor(socket: Socket, uuid: string, options: AudioSocketStreamOptions) {
+    const codec = codecFor(checkAudioSocketFormat(options.format), 'le');
+    super({ ...options, transport: 'audiosocket', codec, idlePolicy: 'silence' });
+    this.uuid = uuid;
+    this.socket = socket;
+    this.audioKind = AUDIO_KIND_BY_RATE.get(codec.sampleRate)!;
+    this.maxSocketBacklog = options.maxSocketBacklog ?? 64 * 1024;
+    this.maxFramesPerTick = options.maxFramesPerTick ?? 8;
+    this.sendBuffers = Array.from({ length: SEND_RING }, () => Buffer.alloc(HEADER_BYTES + this.outBytes.length));
+    this.startPacing();
+  }
+
+  /** Called by the server's parser for every frame after the UUID. */
+  handleFrame(kind: number, payload: Buffer): void {
+    if (this.closed) return;
+    if (kind === this.audioKind) {
+      if (++this.framesThisTick > this.maxFramesPerTick) {
+        this.reject('rate_limited');
+        return;
+      }
+      if (payload.length === 0 || payload.length % 2 !== 0) {
+        this.reject('bad_audio_length', { bytes: payload.length });
+        return;
+      }
+      this.receivePayload(payload, this.seq, this.timestamp);
+      this.seq = (this.seq + 1) & 0xffff;
+      this.timestamp += payload.length >> 1;
+      return;
+    }
+    if (AUDIO_RATE_BY_KIND.has(kind)) {
+      this.reject('format_mismatch', { kind, expected: this.audioKind });
+      return;
+    }
+    this.counters.eventsIn++;
+    switch (kind) {
+      case KIND_DTMF:
+        if (payload.length === 1 && /^[0-9*#A-D]$/.test(String.fromCharCode(payload[0]))) {
+          this.emitDtmf(String.fromCharCode(payload[0]));
+        } else {
+          this.reject('bad_dtmf');
+        }
+        return;
+      case KIND_ERROR:
+        this.reject('peer_error', { code: payload.length > 0 ? payload[0] : null });
+        this.fail(new Error(`AudioSocket peer reported error code ${payload.length > 0 ? payload[0] : 'none'}`));
+        return;
+      case KIND_HANGUP:
+        this.close('remote hangup');
+        return;
+      case KIND_UUID:
+        this.reject('repeated_uuid');
+        return;
+      default:
+        this.reject('unexpected_kind', { kind });
+    }
+  }
+
+  override receiveTick(): void {
+    this.framesThisTick = 0;
+    super.receiveTick();
+  }
+
+  protected sendFrame(payload: Uint8Array): void {
+    if (this.socket.destroyed || !this.socket.writable) return;
+    if (this.socket.writableLength > this.maxSocketBacklog) {
+      this.reject('send_backlog');
+      return;
+    }
+    const buf = this.sendBuffers[this.sendIndex];
+    this.sendIndex = (this.sendIndex + 1) % SEND_RING;
+    encodeHeader(buf, this.audioKind, payload.length);
+    buf.set(payload, HEADER_BYTES);
+    this.counters.packetsOut++;
+    this.counters.bytesOut += buf.length;
+    this.socket.write(buf);
+  }
+
+  protected closeTransport(reason: string): void {
+    if (!this.socket.destroyed) {
+      // Our hangup (0x00, empty) lets the dialplan continue; a remote close needs no reply.
+      if (reason !== 'remote hangup' && reason !== 'connection closed' && this.socket.writable) {
+        this.socket.end(Buffer.from([KIND_HANGUP, 0, 0]));
+      } else {
+        this.socket.destroy();
+      }
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { WireFormat } from '../audio/codec.ts';
+import type { InboundFrameKind, JitterBufferStats } from './jitter-buffer.ts';
+import type { ReasonCounts } from './counters.ts';
+
+/** The conversation pipeline's audio format: 16 kHz mono PCM16 in 20 ms frames. */
+export const PIPELINE_SAMPLE_RATE = 16000;
+export const FRAME_MS = 20;
+export const PIPELINE_FRAME_SAMPLES = (PIPELINE_SAMPLE_RATE * FRAME_MS) / 1000;
+
+export type { InboundFrameKind };
+export type TransportKind = 'rtp' | 'audiosocket' | 'websocket';
+
+/** One 20 ms frame of caller audio, released on the shared pacer clock (also while the caller is silent). */
+export interface InboundFrame {
+  /** 320 samples at 16 kHz. A fresh array per frame: the receiver owns it. */
+  readonly samples: Int16Array;
+  /** Frames since the stream started; the media timeline is `index × 20 ms`. */
+  readonly index: number;
+  readonly timestampMs: number;
+  /** 'audio' received, 'concealed' (loss concealment filled part of it), 'silence' (nothing was sent). */
+  readonly kind: InboundFrameKind;
+}
+
+/** What `flush()` cut. Sample counts are at the pipeline rate (16 kHz). */
+export interface FlushResult {
+  /** Samples of the current utterance the caller had heard when the flush happened. */
+  readonly playedSamples: number;
+  /** Samples that were queued and are now dropped, never to be heard. */
+  readonly discardedSamples: number;
+  /** The stream's cumulative played position after the flush (equal to `writtenSamples` now). */
+  readonly position: number;
+}
+
+export interface MediaStreamEvents {
+  frame: [frame: InboundFrame];
+  dtmf: [digit: string];
+  /** A mark was reached in playback (`reached`), or dropped unplayed by a flush or close (`!reached`). */
+  mark: [id: string, reached: boolean];
+  close: [reason: string];
+  error: [err: Error];
+}
+
+export interface MediaStreamCounters {
+  packetsIn: number;
+  bytesIn: number;
+  /** Control messages received (WebSocket events, AudioSocket DTMF/error, RTP telephone-events). */
+  eventsIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  framesToPipeline: number;
+  silenceFramesToPipeline: number;
+  /** Silence frames sent because nothing was queued (idle or starved playback). */
+  fillerFramesOut: number;
+  /** Times the playback queue ran dry right after audio (end of speech or a starving producer). */
+  outboundDrains: number;
+  /** Samples (native rate) dropped because the playback queue hit its limit. */
+  outboundOverflowSamples: number;
+  flushes: number;
+  /** Rejected input by reason. */
+  rejected: ReasonCounts;
+  jitter: JitterBufferStats;
+}
+
+/**
+ * A call's audio, whatever carries it (ExternalMedia RTP, AudioSocket, WebSocket media).
+ *
+ * Inbound: 'frame' events of 16 kHz PCM16 every 20 ms from the shared pacer clock.
+ * Outbound: `write()` PCM16 at any rate and any length; it is resampled, queued and sent one 20 ms frame
+ * per tick. Positions are cumulative samples at 16 kHz: `write()` returns the position at which the chunk
+ * ends, `playedSamples` is how far playback has reached, so "what was heard" of a chunk is
+ * `min(playedSamples, end) − start`. `mark()` names a point in the queue and emits 'mark' when it plays.
+ * `flush()` (barge-in) drops everything queued at once, also in Asterisk's own queue where there is one.
+ */
+export interface MediaStream {
+  readonly id: string;
+  readonly transport: TransportKind;
+  readonly wireFormat: WireFormat;
+  readonly counters: MediaStreamCounters;
+  readonly closed: boolean;
+  readonly writtenSamples: number;
+  readonly playedSamples: number;
+  readonly queuedSamples: number;
+  write(pcm: Int16Array, sampleRate: number): number;
+  mark(id?: string): string;
+  flush(): FlushResult;
+  close(reason?: string): void;
+  on<K extends keyof MediaStreamEvents>(event: K, listener: (...args: MediaStreamEvents[K]) => void): this;
+  once<K extends keyof MediaStreamEvents>(event: K, listener: (...args: MediaStreamEvents[K]) => void): this;
+  off<K extends keyof MediaStreamEvents>(event: K, listener: (...args: MediaStreamEvents[K]) => void): this;
+}

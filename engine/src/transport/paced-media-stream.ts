@@ -1,0 +1,305 @@
+import type { Logger } from '@ai-agent/common';
+import type { AudioCodec, WireFormat } from '../audio/codec.ts';
+import type { Pacer, PacedSink } from '../audio/pacer.ts';
+import { DEFAULT_RESAMPLER_QUALITY, Resampler } from '../audio/resampler.ts';
+import { SampleQueue } from '../audio/sample-queue.ts';
+import { JitterBuffer } from './jitter-buffer.ts';
+import { countReason } from './counters.ts';
+import { RateLimitedLog } from './rate-limited-log.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+import {
+  FRAME_MS,
+  PIPELINE_FRAME_SAMPLES,
+  PIPELINE_SAMPLE_RATE,
+  type FlushResult,
+  type MediaStream,
+  type MediaStreamCounters,
+  type MediaStreamEvents,
+  type TransportKind,
+} from './media-stream.ts';
+
+/** What to send on a tick with nothing queued. */
+export type IdlePolicy = 'silence' | 'none';
+
+export interface PacedStreamOptions {
+  id: string;
+  transport: TransportKind;
+  /** Codec of received audio. */
+  codec: AudioCodec;
+  /** Codec of sent audio when it differs (RTP slin16 channels are answered in µ-law: see rtp/README). */
+  outCodec?: AudioCodec;
+  pacer: Pacer;
+  log: Logger;
+  idlePolicy: IdlePolicy;
+  resamplerQuality?: number;
+  jitterMinDelayMs?: number;
+  jitterMaxDelayMs?: number;
+  /** Playback queue limit in seconds of audio; beyond it writes are dropped and counted. */
+  maxQueueSeconds?: number;
+  now?: () => number;
+}
+
+interface PendingMark {
+  id: string;
+  /** Native-rate queue position the mark follows. */
+  position: number;
+}
+
+/**
+ * Everything the three transports share: the playback queue with positions and marks, resampling both
+ * ways, the jitter buffer, and the pacer hook-up. A transport supplies `sendFrame` (put one encoded frame on
+ * the wire) and feeds received payloads to `receivePayload`.
+ */
+export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> implements MediaStream, PacedSink {
+  readonly id: string;
+  readonly transport: TransportKind;
+  readonly wireFormat: WireFormat;
+  readonly counters: MediaStreamCounters;
+  protected readonly codec: AudioCodec;
+  protected readonly outCodec: AudioCodec;
+  protected readonly log: Logger;
+  protected readonly warnings: RateLimitedLog;
+  /** Samples per 20 ms frame at the outbound and inbound codec rates. */
+  protected readonly outFrameSamples: number;
+  protected readonly inFrameSamples: number;
+  /** Encoded bytes of one outbound frame (reused every tick). */
+  protected readonly outBytes: Uint8Array;
+  /** When true (e.g. WebSocket XOFF) ticks send nothing and keep the queue. */
+  protected outboundPaused = false;
+
+  private readonly pacer: Pacer;
+  private readonly idlePolicy: IdlePolicy;
+  private readonly resamplerQuality: number;
+  private readonly outQueue: SampleQueue;
+  private readonly outFrame: Int16Array;
+  private readonly silenceBytes: Uint8Array;
+  private readonly outResamplers = new Map<number, Resampler>();
+  private readonly inResampler: Resampler | null;
+  private readonly jitter: JitterBuffer;
+  private readonly inNative: Int16Array;
+  private readonly inDecode: Int16Array;
+  private readonly inPipeline: SampleQueue;
+  private readonly marks: PendingMark[] = [];
+  private unregister: (() => void) | null = null;
+  private sending = false;
+  private utteranceStart = 0;
+  private frameIndex = 0;
+  private isClosed = false;
+
+  protected constructor(options: PacedStreamOptions) {
+    super();
+    this.id = options.id;
+    this.transport = options.transport;
+    this.codec = options.codec;
+    this.outCodec = options.outCodec ?? options.codec;
+    this.wireFormat = options.codec.format;
+    this.pacer = options.pacer;
+    this.log = options.log;
+    this.warnings = new RateLimitedLog(options.log);
+    this.idlePolicy = options.idlePolicy;
+    this.resamplerQuality = options.resamplerQuality ?? DEFAULT_RESAMPLER_QUALITY;
+    const rate = options.codec.sampleRate;
+    const outRate = this.outCodec.sampleRate;
+    this.inFrameSamples = Math.round((rate * FRAME_MS) / 1000);
+    this.outFrameSamples = Math.round((outRate * FRAME_MS) / 1000);
+    this.outQueue = new SampleQueue(this.outFrameSamples * 16, Math.round(outRate * (options.maxQueueSeconds ?? 300)));
+    this.outFrame = new Int16Array(this.outFrameSamples);
+    this.outBytes = new Uint8Array(this.outFrameSamples * this.outCodec.bytesPerSample);
+    this.silenceBytes = new Uint8Array(this.outBytes.length).fill(this.outCodec.silenceByte);
+    this.inResampler = rate === PIPELINE_SAMPLE_RATE ? null : new Resampler(rate, PIPELINE_SAMPLE_RATE, this.resamplerQuality);
+    this.jitter = new JitterBuffer({
+      sampleRate: rate,
+      frameSamples: this.inFrameSamples,
+      now: options.now ?? (() => performance.now()),
+      minDelayMs: options.jitterMinDelayMs,
+      maxDelayMs: options.jitterMaxDelayMs,
+    });
+    this.inNative = new Int16Array(this.inFrameSamples);
+    this.inDecode = new Int16Array(this.jitter.maxPacket);
+    this.inPipeline = new SampleQueue(PIPELINE_FRAME_SAMPLES * 4);
+    this.counters = {
+      packetsIn: 0, bytesIn: 0, eventsIn: 0, packetsOut: 0, bytesOut: 0, framesToPipeline: 0, silenceFramesToPipeline: 0,
+      fillerFramesOut: 0, outboundDrains: 0, outboundOverflowSamples: 0, flushes: 0, rejected: {},
+      jitter: this.jitter.stats,
+    };
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get writtenSamples(): number {
+    return this.toPipeline(this.outQueue.writePosition);
+  }
+
+  get playedSamples(): number {
+    return this.toPipeline(this.outQueue.readPosition);
+  }
+
+  get queuedSamples(): number {
+    return this.toPipeline(this.outQueue.length);
+  }
+
+  /** Joins the shared clock: from now on a frame goes out every 20 ms (silence if nothing is queued). */
+  protected startPacing(): void {
+    if (!this.unregister && !this.isClosed) this.unregister = this.pacer.add(this);
+  }
+
+  write(pcm: Int16Array, sampleRate: number): number {
+    if (this.isClosed || pcm.length === 0) return this.writtenSamples;
+    if (this.outQueue.length === 0) this.utteranceStart = this.outQueue.writePosition;
+    let native = pcm;
+    if (sampleRate !== this.outCodec.sampleRate) {
+      let resampler = this.outResamplers.get(sampleRate);
+      if (!resampler) {
+        resampler = new Resampler(sampleRate, this.outCodec.sampleRate, this.resamplerQuality);
+        this.outResamplers.set(sampleRate, resampler);
+      }
+      native = resampler.process(pcm);
+    }
+    const dropped = this.outQueue.push(native);
+    if (dropped > 0) {
+      this.counters.outboundOverflowSamples += dropped;
+      this.warnings.warn('queue_overflow', { callId: this.id }, 'playback queue full; audio dropped');
+    }
+    return this.writtenSamples;
+  }
+
+  mark(id: string = `m${this.outQueue.writePosition}`): string {
+    if (this.isClosed) {
+      this.emit('mark', id, false);
+      return id;
+    }
+    this.marks.push({ id, position: this.outQueue.writePosition });
+    return id;
+  }
+
+  flush(): FlushResult {
+    const playedSamples = this.toPipeline(this.outQueue.readPosition - Math.min(this.utteranceStart, this.outQueue.readPosition));
+    const discarded = this.outQueue.clear();
+    this.utteranceStart = this.outQueue.writePosition;
+    for (const r of this.outResamplers.values()) r.reset();
+    this.counters.flushes++;
+    this.sending = false;
+    const dropped = this.marks.splice(0);
+    this.onFlush();
+    for (const m of dropped) this.emit('mark', m.id, false);
+    return { playedSamples, discardedSamples: this.toPipeline(discarded), position: this.playedSamples };
+  }
+
+  close(reason = 'closed'): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.unregister?.();
+    this.unregister = null;
+    this.outQueue.clear();
+    for (const r of this.outResamplers.values()) r.destroy();
+    this.outResamplers.clear();
+    this.inResampler?.destroy();
+    this.closeTransport(reason);
+    for (const m of this.marks.splice(0)) this.emit('mark', m.id, false);
+    this.emit('close', reason);
+  }
+
+  /** Releases the transport's socket/connection. Called once, from `close()`. */
+  protected abstract closeTransport(reason: string): void;
+
+  /** Puts one encoded frame on the wire. `startOfSpurt` marks the first frame after idle (RTP marker bit). */
+  protected abstract sendFrame(payload: Uint8Array, tick: number, startOfSpurt: boolean): void;
+
+  /** Barge-in hook: transports with a far-end queue clear it here. */
+  protected onFlush(): void {}
+
+  /** Playback passed a mark. Transports whose far end re-times audio confirm it remotely instead. */
+  protected markPassed(id: string): void {
+    this.emit('mark', id, true);
+  }
+
+  /** Decodes a received payload into the jitter buffer. `timestamp` is in native samples. */
+  protected receivePayload(payload: Uint8Array, seq: number, timestamp: number): void {
+    this.counters.packetsIn++;
+    this.counters.bytesIn += payload.length;
+    const maxBytes = this.inDecode.length * this.codec.bytesPerSample;
+    if (payload.length > maxBytes) {
+      this.reject('oversize_payload');
+      return;
+    }
+    const n = this.codec.decode(payload, this.inDecode);
+    if (n === 0) {
+      this.reject('empty_payload');
+      return;
+    }
+    this.jitter.push(seq, timestamp, this.inDecode, n);
+  }
+
+  /** Counts and (rate-limited) logs rejected input. Never throws. */
+  protected reject(reason: string, fields: Record<string, unknown> = {}): void {
+    countReason(this.counters.rejected, reason);
+    this.warnings.warn(reason, { callId: this.id, ...fields }, 'media input rejected');
+  }
+
+  /** Reports a transport failure to listeners (if any) and the log, without throwing. */
+  protected fail(err: Error): void {
+    this.log.warn({ callId: this.id, err }, 'media stream error');
+    this.emit('error', err);
+  }
+
+  protected resetJitter(): void {
+    this.jitter.reset();
+  }
+
+  protected emitDtmf(digit: string): void {
+    this.emit('dtmf', digit);
+  }
+
+  sendTick(tick: number): void {
+    if (this.isClosed || this.outboundPaused) return;
+    const F = this.outFrameSamples;
+    const got = this.outQueue.pull(this.outFrame, F);
+    if (got > 0) {
+      if (got < F) this.outFrame.fill(0, got);
+      this.outCodec.encode(this.outFrame, this.outBytes);
+      // Only a stream that goes quiet between utterances has talk spurts to mark.
+      const start = !this.sending && this.idlePolicy === 'none';
+      this.sending = true;
+      this.sendFrame(this.outBytes, tick, start);
+      this.firePassedMarks();
+      return;
+    }
+    if (this.sending) {
+      this.sending = false;
+      this.counters.outboundDrains++;
+    }
+    if (this.marks.length > 0) this.firePassedMarks();
+    if (this.idlePolicy === 'silence') {
+      this.counters.fillerFramesOut++;
+      this.sendFrame(this.silenceBytes, tick, false);
+    }
+  }
+
+  receiveTick(): void {
+    if (this.isClosed) return;
+    const kind = this.jitter.pull(this.inNative);
+    const pcm = this.inResampler ? this.inResampler.process(this.inNative) : this.inNative;
+    this.inPipeline.push(pcm);
+    const samples = new Int16Array(PIPELINE_FRAME_SAMPLES);
+    // The resampler's output count per call can differ from 320 by a sample; the queue re-frames it.
+    this.inPipeline.pull(samples, PIPELINE_FRAME_SAMPLES);
+    const index = this.frameIndex++;
+    this.counters.framesToPipeline++;
+    if (kind === 'silence') this.counters.silenceFramesToPipeline++;
+    this.emit('frame', { samples, index, timestampMs: index * FRAME_MS, kind });
+  }
+
+  private firePassedMarks(): void {
+    const played = this.outQueue.readPosition;
+    while (this.marks.length > 0 && this.marks[0].position <= played) {
+      this.markPassed(this.marks.shift()!.id);
+    }
+  }
+
+  private toPipeline(nativeSamples: number): number {
+    const rate = this.outCodec.sampleRate;
+    return rate === PIPELINE_SAMPLE_RATE ? nativeSamples : Math.round((nativeSamples * PIPELINE_SAMPLE_RATE) / rate);
+  }
+}

@@ -1,0 +1,231 @@
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { IncomingMessage } from 'node:http';
+import { resolveBindHost, type Logger } from '@ai-agent/common';
+import { sharedPacer, type Pacer } from '../../audio/pacer.ts';
+import { countReason, type ReasonCounts } from '../counters.ts';
+import { RateLimitedLog } from '../rate-limited-log.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
+import { MAX_EVENT_BYTES, parseControlEvent } from './control-messages.ts';
+import { mediaStartInfo, WsMediaStream, type MediaStartInfo, type WsMediaStreamOptions } from './ws-media-stream.ts';
+
+/** chan_websocket's subprotocol. */
+export const MEDIA_SUBPROTOCOL = 'media';
+
+type StreamDefaults = Partial<Pick<WsMediaStreamOptions, 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds' | 'maxMessagesPerTick'>>;
+
+/** Waits for the first message, which must be MEDIA_START; rejects on anything else or timeout. */
+function awaitMediaStart(ws: WebSocket, timeoutMs: number): Promise<MediaStartInfo> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, info?: MediaStartInfo): void => {
+      clearTimeout(timer);
+      ws.off('message', onMessage);
+      ws.off('close', onClose);
+      if (err) reject(err);
+      else resolve(info!);
+    };
+    const onMessage = (data: RawData, isBinary: boolean): void => {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (isBinary || buf.length > MAX_EVENT_BYTES) return done(new MediaProtocolError('media_before_start'));
+      const text = buf.toString('utf8');
+      const event = parseControlEvent(text);
+      const info = event && mediaStartInfo(event, text.trimStart().startsWith('{'));
+      if (!info) return done(new MediaProtocolError('bad_media_start'));
+      // Hold further messages until the stream's handlers are attached (audio may follow in the same read).
+      ws.pause();
+      done(null, info);
+    };
+    const onClose = (): void => done(new MediaProtocolError('closed_before_start'));
+    const timer = setTimeout(() => done(new MediaProtocolError('media_start_timeout')), timeoutMs);
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+  });
+}
+
+export class MediaProtocolError extends Error {
+  constructor(readonly reason: string) {
+    super(`WebSocket media: ${reason}`);
+  }
+}
+
+export interface MediaWsClientOptions extends StreamDefaults {
+  /** `ws://<asterisk>:8088/media/<MEDIA_WEBSOCKET_CONNECTION_ID>` */
+  url: string;
+  log: Logger;
+  pacer?: Pacer;
+  timeoutMs?: number;
+}
+
+/**
+ * Engine as client: connects to Asterisk's `/media/<connection_id>` (ExternalMedia with
+ * connection_type=server). The connection id is the only credential, so the URL is never logged whole.
+ */
+export async function connectMediaWebSocket(options: MediaWsClientOptions): Promise<WsMediaStream> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const ws = new WebSocket(options.url, MEDIA_SUBPROTOCOL, { handshakeTimeout: timeoutMs, maxPayload: 1 << 20 });
+  ws.on('error', () => {}); // reported through the promises below or the stream's own handler
+  // Listen before 'open': Asterisk sends MEDIA_START right after the upgrade, often in the same read.
+  const started = awaitMediaStart(ws, timeoutMs);
+  started.catch(() => {});
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket media refused: HTTP ${res.statusCode}`)));
+    });
+    const info = await started;
+    return new WsMediaStream(ws, info, {
+      ...options,
+      pacer: options.pacer ?? sharedPacer(),
+      log: options.log.child({ transport: 'websocket' }),
+    });
+  } catch (err) {
+    ws.terminate();
+    throw err;
+  }
+}
+
+export interface MediaWsServerOptions extends StreamDefaults {
+  log: Logger;
+  /** Bind address; default from MEDIA_WS_HOST via the bind policy (127.0.0.1). */
+  host?: string;
+  port: number;
+  pacer?: Pacer;
+  mediaStartTimeoutMs?: number;
+  maxConnections?: number;
+}
+
+export interface MediaWsServerCounters {
+  connections: number;
+  active: number;
+  rejected: ReasonCounts;
+}
+
+export interface MediaWsServerEvents {
+  /** A connection whose channel nobody `expect()`ed. */
+  call: [stream: WsMediaStream];
+}
+
+/**
+ * Engine as server: Asterisk's chan_websocket in client mode (websocket_client.conf, `Dial(WebSocket/…)` or
+ * ExternalMedia connection_type=client) connects here with subprotocol `media`. Calls are matched by the
+ * channel id in MEDIA_START.
+ */
+export class MediaWsServer extends TypedEmitter<MediaWsServerEvents> {
+  readonly counters: MediaWsServerCounters = { connections: 0, active: 0, rejected: {} };
+  readonly host: string;
+  private readonly options: MediaWsServerOptions;
+  private readonly pacer: Pacer;
+  private wss: WebSocketServer | null = null;
+  private readonly expected = new Map<string, { resolve: (s: WsMediaStream) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly streams = new Set<WsMediaStream>();
+  private readonly warnings: RateLimitedLog;
+
+  constructor(options: MediaWsServerOptions) {
+    super();
+    this.options = options;
+    this.host = options.host ?? resolveBindHost('media_ws', process.env, options.log);
+    this.pacer = options.pacer ?? sharedPacer();
+    this.warnings = new RateLimitedLog(options.log);
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    const wss = new WebSocketServer({
+      host: this.host,
+      port: this.options.port,
+      maxPayload: 1 << 20,
+      handleProtocols: (protocols) => (protocols.has(MEDIA_SUBPROTOCOL) ? MEDIA_SUBPROTOCOL : false),
+      verifyClient: (_info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => {
+        if (this.counters.active >= (this.options.maxConnections ?? 2000)) {
+          countReason(this.counters.rejected, 'too_many_connections');
+          done(false, 503);
+        } else done(true);
+      },
+    });
+    this.wss = wss;
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    wss.on('error', (err) => this.options.log.error({ err }, 'media websocket listener error'));
+    wss.on('connection', (ws) => void this.accept(ws));
+    const port = this.port;
+    this.options.log.info({ host: this.host, port }, 'media websocket listening');
+    return { host: this.host, port };
+  }
+
+  get port(): number {
+    const addr = this.wss?.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  /** Resolves with the stream once Asterisk connects for `channelId` (MEDIA_START's channel_id). */
+  expect(channelId: string, timeoutMs = 10_000): Promise<WsMediaStream> {
+    if (this.expected.has(channelId)) return Promise.reject(new Error(`channel ${channelId} is already expected`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.expected.delete(channelId);
+        reject(new Error(`no WebSocket media connection for ${channelId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.expected.set(channelId, { resolve, reject, timer });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const e of this.expected.values()) {
+      clearTimeout(e.timer);
+      e.reject(new Error('media websocket server closed'));
+    }
+    this.expected.clear();
+    for (const s of [...this.streams]) s.close('server closed');
+    const wss = this.wss;
+    if (!wss) return;
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+
+  private async accept(ws: WebSocket): Promise<void> {
+    this.counters.connections++;
+    this.counters.active++;
+    ws.on('error', (err) => this.warnings.warn('socket_error', { err: err.message }, 'media websocket error'));
+    ws.once('close', () => this.counters.active--);
+    let info: MediaStartInfo;
+    try {
+      info = await awaitMediaStart(ws, this.options.mediaStartTimeoutMs ?? 5000);
+    } catch (err) {
+      const reason = err instanceof MediaProtocolError ? err.reason : 'error';
+      countReason(this.counters.rejected, reason);
+      this.warnings.warn(reason, {}, 'media websocket connection refused');
+      ws.terminate();
+      return;
+    }
+    const expectation = this.expected.get(info.channelId);
+    if (!expectation && this.listenerCount('call') === 0) {
+      countReason(this.counters.rejected, 'unknown_channel');
+      this.warnings.warn('unknown_channel', {}, 'media websocket for a channel nobody expects');
+      ws.close(1008);
+      return;
+    }
+    let stream: WsMediaStream;
+    try {
+      stream = new WsMediaStream(ws, info, {
+        ...this.options,
+        pacer: this.pacer,
+        log: this.options.log.child({ callId: info.channelId, transport: 'websocket' }),
+      });
+    } catch (err) {
+      countReason(this.counters.rejected, 'unsupported_format');
+      this.warnings.warn('unsupported_format', { format: info.format }, (err as Error).message);
+      ws.close(1003);
+      return;
+    }
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
+    if (expectation) {
+      clearTimeout(expectation.timer);
+      this.expected.delete(info.channelId);
+      expectation.resolve(stream);
+    } else {
+      this.emit('call', stream);
+    }
+  }
+}

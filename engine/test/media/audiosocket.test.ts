@@ -1,0 +1,143 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Pacer } from '../../src/audio/pacer.ts';
+import { AudioSocketServer } from '../../src/transport/audiosocket/audiosocket-server.ts';
+import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
+import { AsteriskAudioSocketSide } from './audiosocket-peer.ts';
+import { alignedSnr, concat, loadPrompt, resample, sleep, testLogger, until } from './helpers.ts';
+
+const pacer = new Pacer();
+const server = new AudioSocketServer({ log: testLogger(), host: '127.0.0.1', port: 0, pacer });
+before(() => server.listen());
+after(() => server.close());
+
+function echo(stream: MediaStream): InboundFrame[] {
+  const frames: InboundFrame[] = [];
+  stream.on('frame', (f) => {
+    frames.push(f);
+    if (f.kind !== 'silence') stream.write(f.samples, 16000);
+  });
+  return frames;
+}
+
+for (const rate of [8000, 16000] as const) {
+  test(`audiosocket slin ${rate / 1000} kHz: real speech both ways`, async () => {
+    const prompt8k = loadPrompt('tt-weasels');
+    const sent = rate === 8000 ? prompt8k : resample(prompt8k, 8000, 16000);
+    const uuid = randomUUID();
+    const pending = server.expect(uuid, rate === 8000 ? 'slin' : 'slin16');
+    const asterisk = await AsteriskAudioSocketSide.connect(server.port, { uuid });
+    const stream = await pending;
+    try {
+      assert.equal(stream.uuid, uuid);
+      const frames = echo(stream);
+      await asterisk.play(sent, rate);
+      await sleep(300);
+      const inbound = concat(frames.map((f) => f.samples));
+      const refIn = rate === 16000 ? sent : resample(sent, 8000, 16000);
+      const inSnr = alignedSnr(refIn, inbound, 8000);
+      const back = asterisk.audio(rate === 8000 ? 0x10 : 0x12);
+      const outSnr = alignedSnr(sent, back, 8000);
+      const detail = JSON.stringify(stream.counters);
+      // slin is lossless; only the 8↔16 kHz resampling (passband edge ~3.7 kHz) costs anything.
+      assert.ok(inSnr.snrDb > (rate === 16000 ? 90 : 40), `inbound SNR ${inSnr.snrDb.toFixed(1)} ${detail}`);
+      assert.ok(outSnr.snrDb > (rate === 16000 ? 90 : 35), `round-trip SNR ${outSnr.snrDb.toFixed(1)} ${detail}`);
+      assert.ok(asterisk.received.every((f) => f.kind === (rate === 8000 ? 0x10 : 0x12)));
+    } finally {
+      stream.close();
+      asterisk.close();
+    }
+  });
+}
+
+test('audiosocket: silence streams from the moment of accept (Asterisk hangs up after 2 s without audio)', async () => {
+  const uuid = randomUUID();
+  const pending = server.expect(uuid);
+  const t0 = performance.now();
+  const asterisk = await AsteriskAudioSocketSide.connect(server.port, { uuid });
+  const stream = await pending;
+  try {
+    await until(() => asterisk.received.length > 0, 1000, 'first frame');
+    assert.ok(asterisk.received[0].at - t0 < 100, 'first frame within 100 ms');
+    await sleep(500);
+    assert.ok(asterisk.received.length >= 20, `frames in 0.5 s: ${asterisk.received.length}`);
+    assert.ok(asterisk.received.every((f) => f.kind === 0x10 && f.payload.length === 320 && f.payload.every((b) => b === 0)));
+  } finally {
+    stream.close();
+    asterisk.close();
+  }
+});
+
+test('audiosocket: ulaw and alaw are refused with a clear error', () => {
+  assert.throws(() => server.expect(randomUUID(), 'ulaw'), /AudioSocket cannot carry ulaw.*slin/);
+  assert.throws(() => server.expect(randomUUID(), 'alaw'), /AudioSocket cannot carry alaw/);
+});
+
+test('audiosocket: frames split across reads are reassembled; DTMF and hangup both ways', async () => {
+  const uuid = randomUUID();
+  const pending = server.expect(uuid);
+  const asterisk = await AsteriskAudioSocketSide.connect(server.port, { uuid });
+  const stream = await pending;
+  const digits: string[] = [];
+  stream.on('dtmf', (d) => digits.push(d));
+  const payload = new Uint8Array(320).fill(7);
+  const bytes = Buffer.concat([asterisk.frame(0x10, payload), asterisk.frame(0x03, Buffer.from('7')), asterisk.frame(0x10, payload)]);
+  // One byte per write, with pauses so each arrives in its own read.
+  for (let i = 0; i < bytes.length; i += 37) {
+    asterisk.socket.write(bytes.subarray(i, Math.min(bytes.length, i + 37)));
+    await sleep(1);
+  }
+  await until(() => stream.counters.packetsIn === 2 && digits.length === 1, 2000, 'frames');
+  assert.deepEqual(digits, ['7']);
+  assert.deepEqual(stream.counters.rejected, {});
+  stream.close();
+  await until(() => asterisk.closed, 2000, 'socket closed');
+  const last = asterisk.received.at(-1)!;
+  assert.equal(last.kind, 0x00, 'engine hangs up with 0x00');
+  // Asterisk side hangup: it just closes TCP.
+  const uuid2 = randomUUID();
+  const pending2 = server.expect(uuid2);
+  const asterisk2 = await AsteriskAudioSocketSide.connect(server.port, { uuid: uuid2 });
+  const stream2 = await pending2;
+  const closed = new Promise<string>((r) => stream2.once('close', r));
+  asterisk2.close();
+  assert.equal(await closed, 'connection closed');
+});
+
+test('audiosocket: bad frames close only their connection; other calls keep their audio', async () => {
+  const uuid = randomUUID();
+  const pending = server.expect(uuid);
+  const good = await AsteriskAudioSocketSide.connect(server.port, { uuid });
+  const stream = await pending;
+  try {
+    const cases: Array<[string, (s: AsteriskAudioSocketSide) => void]> = [
+      ['unknown_kind', (s) => s.socket.write(Buffer.from([0x42, 0, 1, 0]))],
+      ['oversize_frame', (s) => s.socket.write(Buffer.from([0x10, 0xff, 0xff]))],
+    ];
+    for (const [reason, send] of cases) {
+      const bad = await AsteriskAudioSocketSide.connect(server.port, { uuid: randomUUID() });
+      server.once('call', () => {});
+      send(bad);
+      await until(() => bad.closed, 2000, `${reason} closed`);
+      assert.ok((server.counters.rejected[reason] ?? 0) >= 1, `${reason} counted`);
+    }
+    const noUuid = await AsteriskAudioSocketSide.connect(server.port, { sendUuid: false });
+    noUuid.socket.write(noUuid.frame(0x10, new Uint8Array(320)));
+    await until(() => noUuid.closed, 2000, 'uuid_not_first closed');
+    assert.equal(server.counters.rejected.uuid_not_first, 1);
+    const unknown = await AsteriskAudioSocketSide.connect(server.port, { uuid: randomUUID() });
+    await until(() => unknown.closed, 2000, 'unknown uuid closed');
+    assert.ok(server.counters.rejected.unknown_uuid >= 1);
+    // The good call still runs: its frames keep arriving and its audio is accepted.
+    const before = good.received.length;
+    good.socket.write(good.frame(0x10, new Uint8Array(320)));
+    await sleep(200);
+    assert.ok(good.received.length > before + 5);
+    assert.equal(stream.closed, false);
+    assert.equal(stream.counters.packetsIn, 1);
+  } finally {
+    stream.close();
+    good.close();
+  }
+});

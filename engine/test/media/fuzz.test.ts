@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import { WebSocket } from 'ws';
+import { Pacer } from '../../src/audio/pacer.ts';
+import { emptyRtpHeader, parseRtp } from '../../src/transport/rtp/rtp-packet.ts';
+import { FrameParser } from '../../src/transport/audiosocket/audiosocket-frame.ts';
+import { parseControlEvent } from '../../src/transport/websocket/control-messages.ts';
+import { RtpMediaServer } from '../../src/transport/rtp/rtp-server.ts';
+import { AudioSocketServer } from '../../src/transport/audiosocket/audiosocket-server.ts';
+import { MediaWsServer } from '../../src/transport/websocket/ws-media-endpoint.ts';
+import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
+import { AsteriskRtpSide } from './rtp-peer.ts';
+import { AsteriskAudioSocketSide } from './audiosocket-peer.ts';
+import { AsteriskWsSide, connectAsteriskWsClient } from './websocket-peer.ts';
+import { blockMatchRatio, concat, loadPrompt, prng, resample, sleep, testLogger, until } from './helpers.ts';
+
+const COUNT = 100_000;
+const log = testLogger();
+const rand = prng(1234);
+const byte = () => Math.floor(rand() * 256);
+
+/** A valid-looking packet with a few random bytes changed, or pure noise, or truncated. */
+function mutate(valid: Buffer): Buffer {
+  const r = rand();
+  if (r < 0.2) return Buffer.from(Array.from({ length: Math.floor(rand() * 200) }, byte));
+  const b = Buffer.from(valid.subarray(0, r < 0.3 ? Math.floor(rand() * valid.length) : valid.length));
+  const flips = 1 + Math.floor(rand() * 4);
+  for (let i = 0; i < flips && b.length > 0; i++) b[Math.floor(rand() * Math.min(b.length, rand() < 0.7 ? 16 : b.length))] = byte();
+  return b;
+}
+
+/**
+ * The victim heard all of its speech: no silence frames inside it, and ≥ 95 % of voiced 100 ms blocks of
+ * the prompt found at ≥ 20 dB (the attacker shares this process, so the victim's own sender jitters and the
+ * jitter buffer may stretch: blocks are matched each at its own lag).
+ */
+function assertIntact(prompt: Int16Array, frames: InboundFrame[]): void {
+  const kinds = frames.map((f) => f.kind);
+  const inside = kinds.slice(kinds.indexOf('audio'), kinds.lastIndexOf('audio') + 1);
+  assert.equal(inside.filter((k) => k === 'silence').length, 0, 'no silence inside the victim speech');
+  const heard = resample(concat(frames.map((f) => f.samples)), 16000, 8000);
+  const ratio = blockMatchRatio(prompt, heard, 8000, 100, 20);
+  assert.ok(ratio >= 0.95, `victim blocks intact: ${ratio.toFixed(2)}`);
+}
+
+function collect(stream: MediaStream): InboundFrame[] {
+  const frames: InboundFrame[] = [];
+  stream.on('frame', (f) => frames.push(f));
+  return frames;
+}
+
+test('fuzz: parsers never throw on 300 000 random and mutated inputs', () => {
+  const h = emptyRtpHeader();
+  const valid = Buffer.alloc(172);
+  valid[0] = 0x80;
+  let rtpOk = 0;
+  for (let i = 0; i < COUNT; i++) if (parseRtp(mutate(valid), h) === null) rtpOk++;
+  assert.ok(rtpOk > 0 && rtpOk < COUNT);
+  let frames = 0;
+  let invalid = 0;
+  for (let i = 0; i < COUNT / 100; i++) {
+    const parser = new FrameParser({ frame: () => frames++, invalid: () => invalid++ });
+    for (let j = 0; j < 100; j++) parser.push(mutate(Buffer.from([0x10, 0x01, 0x40, ...new Uint8Array(320)])));
+  }
+  assert.ok(frames > 0 && invalid > 0);
+  for (let i = 0; i < COUNT; i++) parseControlEvent(mutate(Buffer.from('MEDIA_START connection_id:a channel_id:b format:ulaw')).toString('utf8'));
+});
+
+test('fuzz: 100 000 hostile RTP packets to one call leave a concurrent call intact', async () => {
+  const pacer = new Pacer();
+  // The target's flood guard is lifted so every packet reaches the parser and the jitter buffer.
+  const server = new RtpMediaServer({ log, host: '127.0.0.1', portMin: 0, portMax: 0, pacer, stream: { maxPacketsPerTick: 1_000_000 } });
+  const victim = await server.allocate('victim', 'ulaw');
+  const target = await server.allocate('target', 'ulaw');
+  const caller = await AsteriskRtpSide.open();
+  const attacker = await AsteriskRtpSide.open();
+  const stranger = await AsteriskRtpSide.open();
+  try {
+    const frames = collect(victim);
+    const prompt = loadPrompt('tt-weasels');
+    const valid = attacker.packetize(new Int16Array(160 * 50).fill(1000), 'ulaw');
+    const playing = caller.play(caller.packetize(prompt, 'ulaw'), victim.port);
+    let sent = 0;
+    while (sent < COUNT) {
+      for (let i = 0; i < 40; i++, sent++) {
+        const pkt = mutate(valid[sent % valid.length]);
+        attacker.socket.send(pkt, target.port, '127.0.0.1');
+        if (i % 20 === 0) stranger.socket.send(pkt, victim.port, '127.0.0.1');
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await playing;
+    await sleep(300);
+    const seen = target.counters.packetsIn + Object.values(target.counters.rejected).reduce((a, b) => a + b, 0);
+    assert.ok(seen > COUNT / 2, `target processed ${seen} packets`);
+    assert.equal(target.closed, false);
+    assertIntact(prompt, frames);
+  } finally {
+    server.close();
+    caller.close();
+    attacker.close();
+    stranger.close();
+  }
+});
+
+test('fuzz: 100 000 hostile AudioSocket frames and garbage connections leave a concurrent call intact', async () => {
+  const pacer = new Pacer();
+  const server = new AudioSocketServer({ log, host: '127.0.0.1', port: 0, pacer, stream: { maxFramesPerTick: 1_000_000 } });
+  await server.listen();
+  server.on('call', () => {});
+  const uuid = randomUUID();
+  const pending = server.expect(uuid);
+  const caller = await AsteriskAudioSocketSide.connect(server.port, { uuid });
+  const victim = await pending;
+  try {
+    const frames = collect(victim);
+    const prompt = loadPrompt('tt-weasels');
+    const playing = caller.play(prompt, 8000);
+    // One connection: 100 000 frames of every kind except hangup, with random lengths and contents.
+    const hostile = await AsteriskAudioSocketSide.connect(server.port);
+    const kinds = [0x10, 0x10, 0x10, 0x12, 0x03, 0xff, 0x01];
+    let sent = 0;
+    while (sent < COUNT && !hostile.closed) {
+      const batch: Buffer[] = [];
+      for (let i = 0; i < 1000; i++, sent++) {
+        const kind = kinds[Math.floor(rand() * kinds.length)];
+        const len = kind === 0x03 ? Math.floor(rand() * 3) : Math.floor(rand() * 700);
+        batch.push(hostile.frame(kind, Uint8Array.from({ length: len }, byte)));
+      }
+      hostile.socket.write(Buffer.concat(batch));
+      await new Promise((r) => setImmediate(r));
+    }
+    // And 200 connections of pure garbage, each of which must be closed.
+    const garbage = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const s = connect({ port: server.port, host: '127.0.0.1' });
+        s.on('error', () => {});
+        await new Promise((r) => s.once('connect', r));
+        s.write(Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 100) }, byte)));
+        return new Promise<void>((r) => s.once('close', () => r()));
+      }),
+    );
+    await playing;
+    await sleep(300);
+    assert.equal(sent, COUNT);
+    assert.equal(garbage.length, 200);
+    assertIntact(prompt, frames);
+    assert.equal(victim.closed, false);
+    hostile.close();
+  } finally {
+    caller.close();
+    await server.close();
+  }
+});
+
+test('fuzz: 100 000 hostile WebSocket media messages leave a concurrent call intact', async () => {
+  const pacer = new Pacer();
+  const server = new MediaWsServer({ log, host: '127.0.0.1', port: 0, pacer, maxMessagesPerTick: 400 });
+  await server.listen();
+  const peer = new AsteriskWsSide('ulaw');
+  const pending = server.expect(peer.channelId);
+  await connectAsteriskWsClient(peer, server.port);
+  const victim = await pending;
+  const hostilePeer = new AsteriskWsSide('ulaw');
+  const hostileStream = server.expect(hostilePeer.channelId);
+  const hostileWs = await connectAsteriskWsClient(hostilePeer, server.port);
+  const target = await hostileStream;
+  try {
+    const frames = collect(victim);
+    const prompt = loadPrompt('tt-weasels');
+    const playing = peer.play(prompt);
+    const texts = ['MEDIA_XON', 'MEDIA_MARK_PROCESSED x', 'DTMF_END digit:5', 'STATUS queue_length:3', '{"event":"DTMF_END","digit":"1"}', 'MEDIA_START format:ulaw'];
+    let sent = 0;
+    while (sent < COUNT && hostileWs.readyState === WebSocket.OPEN) {
+      for (let i = 0; i < 500; i++, sent++) {
+        if (rand() < 0.5) hostileWs.send(Buffer.from(Array.from({ length: Math.floor(rand() * 400) }, byte)), { binary: true });
+        else hostileWs.send(mutate(Buffer.from(texts[Math.floor(rand() * texts.length)])).toString('utf8'));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await playing;
+    const handledNow = () => target.counters.packetsIn + target.counters.eventsIn + Object.values(target.counters.rejected).reduce((a, b) => a + b, 0);
+    await until(() => handledNow() >= COUNT, 20000, 'hostile messages handled');
+    assert.equal(sent, COUNT);
+    const handled = target.counters.packetsIn + target.counters.eventsIn + Object.values(target.counters.rejected).reduce((a, b) => a + b, 0);
+    assert.ok(handled > COUNT / 4, `target handled ${handled}`);
+    assertIntact(prompt, frames);
+    assert.equal(victim.closed, false);
+  } finally {
+    peer.close();
+    hostilePeer.close();
+    await server.close();
+  }
+});

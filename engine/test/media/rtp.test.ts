@@ -1,0 +1,287 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pacer } from '../../src/audio/pacer.ts';
+import { decodeUlaw, encodeUlaw } from '../../src/audio/g711.ts';
+import { RtpMediaServer } from '../../src/transport/rtp/rtp-server.ts';
+import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
+import { AsteriskRtpSide, type PeerCodec } from './rtp-peer.ts';
+import { startTimingSink } from './timing-sink.ts';
+import { blockMatchRatio, alignedSnr, concat, loadPrompt, longestQuietRun, percentile, prng, resample, sleep, testLogger, until } from './helpers.ts';
+
+const log = testLogger();
+const pacer = new Pacer();
+const server = new RtpMediaServer({ log, host: '127.0.0.1', portMin: 0, portMax: 0, pacer });
+after(() => server.close());
+
+/** Collects the caller audio the pipeline would see and echoes it straight back (a loopback "agent"). */
+function echo(stream: MediaStream): InboundFrame[] {
+  const frames: InboundFrame[] = [];
+  stream.on('frame', (f) => {
+    frames.push(f);
+    if (f.kind !== 'silence') stream.write(f.samples, 16000);
+  });
+  return frames;
+}
+
+/** The prompt as it is on the wire after G.711 (the reference the far end could at best hear back). */
+function g711Reference(prompt: Int16Array): Int16Array {
+  const bytes = new Uint8Array(prompt.length);
+  encodeUlaw(prompt, bytes);
+  const out = new Int16Array(prompt.length);
+  decodeUlaw(bytes, out);
+  return out;
+}
+
+for (const codec of ['ulaw', 'alaw', 'slin16'] as PeerCodec[]) {
+  test(`rtp ${codec}: real speech reaches the pipeline and comes back intact`, async () => {
+    const prompt8k = loadPrompt('tt-weasels');
+    const sent = codec === 'slin16' ? resample(prompt8k, 8000, 16000) : prompt8k;
+    const stream = await server.allocate(`call-${codec}`, codec);
+    const asterisk = await AsteriskRtpSide.open();
+    try {
+      const frames = echo(stream);
+      await asterisk.play(asterisk.packetize(sent, codec), stream.port);
+      await sleep(300);
+      // Inbound: what the pipeline got, at 16 kHz, against what was sent.
+      const inbound16k = concat(frames.map((f) => f.samples));
+      const refIn = codec === 'slin16' ? sent : resample(codec === 'ulaw' ? g711Reference(prompt8k) : prompt8k, 8000, 16000);
+      const inSnr = alignedSnr(refIn, inbound16k, 8000);
+      // Outbound: what Asterisk received back (µ-law PT 0 for ulaw and slin16; PT 8 for alaw).
+      const pt = codec === 'alaw' ? 8 : 0;
+      assert.ok(asterisk.received.length > 100, 'replies received');
+      assert.ok(asterisk.received.every((p) => p.payloadType === pt), `all replies PT ${pt}`);
+      const back = asterisk.decodeReplies(pt);
+      const outSnr = alignedSnr(prompt8k, back, 4000);
+      // Thresholds: G.711 alone gives ~38 dB on speech; the round trip adds a second G.711 pass and two
+      // resamplings whose passband edge (~3.7 kHz) removes the prompt's top band. 25 dB is still a clean
+      // copy (a one-frame gap or a wrong byte order scores below 10 dB).
+      const detail = JSON.stringify(stream.counters.jitter);
+      // Thresholds: µ-law alone scores ~38 dB on speech, A-law ~37 dB; slin16 is bit-exact. The round trip
+      // adds a second G.711 pass and two resamplings (8→16→8 kHz); 32 dB is a clean copy, while one lost
+      // frame or a byte-order slip scores below 15 dB.
+      const minIn = codec === 'slin16' ? 90 : codec === 'alaw' ? 34 : 40;
+      assert.ok(inSnr.snrDb > minIn, `inbound SNR ${inSnr.snrDb.toFixed(1)} dB ${detail}`);
+      assert.ok(outSnr.snrDb > 32, `round-trip SNR ${outSnr.snrDb.toFixed(1)} dB ${detail}`);
+      assert.equal(Object.keys(stream.counters.rejected).length, 0, JSON.stringify(stream.counters.rejected));
+    } finally {
+      stream.close();
+      asterisk.close();
+    }
+  });
+}
+
+test('rtp: 5% loss, 40 ms jitter and reordering are concealed without gaps', async () => {
+  const prompt = loadPrompt('conf-onlyperson');
+  const stream = await server.allocate('call-impaired', 'ulaw');
+  const asterisk = await AsteriskRtpSide.open();
+  try {
+    const frames: InboundFrame[] = [];
+    stream.on('frame', (f) => frames.push(f));
+    const rand = prng(42);
+    const lost = new Set<number>();
+    const packets = asterisk.packetize(prompt, 'ulaw');
+    for (let i = 2; i < packets.length - 2; i++) if (rand() < 0.05) lost.add(i);
+    // Uniform 0–40 ms delay per packet: consecutive packets swap order whenever delays differ by > 20 ms.
+    const delays = packets.map(() => rand() * 40);
+    await asterisk.play(packets, stream.port, { loss: (i) => lost.has(i), delayMs: (i) => delays[i] });
+    await sleep(300);
+    const kinds = frames.map((f) => f.kind);
+    const first = kinds.indexOf('audio');
+    const last = kinds.lastIndexOf('audio');
+    const inside = kinds.slice(first, last + 1);
+    const jb = stream.counters.jitter;
+    const detail = JSON.stringify(jb);
+    assert.equal(inside.filter((k) => k === 'silence').length, 0, `no silence frames inside the speech: ${detail}`);
+    assert.ok(jb.concealed >= lost.size * 0.8, `losses concealed (${lost.size} lost): ${detail}`);
+    // Nearly every reordered packet is played in order, not dropped as late.
+    assert.ok(jb.late <= 3, `late packets: ${detail}`);
+    // The delay target grew to cover the jitter but not absurdly (≤ 3 × 40 ms).
+    assert.ok(jb.targetDelayMs >= 15 && jb.targetDelayMs <= 120, `target delay: ${detail}`);
+    // No gap longer than the concealment allows: compare quiet runs with the original's own pauses.
+    const out16 = concat(frames.slice(first, last + 1).map((f) => f.samples));
+    const out8 = resample(out16, 16000, 8000);
+    const refQuiet = longestQuietRun(prompt, 64);
+    const outQuiet = longestQuietRun(out8, 64);
+    assert.ok(outQuiet <= refQuiet + 8 * 60, `longest quiet run ${outQuiet} vs original ${refQuiet} samples`);
+    // Content: most voiced 100 ms blocks of the original are found intact (each at its own lag, since the
+    // buffer stretches and shrinks). A scrambled or mis-ordered playout matches almost none.
+    const ratio = blockMatchRatio(prompt, out8, 8000);
+    assert.ok(ratio >= 0.6, `matched blocks ${ratio.toFixed(2)}: ${detail}`);
+  } finally {
+    stream.close();
+    asterisk.close();
+  }
+});
+
+test('rtp: a silent caller (no RTP) keeps frames flowing as silence and the call alive', async () => {
+  const stream = await server.allocate('call-gap', 'ulaw');
+  const asterisk = await AsteriskRtpSide.open();
+  try {
+    const frames: InboundFrame[] = [];
+    stream.on('frame', (f) => frames.push(f));
+    const tone = new Int16Array(8000).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)));
+    const packets = asterisk.packetize(tone, 'ulaw');
+    await asterisk.play(packets.slice(0, 25), stream.port);
+    const before = frames.length;
+    await sleep(1000); // Asterisk sends nothing while the caller is quiet
+    const during = frames.slice(before);
+    assert.ok(during.length >= 40, `frames kept coming during the gap (${during.length})`);
+    assert.ok(during.slice(5).every((f) => f.kind === 'silence'), 'gap frames are silence');
+    assert.equal(stream.closed, false);
+    const mark = frames.length;
+    await asterisk.play(packets.slice(25), stream.port);
+    await sleep(100);
+    assert.ok(frames.slice(mark).some((f) => f.kind === 'audio'), 'audio resumes after the gap');
+    assert.equal(stream.counters.jitter.late, 0);
+  } finally {
+    stream.close();
+    asterisk.close();
+  }
+});
+
+test('rtp: packets from a second source are rejected after the latch; header variants parse', async () => {
+  const stream = await server.allocate('call-latch', 'ulaw');
+  const asterisk = await AsteriskRtpSide.open();
+  const intruder = await AsteriskRtpSide.open();
+  try {
+    const frames: InboundFrame[] = [];
+    stream.on('frame', (f) => frames.push(f));
+    const tone = new Int16Array(1600).fill(4000);
+    const [p0, p1, p2, p3] = asterisk.packetize(tone, 'ulaw');
+    asterisk.socket.send(p0, stream.port, '127.0.0.1');
+    await until(() => stream.counters.packetsIn === 1, 2000, 'first packet');
+    intruder.socket.send(intruder.packetize(tone, 'ulaw')[0], stream.port, '127.0.0.1');
+    // Same audio with 2 CSRCs, a 1-word header extension and 3 bytes of padding: payload must be found.
+    const fancy = Buffer.concat([Buffer.from(p1.subarray(0, 12)), Buffer.alloc(8), Buffer.from([0xbe, 0xde, 0, 1, 1, 2, 3, 4]), p1.subarray(12), Buffer.from([0, 0, 3])]);
+    fancy[0] = 0x80 | 0x20 | 0x10 | 2;
+    asterisk.socket.send(fancy, stream.port, '127.0.0.1');
+    const truncated = Buffer.from(p2.subarray(0, 14));
+    truncated[0] = 0x80 | 4; // claims 4 CSRCs it does not carry
+    asterisk.socket.send(truncated, stream.port, '127.0.0.1');
+    const v1 = Buffer.from(p3);
+    v1[0] = 0x40;
+    asterisk.socket.send(v1, stream.port, '127.0.0.1');
+    asterisk.socket.send(Buffer.from([0x80, 0x00]), stream.port, '127.0.0.1');
+    await until(() => stream.counters.rejected.too_short === 1, 2000, 'rejections');
+    assert.equal(stream.counters.rejected.unknown_source, 1);
+    assert.equal(stream.counters.rejected.truncated_csrc, 1);
+    assert.equal(stream.counters.rejected.bad_version, 1);
+    assert.equal(stream.counters.packetsIn, 2, 'the plain and the CSRC/extension/padding packets were accepted');
+    assert.deepEqual(stream.remote, { address: '127.0.0.1', port: asterisk.port });
+    // Replies go to the latched source only.
+    await until(() => asterisk.received.length > 3, 2000, 'replies');
+    assert.equal(intruder.received.length, 0);
+  } finally {
+    stream.close();
+    asterisk.close();
+    intruder.close();
+  }
+});
+
+test('rtp: pacing on the wire is 20 ms with p99 deviation within 2 ms', async () => {
+  const stream = await server.allocate('call-pace', 'ulaw');
+  // The receiver runs in its own process so its timestamps are not skewed by this event loop.
+  const sink = await startTimingSink(180);
+  try {
+    stream.setRemote('127.0.0.1', sink.port);
+    const tone = new Int16Array(16000 * 4).map((_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 300 * i) / 16000)));
+    stream.write(tone, 16000);
+    const at = (await sink.times).slice(10);
+    const gaps = at.slice(1).map((t, i) => t - at[i]);
+    const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+    const p99 = percentile(gaps.map((g) => Math.abs(g - 20)), 99);
+    assert.ok(Math.abs(mean - 20) < 0.2, `mean interval ${mean.toFixed(3)} ms`);
+    assert.ok(p99 <= 2, `p99 deviation ${p99.toFixed(2)} ms (pacer ${JSON.stringify(pacer.stats)})`);
+  } finally {
+    stream.close();
+    sink.kill();
+  }
+});
+
+test('rtp: sequence steps by 1 and timestamps by 160 on the wire', async () => {
+  const stream = await server.allocate('call-seq', 'ulaw');
+  const asterisk = await AsteriskRtpSide.open();
+  try {
+    stream.setRemote('127.0.0.1', asterisk.port);
+    stream.write(new Int16Array(16000).fill(3000), 16000);
+    await until(() => asterisk.received.length > 30, 3000, 'packets');
+    const rx = asterisk.received;
+    for (let i = 1; i < rx.length; i++) {
+      assert.equal((rx[i].sequence - rx[i - 1].sequence + 65536) % 65536, 1);
+      assert.equal(((rx[i].timestamp - rx[i - 1].timestamp) >>> 0) % 160, 0);
+    }
+    assert.ok(rx.every((p) => p.payload.length === 160 && p.payloadType === 0));
+  } finally {
+    stream.close();
+    asterisk.close();
+  }
+});
+
+test('rtp: flush() silences the wire within one frame and reports what was heard', async () => {
+  const stream = await server.allocate('call-flush', 'ulaw');
+  const asterisk = await AsteriskRtpSide.open();
+  try {
+    stream.setRemote('127.0.0.1', asterisk.port);
+    const tone = new Int16Array(16000 * 3).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 500 * i) / 16000)));
+    const start = stream.writtenSamples;
+    const end = stream.write(tone, 16000);
+    assert.equal(end - start, tone.length);
+    await sleep(600);
+    const flushedAt = performance.now();
+    const result = stream.flush();
+    await sleep(200);
+    const isSilence = (p: { payload: Buffer }) => p.payload.every((b) => b === 0xff);
+    const after = asterisk.received.filter((p) => p.at > flushedAt);
+    const firstQuiet = after.findIndex(isSilence);
+    assert.ok(firstQuiet >= 0 && firstQuiet <= 1, `audio packets after flush: ${firstQuiet}`);
+    assert.ok(after[firstQuiet].at - flushedAt <= 20 + 3, 'silence within one frame');
+    assert.ok(after.slice(firstQuiet).every(isSilence), 'nothing after the flush');
+    const heardPackets = asterisk.received.filter((p) => p.at <= flushedAt && !isSilence(p)).length;
+    // playedSamples counts what went on the wire before the flush (16 kHz units, 320 per packet).
+    assert.ok(Math.abs(result.playedSamples - heardPackets * 320) <= 320, `played ${result.playedSamples} vs ${heardPackets} packets`);
+    assert.equal(result.playedSamples + result.discardedSamples, tone.length);
+    assert.equal(stream.queuedSamples, 0);
+  } finally {
+    stream.close();
+    asterisk.close();
+  }
+});
+
+test('rtp: marks fire when playback passes them; DTMF end events are reported once', async () => {
+  const stream = await server.allocate('call-mark', 'ulaw');
+  const asterisk = await AsteriskRtpSide.open();
+  try {
+    const marks: Array<[string, boolean, number]> = [];
+    stream.on('mark', (id, reached) => marks.push([id, reached, stream.playedSamples]));
+    const digits: string[] = [];
+    stream.on('dtmf', (d) => digits.push(d));
+    stream.setRemote('127.0.0.1', asterisk.port);
+    stream.write(new Int16Array(3200).fill(1000), 16000);
+    stream.mark('a');
+    stream.write(new Int16Array(3200).fill(1000), 16000);
+    stream.mark('b');
+    await until(() => marks.length === 1, 2000, 'mark a');
+    assert.deepEqual(marks[0].slice(0, 2), ['a', true]);
+    assert.ok(marks[0][2] >= 3200);
+    stream.flush();
+    assert.deepEqual(marks[1].slice(0, 2), ['b', false]);
+    // RFC 4733: digit 5, end bit, sent three times with one timestamp.
+    const ev = Buffer.alloc(16);
+    ev[0] = 0x80;
+    ev[1] = 101;
+    ev.writeUInt32BE(9999, 4);
+    ev.writeUInt32BE(1, 8);
+    ev[12] = 5;
+    ev[13] = 0x80 | 10;
+    for (let i = 0; i < 3; i++) {
+      ev.writeUInt16BE(100 + i, 2);
+      asterisk.socket.send(ev, stream.port, '127.0.0.1');
+    }
+    await until(() => stream.counters.packetsIn === 0 && digits.length === 1, 2000, 'dtmf');
+    await sleep(50);
+    assert.deepEqual(digits, ['5']);
+  } finally {
+    stream.close();
+    asterisk.close();
+  }
+});

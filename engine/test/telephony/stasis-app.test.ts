@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createLogger, mediaConfigSchema } from '@ai-agent/common';
+import { startAsteriskPeer, say, pause, hangup, waitForAgentSilence, type AsteriskPeer } from '@ai-agent/test-peers';
+import { AriConnection } from '../../src/telephony/ari-connection.ts';
+import { StasisApp } from '../../src/telephony/stasis-app.ts';
+import { RtpLegFactory } from '../../src/telephony/rtp-leg.ts';
+import { AudioSocketLegFactory } from '../../src/telephony/audiosocket-leg.ts';
+import { WebSocketLegFactory } from '../../src/telephony/websocket-leg.ts';
+import { createMediaTransports, type MediaTransports } from '../../src/transport/index.ts';
+import type { MediaLegFactory } from '../../src/telephony/media-leg.ts';
+import type { ConversationFactory } from '../../src/telephony/conversation-port.ts';
+import type { Admission } from '../../src/telephony/admission.ts';
+
+const log = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const PROMPT = 'sound:vm-goodbye';
+
+/**
+ * Stands in for the conversation pipeline: echoes the caller's audio back one second later and records what
+ * telephony told it. Enough to prove the ARI call flow and each transport's media path end to end.
+ */
+function echoConversations(seen: { contexts: string[]; dtmf: string[]; closed: number }): ConversationFactory {
+  return ({ info, media }) => {
+    seen.contexts.push(info.context);
+    const onFrame = (frame: { samples: Int16Array; kind: string }): void => {
+      if (frame.kind !== 'silence') media.write(frame.samples, 16000);
+    };
+    return {
+      state: 'listening',
+      start: () => void media.on('frame', onFrame),
+      dtmf: (d) => void seen.dtmf.push(d),
+      say: async () => undefined,
+      close: () => {
+        media.off('frame', onFrame);
+        seen.closed++;
+      },
+      onEnd: () => undefined,
+    };
+  };
+}
+
+const admitAll: Admission = { tryAdmit: () => ({ admit: true, release: () => undefined }) };
+
+describe('Stasis application against the Asterisk test peer', () => {
+  let peer: AsteriskPeer;
+  let media: MediaTransports;
+
+  before(async () => {
+    peer = await startAsteriskPeer({ username: 'ai-agent' });
+    media = await createMediaTransports(
+      mediaConfigSchema.parse({ rtp: { port_min: 0, port_max: 0 }, audiosocket: { port: 0 }, websocket: { port: 0 } }),
+      log,
+    );
+  });
+  after(async () => {
+    await media?.close();
+    await peer?.close();
+  });
+
+  const transports: Array<[string, () => MediaLegFactory]> = [
+    ['rtp (ulaw)', () => new RtpLegFactory(media.rtp, 'ulaw')],
+    ['rtp (alaw)', () => new RtpLegFactory(media.rtp, 'alaw')],
+    ['audiosocket (slin16)', () => new AudioSocketLegFactory(media.audiosocket, 'slin16', '127.0.0.1')],
+    ['websocket (ulaw)', () => new WebSocketLegFactory({ ariUrl: peer.url, format: 'ulaw', log, pacer: media.pacer, stream: {} })],
+  ];
+
+  for (const [index, [name, legs]] of transports.entries()) {
+    // One Stasis app name per case, so a previous case's registration can never receive this call.
+    const appName = `ai-agent-${index}`;
+    it(`answers, bridges a ${name} media leg, carries audio both ways and cleans up on caller hangup`, async () => {
+      const seen = { contexts: [] as string[], dtmf: [] as string[], closed: 0 };
+      const ari = new AriConnection({ url: peer.url, username: peer.username, password: peer.password, app: appName, log });
+      const app = new StasisApp(ari, {
+        app: appName,
+        legs: legs(),
+        conversations: echoConversations(seen),
+        admission: admitAll,
+        store: null,
+        resolveContext: (requested) => (requested === 'sales' ? 'sales' : 'default'),
+        log,
+      }, log);
+      ari.start();
+      try {
+        assert.equal(await peer.waitForApp(appName, 10_000), true);
+        const call = await peer.placeCall({
+          app: appName,
+          variables: { AI_CONTEXT: 'sales' },
+          callerId: { number: '5551230001', name: 'Test Caller' },
+          script: [pause(300), say(PROMPT), waitForAgentSilence(800, 8000), { dtmf: '5' }, pause(300), hangup()],
+        });
+        const report = await call.done;
+        assert.deepEqual(seen.contexts, ['sales']);
+        assert.deepEqual(seen.dtmf, ['5']);
+        // The caller heard its own prompt come back: agent audio started after it began speaking.
+        assert.ok(report.agentSpurts.length >= 1, `caller heard nothing: ${JSON.stringify(report.transcript)}`);
+        const heardMs = report.agentSpurts.reduce((sum, s) => sum + (s.endMs - s.startMs), 0);
+        assert.ok(heardMs > 500, `heard only ${heardMs} ms`);
+        await app.idle();
+        assert.equal(app.count(), 0);
+        assert.equal(seen.closed, 1);
+        // Asterisk is left with nothing of ours: no bridge, no media channel.
+        const snapshot = await (await fetch(`${peer.url}/ari/bridges`, { headers: { authorization: `Basic ${Buffer.from(`${peer.username}:${peer.password}`).toString('base64')}` } })).json() as unknown[];
+        assert.deepEqual(snapshot, []);
+        const channels = await (await fetch(`${peer.url}/ari/channels`, { headers: { authorization: `Basic ${Buffer.from(`${peer.username}:${peer.password}`).toString('base64')}` } })).json() as unknown[];
+        assert.deepEqual(channels, []);
+      } finally {
+        await ari.stop();
+      }
+    });
+  }
+});

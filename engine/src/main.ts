@@ -10,6 +10,8 @@ import {
   resolveBindHost,
   scrub,
   scrubber,
+  type ContextConfig,
+  type EngineConfig,
 } from '@ai-agent/common';
 import { AuthGuard } from './control/auth-guard.ts';
 import { Readiness } from './control/readiness.ts';
@@ -17,8 +19,22 @@ import { buildControlServer } from './control/server.ts';
 import { onShutdownSignals } from './control/lifecycle/shutdown-signals.ts';
 import { buildOperations, type EngineOperations } from './control/operations.ts';
 import { configPath, loadEngineConfig, loadEngineSecrets } from './config/runtime-config.ts';
+import { createMediaTransports } from './transport/create-media-transports.ts';
+import { VadService } from './pipeline/vad/vad-service.ts';
+import { GreetingCache } from './pipeline/greeting-cache.ts';
+import { conversationFactory } from './pipeline/conversation-factory.ts';
+import { ProviderRegistry } from './providers/registry.ts';
+import { buildTelephony } from './telephony/build-telephony.ts';
+import type { ConversationFactory } from './telephony/conversation-port.ts';
 
 const VERSION = '0.1.0';
+
+/** Settings that are read once at start, so a reload reports them as needing a restart. */
+const RESTART_KEYS = {
+  media: ['media'],
+  telephony: ['telephony'],
+  providers: ['providers'],
+};
 
 function fail(message: string): never {
   process.stderr.write(`${scrub(message)}\n`);
@@ -28,7 +44,7 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   registerEnvSecrets();
   installOutputScrubber();
-  let config;
+  let config: EngineConfig;
   let secrets;
   let healthHost: string;
   try {
@@ -40,6 +56,7 @@ async function main(): Promise<void> {
   }
   scrubber.showPhoneNumbers = config.logging.show_phone_numbers;
   const log = createLogger({ service: 'engine', level: config.logging.level });
+  installOutputScrubber(log);
   try {
     healthHost = resolveBindHost('health', process.env, log);
   } catch (err) {
@@ -51,7 +68,7 @@ async function main(): Promise<void> {
   }
 
   const readiness = new Readiness();
-  readiness.declare('ari');
+  for (const check of ['ari', 'transports', 'providers']) readiness.declare(check);
   const guard = new AuthGuard({
     log,
     token: secrets.healthApiToken,
@@ -63,19 +80,101 @@ async function main(): Promise<void> {
   // Operations: call records, metrics, limits, hot reload, drain.
   let ops: EngineOperations;
   try {
-    ops = buildOperations({ log, config, loadConfig: () => loadEngineConfig(), guard, readiness });
+    ops = buildOperations({ log, config, loadConfig: () => loadEngineConfig(), guard, readiness, restartKeys: RESTART_KEYS });
   } catch (err) {
     fail(`refusing to start: ${(err as Error).message}`);
   }
   ops.start();
 
+  // Providers are checked against every context before anything listens.
+  const providers = new ProviderRegistry(config.providers, log);
+  try {
+    providers.validate(config.contexts);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(new ConfigError(err.key, err.reason, configPath()).line());
+    throw err;
+  }
+
   const control = buildControlServer({ log, guard, readiness, version: VERSION, routes: ops.routes() });
   await control.listen({ host: healthHost, port: config.control.port });
-  const address = control.server.address();
-  log.info({ address, config: configPath() }, 'engine control server listening');
+  log.info({ address: control.server.address(), config: configPath() }, 'engine control server listening');
+
+  let media;
+  try {
+    media = await createMediaTransports(config.media, log);
+  } catch (err) {
+    if (err instanceof BindPolicyError) fail(`refusing to start: ${err.message}`);
+    throw err;
+  }
+  readiness.set('transports', true);
+  ops.sources.pacer = () => media.pacer.stats;
+  ops.sources.listenerRejections = () => [
+    ['audiosocket', media.audiosocket.counters.rejected],
+    ['websocket', media.websocket.counters.rejected],
+  ];
+
+  const vad = await VadService.start({ log });
+  const greetings = new GreetingCache();
+  const build = conversationFactory({
+    vad,
+    providers,
+    greetings,
+    // The snapshot is deep-frozen: a conversation can read its context but never change it for others.
+    contextFor: (name) => {
+      const contexts = ops.config.current().config.contexts;
+      return (contexts[name] ?? contexts.default) as ContextConfig;
+    },
+  });
+  const conversations: ConversationFactory = (request) => {
+    const untrack = ops.mediaTotals.track(request.media.counters);
+    request.media.once('close', untrack);
+    return build(request);
+  };
+  // Greetings are synthesised ahead so the first audio plays at once. Until that works (e.g. the local AI server
+  // is still starting) /ready says 'providers' and we retry.
+  const warmGreetings = (attempt: number): void => {
+    void Promise.all(
+      Object.entries(config.contexts).map(([name, ctx]) =>
+        ctx.greeting ? greetings.warm(providers.forContext(name, ctx).tts, ctx.greeting, ctx.voice) : undefined,
+      ),
+    ).then(
+      () => {
+        readiness.set('providers', true);
+        log.info('providers ready: greetings synthesised');
+      },
+      (err: unknown) => {
+        if (attempt === 0 || attempt % 12 === 0) log.warn({ err: { message: (err as Error).message } }, 'providers not ready yet; retrying');
+        setTimeout(() => warmGreetings(attempt + 1), 5000).unref();
+      },
+    );
+  };
+  warmGreetings(0);
+
+  const telephony = buildTelephony({
+    config,
+    ariPassword: secrets.ariPassword,
+    media,
+    conversations,
+    admission: ops.admission,
+    store: ops.store,
+    log,
+  });
+  telephony.ari?.on('connected', () => readiness.set('ari', true));
+  telephony.ari?.on('disconnected', () => readiness.set('ari', false));
+  ops.attachRegistry(telephony.registry);
+  telephony.start();
 
   onShutdownSignals(async () => {
-    await ops.shutdown({ closers: [{ name: 'control server', close: () => control.close() }] });
+    await ops.shutdown({
+      stopAccepting: () => telephony.stopAccepting(),
+      closers: [
+        { name: 'ARI', close: () => telephony.close() },
+        { name: 'media listeners', close: () => media.close() },
+        { name: 'VAD', close: () => vad.close() },
+        { name: 'providers', close: () => providers.close() },
+        { name: 'control server', close: () => control.close() },
+      ],
+    });
   }, log);
 }
 

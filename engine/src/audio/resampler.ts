@@ -1,4 +1,5 @@
 import createSpeexModule from '@echogarden/speex-resampler-wasm/simd';
+import type { SampleQueue } from './sample-queue.ts';
 
 /**
  * Band-limited sample-rate conversion with SpeexDSP's resampler (compiled to WASM), one state per stream so
@@ -58,6 +59,21 @@ export class Resampler {
    * next call: copy it if you keep it. The filter delay (a few ms) stays inside until more input arrives.
    */
   process(input: Int16Array): Int16Array {
+    const n = this.convert(input); // first: it may replace this.out
+    return this.out.subarray(0, n);
+  }
+
+  /**
+   * Converts `input` and appends the output to `queue`, without the view `process()` returns (the per-frame
+   * path). Returns what `queue.push` returns: output samples that did not fit.
+   */
+  processInto(input: Int16Array, queue: SampleQueue): number {
+    const n = this.convert(input); // first: it may replace this.out
+    return queue.push(this.out, n);
+  }
+
+  /** Converts `input` into `this.out` from index 0; returns the sample count. */
+  private convert(input: Int16Array): number {
     if (this.state === 0) throw new Error('resampler destroyed');
     const expected = Math.ceil((input.length * this.outRate) / this.inRate) + 64;
     if (this.out.length < expected) this.out = new Int16Array(expected);
@@ -78,7 +94,7 @@ export class Resampler {
       produced += made;
       offset += consumed > 0 ? consumed : take;
     }
-    return this.out.subarray(0, produced);
+    return produced;
   }
 
   /** Forgets buffered history (after a flush, so old audio cannot leak into the next utterance). */

@@ -12,6 +12,10 @@ import { hangupQuietly, type MediaLeg, type MediaLegFactory, type MediaLegReques
 export class AudioSocketLegFactory implements MediaLegFactory {
   readonly transport = 'audiosocket' as const;
 
+  get codec(): string {
+    return this.format;
+  }
+
   constructor(
     private readonly server: AudioSocketServer,
     private readonly format: WireFormat,

@@ -1,5 +1,6 @@
 // What the pipeline and tools may ask of the telephony layer for one call. Implemented by the ARI call session
 // (and by the AudioSocket-only session, where some actions are unavailable).
+import type { CallOutcome } from '../store/types.ts';
 
 export interface TransferTarget {
   context: string;
@@ -9,11 +10,13 @@ export interface TransferTarget {
 
 export interface CallControl {
   /** Hangs up the caller's channel (after whatever the pipeline wanted played has played). */
-  hangup(reason?: string): Promise<void>;
+  hangup(outcome?: CallOutcome): Promise<void>;
   /** Blind transfer: leaves Stasis into the dialplan at the target; the caller hears ringback, not silence. */
   transfer(target: TransferTarget): Promise<void>;
   /** Sends DTMF digits towards the caller's channel. */
   sendDtmf(digits: string): Promise<void>;
+  /** Plays an Asterisk media URI (`sound:…`) to the caller and resolves once it has played. */
+  playSound(media: string): Promise<void>;
 }
 
 /** The facts about a call the pipeline needs; fixed for the call's lifetime. */

@@ -1,14 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'ari-client';
-import { maskPhoneNumber, registerPhoneNumber, scrubber, type Logger } from '@ai-agent/common';
+import { registerPhoneNumber, type Logger } from '@ai-agent/common';
 import type { CallOutcome, CallStore } from '../store/types.ts';
+import { CallRecorder } from './call-recorder.ts';
 import type { Admission } from './admission.ts';
 import type { AriConnection } from './ari-connection.ts';
 import type { CallControl, CallInfo, TransferTarget } from './call-control.ts';
-import type { ConversationFactory, ConversationPort } from './conversation-port.ts';
+import type { ConversationFactory, ConversationPort, ConversationState } from './conversation-port.ts';
 import type { MediaLeg, MediaLegFactory } from './media-leg.ts';
 import type { ActiveCall, CallState } from './registry.ts';
 import { SessionState } from './session-state.ts';
+import type { ManagedSession } from './session-registry.ts';
+
+/** Longest wait for a goodbye message before the line is cut anyway. */
+const FINISH_GRACE_MS = 15_000;
+/** Longest a stock prompt may take before we stop waiting for PlaybackFinished. */
+const PLAYBACK_LIMIT_MS = 15_000;
+
+/** The registry's view of the conversation's own states. */
+export function fromConversation(state: ConversationState): CallState {
+  if (state === 'starting') return 'connecting_media';
+  if (state === 'ended') return 'ending';
+  return state;
+}
 
 /** What StasisStart told us about the caller's channel. */
 export interface CallerChannel {
@@ -33,17 +47,14 @@ export interface CallSessionDeps {
   log: Logger;
 }
 
-const now = (): string => new Date().toISOString();
-
 /**
  * One caller's call under Stasis: answer, admission, bridge + media leg, the conversation, and a complete
  * teardown whatever ends it (caller hangup, agent hangup, transfer, ARI error, media loss).
  */
-export class CallSession implements CallControl {
+export class CallSession implements CallControl, ManagedSession {
   readonly id = randomUUID();
   readonly info: CallInfo;
-  readonly startedAt = now();
-  answeredAt: string | undefined;
+  private recorder!: CallRecorder;
   private readonly state: SessionState;
   private readonly log: Logger;
   private leg: MediaLeg | null = null;
@@ -69,20 +80,21 @@ export class CallSession implements CallControl {
       callerNumber: caller.callerNumber,
       callerName: caller.callerName,
       transport: deps.legs.transport,
-      codec: 'pending',
+      codec: deps.legs.codec,
     };
     this.log = deps.log.child({ callId: this.id, channelId: caller.id, context });
     this.state = new SessionState((from, to) => this.log.debug({ from, to }, 'call state'));
+    this.recorder = new CallRecorder(deps.store, this.info);
   }
 
   get callState(): CallState {
     const s = this.state.value;
-    if (this.conversation && !this.state.isOver && s !== 'transferring') return this.conversation.state;
+    if (this.conversation && !this.state.isOver && s !== 'transferring') return fromConversation(this.conversation.state);
     return s;
   }
 
   snapshot(): ActiveCall {
-    return { info: { ...this.info }, state: this.callState, startedAt: this.startedAt, answeredAt: this.answeredAt };
+    return { info: { ...this.info }, state: this.callState, startedAt: this.recorder.startedAt, answeredAt: this.recorder.answeredAt };
   }
 
   /** Ids of ARI channels this session owns (the caller's and its media channel). */
@@ -98,29 +110,11 @@ export class CallSession implements CallControl {
     return this.deps.ari.api;
   }
 
-  private recordNumber(): string | undefined {
-    const n = this.caller.callerNumber;
-    if (!n) return undefined;
-    return scrubber.showPhoneNumbers ? n : maskPhoneNumber(n);
-  }
-
   async run(): Promise<void> {
-    const { store } = this.deps;
-    store?.begin({
-      id: this.id,
-      channelId: this.caller.id,
-      context: this.info.context,
-      transport: this.info.transport,
-      codec: this.info.codec,
-      callerNumber: this.recordNumber(),
-      callerName: this.caller.callerName,
-      startedAt: this.startedAt,
-    });
     this.log.info({ caller: this.caller.callerNumber, args: this.caller.args }, 'call entered Stasis');
     try {
       if (this.caller.state !== 'Up') await this.ari.channels.answer({ channelId: this.caller.id });
-      this.answeredAt = now();
-      store?.answered(this.id, this.answeredAt);
+      this.recorder.answered();
       if (this.outcome) return;
 
       const decision = this.deps.admission.tryAdmit(this.info.context);
@@ -135,7 +129,6 @@ export class CallSession implements CallControl {
       const bridge = await this.ari.bridges.create({ type: 'mixing', bridgeId: randomUUID(), name: `ai-${this.id}` });
       this.bridgeId = bridge.id;
       this.leg = await this.deps.legs.create({ callId: this.id, app: this.deps.app, channelId: this.mediaChannelId }, this.ari);
-      this.info.codec = this.leg.codec;
       if (this.outcome) return;
       await this.ari.bridges.addChannel({ bridgeId: bridge.id, channel: [this.caller.id, this.leg.channelId].join(',') });
       this.leg.stream.once('close', (reason) => {
@@ -149,13 +142,11 @@ export class CallSession implements CallControl {
         media: this.leg.stream,
         control: this,
         log: this.log,
-        record: {
-          turn: (turn) => store?.addTurn(this.id, turn),
-          event: (event) => store?.addEvent(this.id, event),
-        },
+        record: this.recorder.sink,
+        dtmfFromMedia: false,
       });
-      this.conversation.onEnd((outcome) => void this.end(outcome));
-      this.conversation.start();
+      this.conversation.once('ended', (outcome) => void this.end(outcome));
+      await this.conversation.start();
     } catch (err) {
       if (this.outcome) return; // the caller left while we were setting up
       this.log.error({ err: { message: (err as Error).message } }, 'call setup failed');
@@ -163,28 +154,16 @@ export class CallSession implements CallControl {
     }
   }
 
-  /** Over the limit: say the busy message with Asterisk's own playback, then release the channel. */
+  /** Over the limit: the busy message with Asterisk's own playback, then release the channel. */
   private async refuse(message: string): Promise<void> {
-    try {
-      if (message.startsWith('sound:')) {
-        const playbackId = randomUUID();
-        const finished = new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 10_000);
-          this.deps.ari.api.once(`PlaybackFinished-${playbackId}` as 'PlaybackFinished', () => { clearTimeout(timer); resolve(); });
-        });
-        await this.ari.channels.play({ channelId: this.caller.id, media: message, playbackId });
-        await finished;
-      }
-    } catch {
-      // the caller may already be gone
-    }
+    if (message.startsWith('sound:')) await this.playSound(message).catch(() => undefined);
     await this.end('rejected_busy', 'over limit');
   }
 
   // --- CallControl (used by the conversation and its tools) ---
 
-  async hangup(reason = 'normal'): Promise<void> {
-    await this.end(this.outcome ?? 'completed', reason);
+  async hangup(outcome: CallOutcome = 'completed'): Promise<void> {
+    await this.end(this.outcome ?? outcome, 'agent hangup');
   }
 
   async transfer(target: TransferTarget): Promise<void> {
@@ -212,6 +191,20 @@ export class CallSession implements CallControl {
     await this.ari.channels.sendDTMF({ channelId: this.caller.id, dtmf: digits });
   }
 
+  async playSound(media: string): Promise<void> {
+    const playbackId = randomUUID();
+    const client = this.ari;
+    const finished = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, PLAYBACK_LIMIT_MS);
+      client.once(`PlaybackFinished-${playbackId}` as 'PlaybackFinished', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await client.channels.play({ channelId: this.caller.id, media, playbackId });
+    await finished;
+  }
+
   // --- Events routed from the Stasis application ---
 
   dtmf(digit: string): void {
@@ -224,11 +217,11 @@ export class CallSession implements CallControl {
   }
 
   /** Plays `message` through the conversation (if any), then hangs up. Used by drain and operators. */
-  async hangupWithMessage(reason: CallOutcome, message?: string): Promise<void> {
-    if (message && this.conversation && !this.state.isOver) {
-      await Promise.race([this.conversation.say(message), new Promise((r) => setTimeout(r, 15_000))]);
+  async hangupWithMessage(outcome: CallOutcome, message?: string): Promise<void> {
+    if (this.conversation && !this.state.isOver) {
+      await Promise.race([this.conversation.finish(outcome, message), new Promise((r) => setTimeout(r, FINISH_GRACE_MS))]);
     }
-    await this.end(reason, 'hangup requested');
+    await this.end(outcome, 'hangup requested');
   }
 
   /** Ends the call once, releasing everything; later calls wait for the same teardown. */
@@ -258,7 +251,7 @@ export class CallSession implements CallControl {
     this.releaseAdmission?.();
     this.releaseAdmission = null;
     this.state.to('ended');
-    this.deps.store?.finish(this.id, { endedAt: now(), outcome: this.outcome!, hangupCause: this.hangupCause });
+    this.recorder.finish(this.outcome!, this.hangupCause);
     this.log.info({ outcome: this.outcome, cause: this.hangupCause }, 'call ended');
     this.resolveDone();
   }

@@ -4,7 +4,8 @@ import type { MediaStream } from '../transport/media-stream.ts';
 import type { CallEventRecord, CallOutcome, TurnRecord } from '../store/types.ts';
 import type { CallControl, CallInfo } from './call-control.ts';
 
-export type ConversationState = 'greeting' | 'listening' | 'thinking' | 'speaking' | 'ending';
+export type { ConversationState } from '../pipeline/call-state.ts';
+import type { ConversationState } from '../pipeline/call-state.ts';
 
 /** Where the conversation reports what happened, for the call record. */
 export interface CallRecordSink {
@@ -14,15 +15,15 @@ export interface CallRecordSink {
 
 export interface ConversationPort {
   readonly state: ConversationState;
-  start(): void;
+  start(): Promise<void> | void;
   /** A DTMF digit the caller pressed, as Asterisk reported it on the caller's channel. */
   dtmf(digit: string): void;
-  /** Speaks `text`, then resolves once it has played (busy, drain and operator-hangup messages). */
-  say(text: string): Promise<void>;
+  /** Says `text` (if any), then hangs up through CallControl with `outcome`. Drain and operator hangups. */
+  finish(outcome: CallOutcome, text?: string): Promise<void>;
   /** Stops everything and releases every resource. Idempotent. */
-  close(): void;
-  /** The conversation decided the call is over (it has already asked CallControl to act). */
-  onEnd(listener: (outcome: CallOutcome) => void): void;
+  close(outcome?: CallOutcome): void;
+  /** The conversation is over (it has already asked CallControl to act, or the caller left). */
+  once(event: 'ended', listener: (outcome: CallOutcome) => void): unknown;
 }
 
 export interface ConversationRequest {
@@ -31,6 +32,8 @@ export interface ConversationRequest {
   control: CallControl;
   record: CallRecordSink;
   log: Logger;
+  /** DTMF arrives on the media stream (dialplan AudioSocket) rather than from ARI events. */
+  dtmfFromMedia: boolean;
 }
 
 export type ConversationFactory = (request: ConversationRequest) => ConversationPort;

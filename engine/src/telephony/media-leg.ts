@@ -21,6 +21,8 @@ export interface MediaLegRequest {
 /** Creates the media leg of one transport kind through ARI (ExternalMedia / chan_websocket). */
 export interface MediaLegFactory {
   readonly transport: TransportKind;
+  /** Wire format of the legs it creates (recorded with the call). */
+  readonly codec: string;
   create(request: MediaLegRequest, ari: Client): Promise<MediaLeg>;
 }
 

@@ -10,13 +10,17 @@ import { hangupQuietly, type MediaLeg, type MediaLegFactory, type MediaLegReques
 export class RtpLegFactory implements MediaLegFactory {
   readonly transport = 'rtp' as const;
 
+  get codec(): string {
+    return this.format;
+  }
+
   constructor(private readonly server: RtpMediaServer, private readonly format: RtpFormat) {}
 
   async create(request: MediaLegRequest, ari: Client): Promise<MediaLeg> {
     const stream = await this.server.allocate(request.callId, this.format);
     const { channelId } = request;
     try {
-      await ari.channels.externalMedia({
+      const channel = (await ari.channels.externalMedia({
         channelId,
         app: request.app,
         external_host: this.server.externalHost(stream),
@@ -24,7 +28,12 @@ export class RtpLegFactory implements MediaLegFactory {
         encapsulation: 'rtp',
         transport: 'udp',
         direction: 'both',
-      });
+      })) as unknown as { channelvars?: Record<string, string> };
+      // Asterisk sends nothing while the caller is silent, so the greeting cannot wait for a packet to latch
+      // onto: send to where chan_rtp says it listens. The first valid packet still confirms the source.
+      const address = channel.channelvars?.UNICASTRTP_LOCAL_ADDRESS;
+      const port = Number(channel.channelvars?.UNICASTRTP_LOCAL_PORT);
+      if (address && port > 0) stream.setRemote(address, port);
     } catch (err) {
       stream.close('externalMedia failed');
       throw err;

@@ -1,9 +1,8 @@
 import type { Channel, Client, StasisStart } from 'ari-client';
 import type { Logger } from '@ai-agent/common';
-import type { CallOutcome } from '../store/types.ts';
 import type { AriConnection } from './ari-connection.ts';
 import { CallSession, type CallSessionDeps, type CallerChannel } from './call-session.ts';
-import type { ActiveCall, CallRegistry } from './registry.ts';
+import type { SessionRegistry } from './session-registry.ts';
 
 type SessionDeps = Omit<CallSessionDeps, 'ari'>;
 
@@ -22,11 +21,16 @@ interface ChannelEvent {
  * the channel, and keeps the registry of live calls. After an ARI reconnect it reconciles: sessions whose
  * channels no longer exist in Asterisk are ended (their media was kept running meanwhile).
  */
-export class StasisApp implements CallRegistry {
+export class StasisApp {
   private readonly sessions = new Map<string, CallSession>();
   private accepting = true;
 
-  constructor(private readonly ari: AriConnection, private readonly deps: SessionDeps, private readonly log: Logger) {
+  constructor(
+    private readonly ari: AriConnection,
+    private readonly deps: SessionDeps,
+    private readonly registry: SessionRegistry,
+    private readonly log: Logger,
+  ) {
     ari.on('connected', (client, reconnected) => {
       this.subscribe(client);
       if (reconnected) void this.reconcile(client);
@@ -99,6 +103,7 @@ export class StasisApp implements CallRegistry {
     }
     const session = new CallSession(caller, { ...this.deps, ari: this.ari });
     this.sessions.set(session.id, session);
+    this.registry.add(session);
     void session.done.then(() => this.sessions.delete(session.id));
     await session.run();
   }
@@ -117,38 +122,8 @@ export class StasisApp implements CallRegistry {
     }
   }
 
-  // --- CallRegistry ---
-
-  list(): ActiveCall[] {
-    return [...this.sessions.values()].map((s) => s.snapshot());
-  }
-
-  get(id: string): ActiveCall | undefined {
-    return this.sessions.get(id)?.snapshot();
-  }
-
-  count(context?: string): number {
-    if (!context) return this.sessions.size;
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.info.context === context) n++;
-    return n;
-  }
-
-  async hangup(id: string, reason: string, message?: string): Promise<boolean> {
-    const session = this.sessions.get(id);
-    if (!session) return false;
-    this.log.info({ callId: id, reason }, 'hangup requested');
-    await session.hangupWithMessage((reason === 'drain' ? 'drained' : 'completed') as CallOutcome, message);
-    return true;
-  }
-
   /** Stops taking new calls (drain). */
   stopAccepting(): void {
     this.accepting = false;
-  }
-
-  /** Resolves when every session has ended. */
-  async idle(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((s) => s.done));
   }
 }

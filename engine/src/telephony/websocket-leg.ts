@@ -21,6 +21,10 @@ export interface WebSocketLegOptions {
 export class WebSocketLegFactory implements MediaLegFactory {
   readonly transport = 'websocket' as const;
 
+  get codec(): string {
+    return this.options.format;
+  }
+
   constructor(private readonly options: WebSocketLegOptions) {}
 
   async create(request: MediaLegRequest, ari: Client): Promise<MediaLeg> {

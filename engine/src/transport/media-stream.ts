@@ -10,9 +10,16 @@ export const PIPELINE_FRAME_SAMPLES = (PIPELINE_SAMPLE_RATE * FRAME_MS) / 1000;
 export type { InboundFrameKind };
 export type TransportKind = 'rtp' | 'audiosocket' | 'websocket';
 
-/** One 20 ms frame of caller audio, released on the shared pacer clock (also while the caller is silent). */
+/**
+ * One 20 ms frame of caller audio, released on the shared pacer clock (also while the caller is silent).
+ *
+ * Ownership: the frame object and its `samples` are the stream's, refilled on every tick (no allocation per
+ * frame per call). They are valid only during the 'frame' listener call: copy what you keep
+ * (`frame.samples.slice()`), and hand on to anything that holds the array past the call (a queue, an
+ * asynchronous send that does not copy synchronously) a copy, not the array itself.
+ */
 export interface InboundFrame {
-  /** 320 samples at 16 kHz. A fresh array per frame: the receiver owns it. */
+  /** 320 samples at 16 kHz; overwritten on the next tick (see above). */
   readonly samples: Int16Array;
   /** Frames since the stream started; the media timeline is `index × 20 ms`. */
   readonly index: number;
@@ -64,7 +71,8 @@ export interface MediaStreamCounters {
 /**
  * A call's audio, whatever carries it (ExternalMedia RTP, AudioSocket, WebSocket media).
  *
- * Inbound: 'frame' events of 16 kHz PCM16 every 20 ms from the shared pacer clock.
+ * Inbound: 'frame' events of 16 kHz PCM16 every 20 ms from the shared pacer clock (the frame is valid only
+ * during the listener call: copy to keep).
  * Outbound: `write()` PCM16 at any rate and any length; it is resampled, queued and sent one 20 ms frame
  * per tick. Positions are cumulative samples at 16 kHz: `write()` returns the position at which the chunk
  * ends, `playedSamples` is how far playback has reached, so "what was heard" of a chunk is

@@ -12,6 +12,7 @@ import {
   PIPELINE_FRAME_SAMPLES,
   PIPELINE_SAMPLE_RATE,
   type FlushResult,
+  type InboundFrame,
   type MediaStream,
   type MediaStreamCounters,
   type MediaStreamEvents,
@@ -38,6 +39,9 @@ export interface PacedStreamOptions {
   maxQueueSeconds?: number;
   now?: () => number;
 }
+
+/** The one frame object a stream hands to its listeners, refilled every tick. */
+type ReusedFrame = { -readonly [K in keyof InboundFrame]: InboundFrame[K] };
 
 interface PendingMark {
   id: string;
@@ -79,6 +83,8 @@ export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> i
   private readonly inNative: Int16Array;
   private readonly inDecode: Int16Array;
   private readonly inPipeline: SampleQueue;
+  /** Handed to every 'frame' listener and overwritten on the next tick (InboundFrame's ownership rule). */
+  private readonly inFrame: ReusedFrame = { samples: new Int16Array(PIPELINE_FRAME_SAMPLES), index: 0, timestampMs: 0, kind: 'silence' };
   private readonly marks: PendingMark[] = [];
   private unregister: (() => void) | null = null;
   private sending = false;
@@ -148,16 +154,17 @@ export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> i
   write(pcm: Int16Array, sampleRate: number): number {
     if (this.isClosed || pcm.length === 0) return this.writtenSamples;
     if (this.outQueue.length === 0) this.utteranceStart = this.outQueue.writePosition;
-    let native = pcm;
-    if (sampleRate !== this.outCodec.sampleRate) {
+    let dropped: number;
+    if (sampleRate === this.outCodec.sampleRate) {
+      dropped = this.outQueue.push(pcm);
+    } else {
       let resampler = this.outResamplers.get(sampleRate);
       if (!resampler) {
         resampler = new Resampler(sampleRate, this.outCodec.sampleRate, this.resamplerQuality);
         this.outResamplers.set(sampleRate, resampler);
       }
-      native = resampler.process(pcm);
+      dropped = resampler.processInto(pcm, this.outQueue);
     }
-    const dropped = this.outQueue.push(native);
     if (dropped > 0) {
       this.counters.outboundOverflowSamples += dropped;
       this.warnings.warn('queue_overflow', { callId: this.id }, 'playback queue full; audio dropped');
@@ -280,15 +287,20 @@ export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> i
   receiveTick(): void {
     if (this.isClosed) return;
     const kind = this.jitter.pull(this.inNative);
-    const pcm = this.inResampler ? this.inResampler.process(this.inNative) : this.inNative;
-    this.inPipeline.push(pcm);
-    const samples = new Int16Array(PIPELINE_FRAME_SAMPLES);
-    // The resampler's output count per call can differ from 320 by a sample; the queue re-frames it.
-    this.inPipeline.pull(samples, PIPELINE_FRAME_SAMPLES);
+    if (this.inResampler) this.inResampler.processInto(this.inNative, this.inPipeline);
+    else this.inPipeline.push(this.inNative);
+    const frame = this.inFrame;
+    // The resampler's output count per call can differ from 320 by a sample; the queue re-frames it. While
+    // its filter delay fills (first frame) the tail is short: zero it, the array holds the last frame.
+    const got = this.inPipeline.pull(frame.samples, PIPELINE_FRAME_SAMPLES);
+    if (got < PIPELINE_FRAME_SAMPLES) frame.samples.fill(0, got);
     const index = this.frameIndex++;
     this.counters.framesToPipeline++;
     if (kind === 'silence') this.counters.silenceFramesToPipeline++;
-    this.emit('frame', { samples, index, timestampMs: index * FRAME_MS, kind });
+    frame.index = index;
+    frame.timestampMs = index * FRAME_MS;
+    frame.kind = kind;
+    this.emit('frame', frame);
   }
 
   private firePassedMarks(): void {

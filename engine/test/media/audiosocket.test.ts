@@ -3,23 +3,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Pacer } from '../../src/audio/pacer.ts';
 import { AudioSocketServer } from '../../src/transport/audiosocket/audiosocket-server.ts';
-import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
 import { AsteriskAudioSocketSide } from './audiosocket-peer.ts';
-import { alignedSnr, concat, loadPrompt, resample, sleep, testLogger, until } from './helpers.ts';
+import { alignedSnr, concat, loadPrompt, recordFrames, resample, sleep, testLogger, until } from './helpers.ts';
 
 const pacer = new Pacer();
 const server = new AudioSocketServer({ log: testLogger(), host: '127.0.0.1', port: 0, pacer });
 before(() => server.listen());
 after(() => server.close());
-
-function echo(stream: MediaStream): InboundFrame[] {
-  const frames: InboundFrame[] = [];
-  stream.on('frame', (f) => {
-    frames.push(f);
-    if (f.kind !== 'silence') stream.write(f.samples, 16000);
-  });
-  return frames;
-}
 
 for (const rate of [8000, 16000] as const) {
   test(`audiosocket slin ${rate / 1000} kHz: real speech both ways`, async () => {
@@ -31,7 +21,7 @@ for (const rate of [8000, 16000] as const) {
     const stream = await pending;
     try {
       assert.equal(stream.uuid, uuid);
-      const frames = echo(stream);
+      const frames = recordFrames(stream, { echo: true });
       await asterisk.play(sent, rate);
       await sleep(300);
       const inbound = concat(frames.map((f) => f.samples));
@@ -139,5 +129,36 @@ test('audiosocket: bad frames close only their connection; other calls keep thei
   } finally {
     stream.close();
     good.close();
+  }
+});
+
+test('audiosocket: a flooding peer is held back by TCP flow control, not buffered by the engine', async () => {
+  const uuid = randomUUID();
+  const pending = server.expect(uuid);
+  const flooder = await AsteriskAudioSocketSide.connect(server.port, { uuid });
+  const stream = await pending;
+  try {
+    // 40 000 audio frames (13 MB) in one write: read at line speed, loopback delivers them in well under
+    // 0.5 s. Past its per-tick budget the stream stops reading until the next 20 ms tick, so each tick
+    // admits at most what one socket read holds and the rest stays queued at the sender.
+    const frame = flooder.frame(0x10, new Uint8Array(320).fill(1));
+    const total = 40_000;
+    flooder.socket.write(Buffer.concat(Array.from({ length: total }, () => frame)));
+    const ticksBefore = pacer.stats.ticks;
+    const sentBefore = flooder.received.length;
+    await sleep(500);
+    const handled = stream.counters.packetsIn + (stream.counters.rejected.rate_limited ?? 0);
+    const ticks = pacer.stats.ticks - ticksBefore;
+    const detail = `${handled} frames handled in ${ticks} ticks, ${flooder.socket.writableLength} bytes held at the sender`;
+    assert.ok(handled < total / 2, detail);
+    assert.ok(flooder.socket.writableLength > (total / 4) * frame.length, detail);
+    // Within each tick's budget audio is still accepted, and the engine's own stream keeps its pace.
+    assert.ok(stream.counters.packetsIn >= ticks, detail);
+    assert.ok(stream.counters.packetsIn <= 8 * (ticks + 2), detail);
+    assert.ok(flooder.received.length - sentBefore >= ticks - 2, 'outbound frames kept flowing');
+    assert.equal(stream.closed, false);
+  } finally {
+    stream.close();
+    flooder.close();
   }
 });

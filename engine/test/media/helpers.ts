@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createLogger, type Logger } from '@ai-agent/common';
 import { Resampler } from '../../src/audio/resampler.ts';
+import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
 
 export const PROMPTS_DIR = process.env.ASTERISK_SOUNDS_DIR ?? '/usr/share/asterisk/sounds/en_US_f_Allison';
 
@@ -23,6 +24,19 @@ export function loadPrompt(name: string): Int16Array {
 
 export function testLogger(): Logger {
   return createLogger({ service: 'media-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+/**
+ * Keeps a copy of every frame the pipeline would see (a stream reuses its frame between ticks) and, with
+ * `echo`, writes each non-silent one straight back: a loopback "agent" that keeps both directions busy.
+ */
+export function recordFrames(stream: MediaStream, options: { echo?: boolean } = {}): InboundFrame[] {
+  const frames: InboundFrame[] = [];
+  stream.on('frame', (f) => {
+    frames.push({ ...f, samples: f.samples.slice() });
+    if (options.echo && f.kind !== 'silence') stream.write(f.samples, 16000);
+  });
+  return frames;
 }
 
 export function concat(chunks: Int16Array[]): Int16Array {
@@ -155,10 +169,11 @@ export function prng(seed: number): () => number {
 }
 
 /**
- * Fraction of voiced blocks of `ref` (blockMs long) found in `test` at ≥ minSnrDb, each block free to sit at
- * its own lag (jitter buffers stretch and shrink, so one global alignment does not hold for long).
+ * Voiced blocks of `ref` (blockMs long) and how many of them are found in `test` at ≥ minSnrDb, each block
+ * free to sit at its own lag (jitter buffers stretch and shrink, so one global alignment does not hold for
+ * long).
  */
-export function blockMatchRatio(ref: Int16Array, test: Int16Array, rate: number, blockMs = 100, minSnrDb = 10): number {
+export function blockMatches(ref: Int16Array, test: Int16Array, rate: number, blockMs = 100, minSnrDb = 10): { voiced: number; matched: number } {
   const block = (rate * blockMs) / 1000;
   const global = alignedSnr(ref, test, rate).lag;
   const window = Math.round(rate * 0.15);
@@ -169,18 +184,26 @@ export function blockMatchRatio(ref: Int16Array, test: Int16Array, rate: number,
     for (let i = start; i < start + block; i++) energy += ref[i] * ref[i];
     if (energy / block < 500 * 500) continue; // skip pauses
     voiced++;
-    let best = -Infinity;
+    // A lag matches when its error energy stays under this; stop summing a lag as soon as it cannot.
+    const maxNoise = energy / 10 ** (minSnrDb / 10);
     for (let lag = global - window; lag <= global + window; lag++) {
       let noise = 0;
-      for (let i = start; i < start + block; i++) {
+      for (let i = start; i < start + block && noise <= maxNoise; i++) {
         const j = i + lag;
         const t = j >= 0 && j < test.length ? test[j] : 0;
         noise += (ref[i] - t) ** 2;
       }
-      const snr = 10 * Math.log10(energy / Math.max(noise, 1e-9));
-      if (snr > best) best = snr;
+      if (noise <= maxNoise) {
+        matched++;
+        break;
+      }
     }
-    if (best >= minSnrDb) matched++;
   }
+  return { voiced, matched };
+}
+
+/** Fraction of voiced blocks of `ref` found in `test` (see `blockMatches`). */
+export function blockMatchRatio(ref: Int16Array, test: Int16Array, rate: number, blockMs = 100, minSnrDb = 10): number {
+  const { voiced, matched } = blockMatches(ref, test, rate, blockMs, minSnrDb);
   return voiced === 0 ? 0 : matched / voiced;
 }

@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { encodeAlaw, encodeUlaw, decodeAlaw, decodeUlaw } from '../../src/audio/g711.ts';
 import { writeSlinBE } from '../../src/audio/pcm.ts';
 import { writeRtpHeader } from '../../src/transport/rtp/rtp-packet.ts';
+import { ipLiteralLookup } from '../../src/transport/rtp/literal-lookup.ts';
 import { paced } from './helpers.ts';
 
 export type PeerCodec = 'ulaw' | 'alaw' | 'slin16';
@@ -43,7 +44,8 @@ export class AsteriskRtpSide {
   }
 
   static async open(): Promise<AsteriskRtpSide> {
-    const socket = createSocket('udp4');
+    // Synchronous sends (see ipLiteralLookup): packets leave when `play` schedules them, not a tick later.
+    const socket = createSocket({ type: 'udp4', lookup: ipLiteralLookup });
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
     return new AsteriskRtpSide(socket);
   }

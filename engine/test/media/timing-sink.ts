@@ -1,8 +1,17 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Starts `udp-timing-sink.mjs` in a child process; resolves with its port and, later, the arrival times. */
-export async function startTimingSink(count: number): Promise<{ port: number; times: Promise<number[]>; kill: () => void }> {
+/** What the sink saw: per datagram its arrival time (ms, monotonic) and RTP sequence/timestamp. */
+export interface SinkRecord {
+  times: number[];
+  sequences: number[];
+  timestamps: number[];
+  /** The sink's own worst event-loop stall (ms) while receiving: its timestamps were late by up to this. */
+  selfDelayMaxMs: number;
+}
+
+/** Starts `udp-timing-sink.mjs` in a child process; resolves with its port and, later, what it recorded. */
+export async function startTimingSink(count: number): Promise<{ port: number; record: Promise<SinkRecord>; kill: () => void }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./udp-timing-sink.mjs', import.meta.url)), String(count)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -26,7 +35,7 @@ export async function startTimingSink(count: number): Promise<{ port: number; ti
   const port = Number(await nextLine());
   return {
     port,
-    times: nextLine().then((l) => JSON.parse(l) as number[]),
+    record: nextLine().then((l) => JSON.parse(l) as SinkRecord),
     kill: () => child.kill(),
   };
 }

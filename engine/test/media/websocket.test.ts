@@ -4,24 +4,14 @@ import { WebSocket } from 'ws';
 import { Pacer } from '../../src/audio/pacer.ts';
 import { connectMediaWebSocket, MediaWsServer } from '../../src/transport/websocket/ws-media-endpoint.ts';
 import { parseControlEvent } from '../../src/transport/websocket/control-messages.ts';
-import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
 import { AsteriskWsSide, connectAsteriskWsClient, startAsteriskWsServer } from './websocket-peer.ts';
-import { alignedSnr, concat, loadPrompt, resample, sleep, testLogger, until } from './helpers.ts';
+import { alignedSnr, blockMatches, concat, loadPrompt, recordFrames, resample, sleep, testLogger, until } from './helpers.ts';
 
 const log = testLogger();
 const pacer = new Pacer();
 const server = new MediaWsServer({ log, host: '127.0.0.1', port: 0, pacer });
 before(() => server.listen());
 after(() => server.close());
-
-function echo(stream: MediaStream): InboundFrame[] {
-  const frames: InboundFrame[] = [];
-  stream.on('frame', (f) => {
-    frames.push(f);
-    if (f.kind !== 'silence') stream.write(f.samples, 16000);
-  });
-  return frames;
-}
 
 test('websocket client mode (engine connects to /media/<id>): ulaw speech both ways, marks confirmed by Asterisk', async () => {
   const peer = new AsteriskWsSide('ulaw');
@@ -31,7 +21,7 @@ test('websocket client mode (engine connects to /media/<id>): ulaw speech both w
     assert.equal(stream.info.channelId, peer.channelId);
     assert.equal(stream.wireFormat, 'ulaw');
     const prompt = loadPrompt('tt-weasels');
-    const frames = echo(stream);
+    const frames = recordFrames(stream, { echo: true });
     await peer.play(prompt);
     await sleep(300);
     const inbound = concat(frames.map((f) => f.samples));
@@ -61,15 +51,25 @@ test('websocket server mode (Asterisk connects to us): slin16 speech both ways, 
   const stream = await pending;
   try {
     const prompt = resample(loadPrompt('tt-weasels'), 8000, 16000);
-    const frames = echo(stream);
+    const frames = recordFrames(stream, { echo: true });
     const digits: string[] = [];
     stream.on('dtmf', (d) => digits.push(d));
     await peer.play(prompt);
     peer.send(JSON.stringify({ event: 'DTMF_END', channel_id: peer.channelId, digit: '#' }));
     await sleep(300);
-    const inbound = concat(frames.map((f) => f.samples));
-    assert.ok(alignedSnr(prompt, inbound, 8000).snrDb > 90, 'slin16 inbound is bit-exact');
-    assert.ok(alignedSnr(prompt, peer.heard(), 8000).snrDb > 90, 'slin16 round trip is bit-exact');
+    // slin16 needs no codec and no resampling: every voiced 100 ms block of the prompt must come through
+    // bit-exact (≥ 90 dB: one wrong LSB in a block scores ~100 dB, a byte-order or resampling slip < 40).
+    // Blocks are matched each at its own lag, because the sender shares this process: when the machine is
+    // loaded its packets arrive late and the jitter buffer conceals or drops a frame, which may spoil the
+    // (at most two) blocks it touches but nothing else. Without such events, every block must match.
+    const jb = stream.counters.jitter;
+    const events = jb.concealed + jb.stretched + jb.shrunk + jb.late + jb.resync;
+    const detail = JSON.stringify(jb);
+    for (const [what, heard] of [['inbound', concat(frames.map((f) => f.samples))], ['round trip', peer.heard()]] as const) {
+      const { voiced, matched } = blockMatches(prompt, heard, 16000, 100, 90);
+      assert.ok(voiced > 10, `voiced blocks ${voiced}`);
+      assert.ok(matched >= voiced - 2 * events && matched >= voiced / 2, `slin16 ${what}: ${matched}/${voiced} blocks bit-exact: ${detail}`);
+    }
     assert.deepEqual(digits, ['#']);
   } finally {
     stream.close();

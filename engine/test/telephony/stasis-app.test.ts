@@ -4,6 +4,7 @@ import { createLogger, mediaConfigSchema } from '@ai-agent/common';
 import { startAsteriskPeer, say, pause, hangup, waitForAgentSilence, type AsteriskPeer } from '@ai-agent/test-peers';
 import { AriConnection } from '../../src/telephony/ari-connection.ts';
 import { StasisApp } from '../../src/telephony/stasis-app.ts';
+import { SessionRegistry } from '../../src/telephony/session-registry.ts';
 import { RtpLegFactory } from '../../src/telephony/rtp-leg.ts';
 import { AudioSocketLegFactory } from '../../src/telephony/audiosocket-leg.ts';
 import { WebSocketLegFactory } from '../../src/telephony/websocket-leg.ts';
@@ -29,12 +30,12 @@ function echoConversations(seen: { contexts: string[]; dtmf: string[]; closed: n
       state: 'listening',
       start: () => void media.on('frame', onFrame),
       dtmf: (d) => void seen.dtmf.push(d),
-      say: async () => undefined,
+      finish: async () => undefined,
       close: () => {
         media.off('frame', onFrame);
         seen.closed++;
       },
-      onEnd: () => undefined,
+      once: () => undefined,
     };
   };
 }
@@ -70,7 +71,8 @@ describe('Stasis application against the Asterisk test peer', () => {
     it(`answers, bridges a ${name} media leg, carries audio both ways and cleans up on caller hangup`, async () => {
       const seen = { contexts: [] as string[], dtmf: [] as string[], closed: 0 };
       const ari = new AriConnection({ url: peer.url, username: peer.username, password: peer.password, app: appName, log });
-      const app = new StasisApp(ari, {
+      const registry = new SessionRegistry(log);
+      new StasisApp(ari, {
         app: appName,
         legs: legs(),
         conversations: echoConversations(seen),
@@ -78,7 +80,7 @@ describe('Stasis application against the Asterisk test peer', () => {
         store: null,
         resolveContext: (requested) => (requested === 'sales' ? 'sales' : 'default'),
         log,
-      }, log);
+      }, registry, log);
       ari.start();
       try {
         assert.equal(await peer.waitForApp(appName, 10_000), true);
@@ -95,8 +97,8 @@ describe('Stasis application against the Asterisk test peer', () => {
         assert.ok(report.agentSpurts.length >= 1, `caller heard nothing: ${JSON.stringify(report.transcript)}`);
         const heardMs = report.agentSpurts.reduce((sum, s) => sum + (s.endMs - s.startMs), 0);
         assert.ok(heardMs > 500, `heard only ${heardMs} ms`);
-        await app.idle();
-        assert.equal(app.count(), 0);
+        await registry.idle();
+        assert.equal(registry.count(), 0);
         assert.equal(seen.closed, 1);
         // Asterisk is left with nothing of ours: no bridge, no media channel.
         const snapshot = await (await fetch(`${peer.url}/ari/bridges`, { headers: { authorization: `Basic ${Buffer.from(`${peer.username}:${peer.password}`).toString('base64')}` } })).json() as unknown[];

@@ -124,16 +124,18 @@ async function convert(input: string, output: string): Promise<void> {
 
 /** espeak-ng first (clear, fast), flite as a fallback; both render at their own rate, sox brings it to 8 kHz. */
 async function synthesise(text: string): Promise<Int16Array> {
-  const out = cached(`tts:${text}`);
+  const out = cached(`tts:flite-rms:${text}`);
   if (!existsSync(out)) {
     const raw = `${out}.${process.pid}.raw.wav`;
+    // flite's natural-speech "rms" voice first: a formant voice such as espeak-ng's is far from any human
+    // caller and trips speech recognisers that a person would not.
     try {
-      await run('espeak-ng', ['-v', 'en-us', '-s', '160', '-w', raw, text]);
+      await run('flite', ['-voice', 'rms', '-t', text, '-o', raw]);
     } catch {
       try {
-        await run('flite', ['-t', text, '-o', raw]);
+        await run('espeak-ng', ['-v', 'en-us', '-s', '160', '-w', raw, text]);
       } catch (err) {
-        throw new AudioSourceError(`neither espeak-ng nor flite could synthesise speech: ${(err as Error).message}`);
+        throw new AudioSourceError(`neither flite nor espeak-ng could synthesise speech: ${(err as Error).message}`);
       }
     }
     await convert(raw, out);

@@ -126,8 +126,6 @@ const localAiProviderSchema = z
       .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry credentials; set LOCAL_WS_AUTH_TOKEN')
       .default('ws://127.0.0.1:8765'),
     connect_timeout_ms: ms(3000, 100, 60_000),
-    /** Audio encoding sent to its STT: slin16le at 16 kHz keeps the wideband quality. */
-    stt_encoding: z.enum(['slin16le', 'mulaw']).default('slin16le'),
   })
   .strict();
 
@@ -135,7 +133,7 @@ export const providerInstanceSchema = z.discriminatedUnion('type', [localAiProvi
 
 export const providersConfigSchema = z
   .record(providerName, providerInstanceSchema)
-  .default({ local: { type: 'local_ai', url: 'ws://127.0.0.1:8765', connect_timeout_ms: 3000, stt_encoding: 'slin16le' } });
+  .default({ local: { type: 'local_ai', url: 'ws://127.0.0.1:8765', connect_timeout_ms: 3000 } });
 
 export type ContextConfig = z.infer<typeof contextSchema>;
 export type ContextsConfig = z.infer<typeof contextsConfigSchema>;

@@ -7,8 +7,12 @@ export const telephonyConfigSchema = z
     transport: z.enum(['rtp', 'audiosocket', 'websocket']).default('rtp'),
     /** ExternalMedia RTP format (ulaw/alaw recommended: Asterisk drops slin16 replies, see README). */
     rtp_format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
-    /** ExternalMedia AudioSocket format: slin (8 kHz) or slin16; µ-law/A-law are mislabelled by Asterisk. */
-    audiosocket_format: z.enum(['slin', 'slin16']).default('slin16'),
+    /**
+     * ExternalMedia AudioSocket format: slin (8 kHz) or slin16; µ-law/A-law are mislabelled by Asterisk. slin
+     * by default: a PSTN call is narrowband, and slin16 of it only carries an empty upper band, which the
+     * offline recogniser handles worse than the 8 kHz original. Use slin16 for wideband (G.722/Opus) phones.
+     */
+    audiosocket_format: z.enum(['slin', 'slin16']).default('slin'),
     /** Address Asterisk connects to for AudioSocket (default: the AudioSocket bind address). */
     audiosocket_advertise_host: z.string().min(1).optional(),
     /** chan_websocket format (the engine connects to Asterisk's /media/<id>). */

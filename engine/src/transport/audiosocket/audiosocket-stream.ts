@@ -38,6 +38,8 @@ export class AudioSocketStream extends PacedMediaStream {
   private sendIndex = 0;
   private readonly maxFramesPerTick: number;
   private framesThisTick = 0;
+  /** Reading was paused by the flood guard (and is resumed by the next tick). */
+  private floodPaused = false;
   private seq = 0;
   private timestamp = 0;
 
@@ -58,7 +60,13 @@ export class AudioSocketStream extends PacedMediaStream {
     if (this.closed) return;
     if (kind === this.audioKind) {
       if (++this.framesThisTick > this.maxFramesPerTick) {
+        // Over budget: drop, and stop reading until the next tick, so TCP flow control holds the flood at
+        // the sender instead of it piling up here (at most the rest of the current read is parsed).
         this.reject('rate_limited');
+        if (!this.floodPaused) {
+          this.floodPaused = true;
+          this.socket.pause();
+        }
         return;
       }
       if (payload.length === 0 || payload.length % 2 !== 0) {
@@ -100,6 +108,10 @@ export class AudioSocketStream extends PacedMediaStream {
 
   override receiveTick(): void {
     this.framesThisTick = 0;
+    if (this.floodPaused) {
+      this.floodPaused = false;
+      this.socket.resume();
+    }
     super.receiveTick();
   }
 

@@ -3,6 +3,7 @@ import { resolveBindHost, type Logger } from '@ai-agent/common';
 import type { Pacer } from '../../audio/pacer.ts';
 import { sharedPacer } from '../../audio/pacer.ts';
 import type { IdlePolicy } from '../paced-media-stream.ts';
+import { ipLiteralLookup } from './literal-lookup.ts';
 import { RtpMediaStream, type RtpFormat, type RtpStreamOptions } from './rtp-stream.ts';
 
 export interface RtpServerOptions {
@@ -95,7 +96,7 @@ export class RtpMediaServer {
 
 function tryBind(host: string, port: number): Promise<Socket | null> {
   return new Promise((resolve) => {
-    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', lookup: ipLiteralLookup });
     const onError = (): void => {
       socket.close();
       resolve(null);

@@ -41,6 +41,15 @@ function awaitMediaStart(ws: WebSocket, timeoutMs: number): Promise<MediaStartIn
   });
 }
 
+/**
+ * Closes a connection `awaitMediaStart` left paused: reading resumes first, or the peer's close reply would
+ * never be read and the socket would linger until ws's 30 s close timeout.
+ */
+function closePaused(ws: WebSocket, code: number): void {
+  ws.resume();
+  ws.close(code);
+}
+
 export class MediaProtocolError extends Error {
   constructor(readonly reason: string) {
     super(`WebSocket media: ${reason}`);
@@ -202,7 +211,7 @@ export class MediaWsServer extends TypedEmitter<MediaWsServerEvents> {
     if (!expectation && this.listenerCount('call') === 0) {
       countReason(this.counters.rejected, 'unknown_channel');
       this.warnings.warn('unknown_channel', {}, 'media websocket for a channel nobody expects');
-      ws.close(1008);
+      closePaused(ws, 1008);
       return;
     }
     let stream: WsMediaStream;
@@ -215,7 +224,7 @@ export class MediaWsServer extends TypedEmitter<MediaWsServerEvents> {
     } catch (err) {
       countReason(this.counters.rejected, 'unsupported_format');
       this.warnings.warn('unsupported_format', { format: info.format }, (err as Error).message);
-      ws.close(1003);
+      closePaused(ws, 1003);
       return;
     }
     this.streams.add(stream);

@@ -1,0 +1,118 @@
+// Conversation pipeline latency. Part 1: turns against the real local AI server (pocketsphinx, flite, the rule
+// responder) over a real RTP media stream — end of caller speech → first agent audio, split by stage from the
+// conversation's own TurnLatency records. Part 2: barge-in reaction on the wire (caller speech onset → last
+// agent audio frame sent), with deterministic providers so every reply is long enough to interrupt.
+// `node --import tsx bench/src/pipeline.ts` runs it alone.
+import { pathToFileURL } from 'node:url';
+import { contextSchema, createLogger } from '@ai-agent/common';
+import { jsonLines, startService } from '@ai-agent/common/testing';
+import { ProviderRegistry } from '../../engine/src/providers/registry.ts';
+import type { TurnLatency } from '../../engine/src/store/types.ts';
+import { prompt8k } from '../../engine/test/pipeline/helpers/audio.ts';
+import { closeVad, startCall } from '../../engine/test/pipeline/helpers/harness.ts';
+import { sleep } from '../../engine/test/pipeline/helpers/rtp-caller.ts';
+import { ScriptedLlm, ScriptedStt, ScriptedTts } from '../../engine/test/pipeline/helpers/scripted-providers.ts';
+
+type Figures = Record<string, { value: number; unit: string }>;
+
+const TURNS = Number(process.env.PIPELINE_BENCH_TURNS ?? 8);
+const BARGE_INS = Number(process.env.PIPELINE_BENCH_BARGE_INS ?? 12);
+/** Allison prompts the caller says, in turn (the responder answers each, matched or not). */
+const UTTERANCES = ['hours', 'vm-newpassword', 'vm-helpexit', 'agent-pass'];
+
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+async function turnLatencies(): Promise<TurnLatency[]> {
+  const log = createLogger({ service: 'bench', level: 'silent' });
+  const server = startService('local-ai-server/src/main.ts', { LOCAL_WS_PORT: '0', LOG_LEVEL: 'info' });
+  const registry = await (async () => {
+    const line = await server.waitFor(/local AI server listening/, 30_000);
+    const port = jsonLines(line)[0]?.port as number;
+    return new ProviderRegistry({ local: { type: 'local_ai', url: `ws://127.0.0.1:${port}`, connect_timeout_ms: 3000 } }, log, {});
+  })();
+  const latencies: TurnLatency[] = [];
+  try {
+    const context = contextSchema.parse({ greeting: '', limits: { no_input_seconds: 60 } });
+    const call = await startCall({ providers: registry.forContext('default', context), context: { greeting: '', limits: { no_input_seconds: 60 } } });
+    try {
+      for (let i = 0; i < TURNS && !call.media.closed; i++) {
+        await call.caller.say(prompt8k(UTTERANCES[i % UTTERANCES.length]));
+        const answer = await call.caller.waitForAgentAudio(call.caller.lastSpeechEndAt, 8000);
+        if (answer === null) continue;
+        await call.caller.waitForAgentSilence(answer, 400, 20_000);
+        await sleep(300);
+      }
+      for (const turn of call.sink.turns) if (turn.speaker === 'agent' && turn.latency?.totalMs !== undefined) latencies.push(turn.latency);
+    } finally {
+      await call.close();
+    }
+  } finally {
+    await registry.close();
+    await server.stop();
+  }
+  return latencies;
+}
+
+async function bargeInReactions(): Promise<{ wire: number[]; engine: number[] }> {
+  const reply = 'Here is a long answer that keeps going so that the caller has plenty of time to interrupt it somewhere in the middle of a sentence.';
+  // Every caller utterance is an interruption of the reply before it, and gets the same long reply.
+  const stt = new ScriptedStt(Array.from({ length: BARGE_INS * 3 }, () => 'please stop now'));
+  const call = await startCall({
+    providers: { stt, llm: new ScriptedLlm(() => [{ type: 'text', text: reply }]), tts: new ScriptedTts() },
+    context: { greeting: '', limits: { no_input_seconds: 60 } },
+  });
+  const wire: number[] = [];
+  try {
+    await call.caller.say(prompt8k('vm-goodbye'));
+    for (let i = 0; i < BARGE_INS; i++) {
+      const start = await call.caller.waitForAgentAudio(call.caller.lastSpeechEndAt, 5000);
+      if (start === null) break;
+      await sleep(700 + ((i * 137) % 700));
+      await call.caller.say(prompt8k(UTTERANCES[i % UTTERANCES.length]));
+      wire.push(call.caller.agentStopAfter(call.caller.speechOnsetAt));
+    }
+  } finally {
+    await call.close();
+  }
+  const engine = call.sink.events.flatMap((e) => (e.kind === 'barge_in' && e.reactionMs !== undefined ? [e.reactionMs] : []));
+  return { wire, engine };
+}
+
+export async function runPipelineBench(): Promise<Figures> {
+  const figures: Figures = {};
+  try {
+    const turns = await turnLatencies();
+    const stages: Array<[keyof TurnLatency, string]> = [
+      ['endpointingMs', 'endpointing'],
+      ['sttFinalMs', 'stt final'],
+      ['llmFirstTokenMs', 'llm first token'],
+      ['firstSentenceMs', 'llm first sentence'],
+      ['ttsFirstAudioMs', 'tts first audio'],
+      ['engineOverheadMs', 'engine overhead'],
+      ['totalMs', 'speech end to first agent audio'],
+    ];
+    figures['pipeline turns measured'] = { value: turns.length, unit: 'turns' };
+    for (const [key, label] of stages) {
+      const values = turns.map((t) => t[key]).filter((v): v is number => v !== undefined);
+      figures[`pipeline ${label} p50`] = { value: percentile(values, 50), unit: 'ms' };
+      figures[`pipeline ${label} p95`] = { value: percentile(values, 95), unit: 'ms' };
+    }
+    const { wire, engine } = await bargeInReactions();
+    figures['pipeline barge-ins measured'] = { value: wire.length, unit: 'barge-ins' };
+    figures['pipeline barge-in reaction (speech onset to last agent frame) p50'] = { value: percentile(wire, 50), unit: 'ms' };
+    figures['pipeline barge-in reaction (speech onset to last agent frame) p95'] = { value: percentile(wire, 95), unit: 'ms' };
+    figures['pipeline barge-in onset to decision p95'] = { value: percentile(engine, 95), unit: 'ms' };
+  } finally {
+    await closeVad();
+  }
+  return figures;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const figures = await runPipelineBench();
+  for (const [name, f] of Object.entries(figures)) console.log(`${name}: ${Number.isInteger(f.value) ? f.value : f.value.toFixed(1)} ${f.unit}`);
+  process.exit(0);
+}

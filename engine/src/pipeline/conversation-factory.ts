@@ -1,0 +1,37 @@
+import type { ContextConfig } from '@ai-agent/common';
+import type { ConversationFactory } from '../telephony/conversation-port.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+import { Conversation } from './conversation.ts';
+import type { GreetingCache } from './greeting-cache.ts';
+import type { VadService } from './vad/vad-service.ts';
+
+/** Stock prompts Asterisk plays itself when our own TTS cannot speak (e.g. the apology after a TTS failure). */
+const STOCK_PROMPTS = { apology: 'sound:sorry-youre-having-problems' } as const;
+
+export interface ConversationFactoryDeps {
+  vad: VadService;
+  providers: ProviderRegistry;
+  greetings: GreetingCache;
+  /** The context config as it is now: each call keeps the snapshot it started with. */
+  contextFor: (name: string) => ContextConfig;
+}
+
+/** One Conversation per call, on the config snapshot current when the call starts. */
+export function conversationFactory(deps: ConversationFactoryDeps): ConversationFactory {
+  return ({ info, media, control, record, log, dtmfFromMedia }) => {
+    const context = deps.contextFor(info.context);
+    return new Conversation({
+      call: info,
+      media,
+      control,
+      context,
+      providers: deps.providers.forContext(info.context, context),
+      vad: deps.vad,
+      sink: record,
+      log,
+      greetings: deps.greetings,
+      dtmfFromMedia,
+      hooks: { playStockPrompt: (name) => control.playSound(STOCK_PROMPTS[name]) },
+    });
+  };
+}

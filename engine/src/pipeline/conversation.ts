@@ -1,0 +1,681 @@
+import { sampleRateOf } from '../audio/codec.ts';
+import { EventEmitter } from 'node:events';
+import type { ContextConfig, Logger } from '@ai-agent/common';
+import type { ChatMessage, SttStream, ToolCall } from '../providers/types.ts';
+import type { CallOutcome, TurnLatency } from '../store/types.ts';
+import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../transport/media-stream.ts';
+import { Toolbox } from '../tools/toolbox.ts';
+import type { ToolContext } from '../tools/types.ts';
+import { AsyncQueue } from './async-queue.ts';
+import { BargeInPolicy } from './barge-in-policy.ts';
+import { CallStateMachine, type ConversationState } from './call-state.ts';
+import { LatencyObserver, type TurnMoment } from './latency-observer.ts';
+import { Playout } from './playout.ts';
+import { SentenceChunker } from './sentence-chunker.ts';
+import type { ConversationEvents, ConversationOptions, ConversationStats } from './types.ts';
+import { SpeechDetector } from './vad/speech-detector.ts';
+import { WINDOW_MS, type VadStream } from './vad/vad-service.ts';
+
+const FRAMES_PER_SECOND = 1000 / FRAME_MS;
+/** Model rounds per caller turn (each tool result starts another). */
+const MAX_TOOL_ROUNDS = 4;
+/** Frames after the last DTMF digit before the digits go to the model (no timers: frames count time). */
+const DTMF_IDLE_FRAMES = FRAMES_PER_SECOND;
+
+type Stage = 'stt' | 'llm' | 'tts';
+type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
+
+/** A provider failed; `stage` says which. */
+class StageError extends Error {
+  constructor(readonly stage: Stage, override readonly cause: unknown) {
+    super(`${stage} failed: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+/** One stretch of agent audio (a reply, the greeting, a prompt) from its first sentence to its last frame. */
+interface Speech {
+  kind: 'reply' | 'prompt';
+  interruptible: boolean;
+  abort: AbortController;
+  /** History entries holding this speech's text; cut to the heard words on a barge-in. */
+  messages: AssistantMessage[];
+  audible: boolean;
+  latency?: TurnLatency;
+  startedAt: string;
+  /** Resolves true once played to the end, false when cut or the call ended. */
+  played: Promise<boolean>;
+  settle: (played: boolean) => void;
+}
+
+/**
+ * One call's conversation: caller audio → VAD/endpointing and streaming STT → LLM (with tools) → sentence
+ * chunks → TTS → the call's media, with barge-in. States: starting → greeting → listening ⇄ thinking ⇄
+ * speaking → (transferring) → ending → ended. All timing that matters to the caller is counted in inbound
+ * frames (they arrive every 20 ms even in silence), so the call owns no timers.
+ */
+export class Conversation extends EventEmitter<ConversationEvents> {
+  readonly stats: ConversationStats = { turns: 0, bargeIns: 0, falseBargeIns: 0, toolCalls: 0, noInputPrompts: 0 };
+  private readonly opts: ConversationOptions;
+  private readonly log: Logger;
+  private readonly ctx: ContextConfig;
+  private readonly machine: CallStateMachine;
+  private readonly callAbort = new AbortController();
+  private readonly detector: SpeechDetector;
+  private readonly policy: BargeInPolicy;
+  private readonly playout: Playout;
+  private readonly toolbox: Toolbox;
+  private readonly latency = new LatencyObserver();
+  private readonly history: ChatMessage[] = [];
+  private stt: SttStream | null = null;
+  private vadStream: VadStream | null = null;
+  private speech: Speech | null = null;
+  private frames = 0;
+  private silentFrames = 0;
+  private endpointDue = -1;
+  private dtmfDigits = '';
+  private dtmfLastFrame = 0;
+  private partial = '';
+  /** Caller speech over the agent being judged: when it began, and whether the agent was paused for it. */
+  private bargeIn: { onsetAt: number; paused: boolean } | null = null;
+  /** A false barge-in was already recorded for the current caller utterance. */
+  private falseRecorded = false;
+  private outcome: CallOutcome | null = null;
+  private closed = false;
+  private readonly noInputFrames: number;
+  private readonly maxFrames: number;
+  private readonly endpointFrames: number;
+
+  constructor(options: ConversationOptions) {
+    super();
+    this.opts = options;
+    this.ctx = options.context;
+    this.log = options.log.child({ callId: options.call.id });
+    this.machine = new CallStateMachine((to, from) => this.onState(to, from));
+    this.detector = new SpeechDetector({ threshold: this.ctx.vad.threshold, minSilenceMs: this.ctx.vad.min_silence_ms, windowMs: WINDOW_MS });
+    this.policy = new BargeInPolicy(this.ctx.barge_in);
+    this.playout = new Playout(options.media, options.call.id);
+    this.toolbox = new Toolbox(this.ctx);
+    this.history.push({ role: 'system', content: this.ctx.system_prompt });
+    this.noInputFrames = Math.round(this.ctx.limits.no_input_seconds * FRAMES_PER_SECOND);
+    this.maxFrames = Math.round(this.ctx.limits.max_call_seconds * FRAMES_PER_SECOND);
+    this.endpointFrames = Math.ceil(this.ctx.endpointing_ms / FRAME_MS);
+  }
+
+  get state(): ConversationState {
+    return this.machine.state;
+  }
+
+  /** The conversation so far, as the model sees it (a copy). */
+  get messages(): ChatMessage[] {
+    return this.history.map((m) => ({ ...m }));
+  }
+
+  /** Starts listening and greets; resolves once STT is open (the greeting is already playing by then). */
+  async start(): Promise<void> {
+    const { media, vad } = this.opts;
+    if (media.closed) {
+      this.close('caller_hangup');
+      return;
+    }
+    media.on('frame', this.onFrame);
+    if (this.opts.dtmfFromMedia !== false) media.on('dtmf', this.onDtmf);
+    media.on('close', this.onMediaClose);
+    this.vadStream = vad.open(this.onVad);
+    if (this.ctx.greeting) void this.greet();
+    else this.machine.to('listening');
+    try {
+      const stt = await this.opts.providers.stt.open({
+        sampleRate: PIPELINE_SAMPLE_RATE,
+        sourceSampleRate: sampleRateOf(media.wireFormat),
+        language: this.ctx.language,
+        signal: this.callAbort.signal,
+      });
+      if (this.closed) {
+        stt.close();
+        return;
+      }
+      this.stt = stt;
+      stt.on('partial', this.onPartial);
+      stt.on('final', this.onFinal);
+      stt.on('error', this.onSttError);
+    } catch (err) {
+      void this.providerFailed(new StageError('stt', err));
+    }
+  }
+
+  /** Ends the conversation and releases everything it holds. Idempotent. */
+  close(outcome: CallOutcome = 'caller_hangup'): void {
+    if (this.closed) return;
+    this.closed = true;
+    const final = this.outcome ?? outcome;
+    this.outcome = final;
+    const speech = this.speech;
+    if (speech) {
+      // A reply that had fully played (e.g. the goodbye before a hangup tool) was not interrupted.
+      const fullyPlayed = !this.playout.active;
+      const heard = this.playout.cut();
+      this.speech = null;
+      speech.abort.abort();
+      if (speech.audible) this.recordAgentTurn(speech, heard, !fullyPlayed);
+      speech.settle(fullyPlayed);
+    }
+    this.callAbort.abort();
+    const { media } = this.opts;
+    media.off('frame', this.onFrame);
+    media.off('dtmf', this.onDtmf);
+    media.off('close', this.onMediaClose);
+    this.stt?.off('partial', this.onPartial).off('final', this.onFinal).off('error', this.onSttError);
+    this.stt?.close();
+    this.stt = null;
+    this.vadStream?.close();
+    this.vadStream = null;
+    this.playout.dispose();
+    this.machine.to('ended');
+    this.emit('ended', final);
+  }
+
+  // ---- inbound audio (hot path: every 20 ms per call) ----
+
+  private readonly onFrame = (frame: InboundFrame): void => {
+    if (this.closed) return;
+    this.stt?.write(frame.samples);
+    this.vadStream?.push(frame.samples);
+    const n = ++this.frames;
+    if (n === this.maxFrames) {
+      void this.finishWith('max_duration', this.ctx.farewell);
+      return;
+    }
+    if (this.endpointDue >= 0 && n >= this.endpointDue) this.endpoint();
+    if (this.dtmfDigits && n - this.dtmfLastFrame >= DTMF_IDLE_FRAMES) this.flushDtmf();
+    if (this.machine.state === 'listening' && !this.detector.speaking && this.endpointDue < 0 && !this.dtmfDigits) {
+      if (++this.silentFrames >= this.noInputFrames) this.noInput();
+    }
+  };
+
+  private readonly onVad = (probability: number, endMs: number, at: number): void => {
+    if (this.closed) return;
+    const change = this.detector.update(probability, endMs, at);
+    if (change === 'start') {
+      this.silentFrames = 0;
+      this.endpointDue = -1;
+      this.partial = '';
+      this.falseRecorded = false;
+    }
+    if (this.agentAudible()) {
+      if (this.detector.speaking) this.judgeBargeIn();
+      else if (change === 'end' && this.bargeIn) this.falseBargeIn('short speech');
+      return;
+    }
+    if (change === 'end') {
+      this.metric('speech_end', this.detector.lastSpeechAt);
+      this.endpointDue = this.frames + this.endpointFrames;
+    }
+  };
+
+  /** The caller's utterance is over (VAD end + endpointing delay): ask STT for its final now. */
+  private endpoint(): void {
+    this.endpointDue = -1;
+    this.metric('endpoint');
+    if (this.stt && this.opts.providers.stt.capabilities.finalize) this.stt.finalize();
+  }
+
+  private readonly onPartial = (text: string): void => {
+    this.partial = text;
+    if (this.bargeIn && this.agentAudible()) this.judgeBargeIn();
+  };
+
+  private readonly onFinal = (text: string): void => {
+    if (this.closed) return;
+    const said = text.trim();
+    this.partial = '';
+    if (!said) {
+      if (this.bargeIn && !this.detector.speaking) this.falseBargeIn('no words');
+      return;
+    }
+    if (this.agentAudible()) {
+      if (!this.policy.finalInterrupts(said)) {
+        this.falseBargeIn('backchannel', said);
+        return;
+      }
+      this.interrupt();
+    }
+    this.metric('stt_final');
+    this.userSays(said);
+  };
+
+  private readonly onSttError = (err: Error): void => {
+    void this.providerFailed(new StageError('stt', err));
+  };
+
+  private readonly onDtmf = (digit: string): void => {
+    if (this.closed || this.machine.is('ending', 'transferring')) return;
+    this.silentFrames = 0;
+    if (this.agentAudible()) this.interrupt();
+    this.dtmfDigits += digit;
+    this.dtmfLastFrame = this.frames;
+    if (digit === '#') this.flushDtmf();
+  };
+
+  private readonly onMediaClose = (): void => {
+    if (this.machine.is('ending', 'transferring')) {
+      // The end this conversation started (hangup, transfer) is under way: let it finish its records, but
+      // stop waiting for audio that can no longer play.
+      this.cancelSpeech();
+      return;
+    }
+    this.close('caller_hangup');
+  };
+
+  private flushDtmf(): void {
+    const digits = this.dtmfDigits;
+    this.dtmfDigits = '';
+    this.opts.sink.event({ kind: 'dtmf', at: new Date().toISOString(), digits });
+    this.userSays(`[DTMF ${digits}]`);
+  }
+
+  // ---- barge-in ----
+
+  private agentAudible(): boolean {
+    const s = this.speech;
+    return s !== null && s.interruptible && s.audible && this.machine.is('greeting', 'speaking') && this.policy.enabled;
+  }
+
+  private judgeBargeIn(): void {
+    const ms = this.detector.speechMs;
+    if (!this.bargeIn) {
+      if (!this.policy.shouldPause(ms)) return;
+      // Stop the agent's voice now; whether it resumes is decided once the speech can be judged.
+      this.playout.pause();
+      this.bargeIn = { onsetAt: this.detector.startAt, paused: true };
+    }
+    if (this.policy.judge(ms, this.partial) === 'interrupt') this.interrupt();
+  }
+
+  /** Caller speech over the agent was not an interruption: the agent carries on where it stopped. */
+  private falseBargeIn(reason: string, transcript = ''): void {
+    if (this.bargeIn?.paused) this.playout.resume();
+    this.bargeIn = null;
+    if (this.falseRecorded) return;
+    this.falseRecorded = true;
+    this.stats.falseBargeIns++;
+    this.opts.sink.event({ kind: 'false_barge_in', at: new Date().toISOString(), reason, transcript, speechMs: Math.round(this.detector.speechMs) });
+  }
+
+  /** The caller took the floor: drop the agent's audio, abandon the reply, keep only what was heard. */
+  private interrupt(): void {
+    const speech = this.speech;
+    if (!speech) return;
+    const onsetAt = this.bargeIn?.onsetAt ?? performance.now();
+    const heard = this.playout.cut();
+    this.speech = null;
+    this.bargeIn = null;
+    speech.abort.abort();
+    this.truncateHistory(speech.messages, heard);
+    this.recordAgentTurn(speech, heard, true);
+    speech.settle(false);
+    this.stats.bargeIns++;
+    this.opts.sink.event({ kind: 'barge_in', at: new Date().toISOString(), reactionMs: Math.round(performance.now() - onsetAt), heardText: heard });
+    this.machine.to('listening');
+  }
+
+  /** Cuts the assistant messages of an interrupted speech to the words the caller heard. */
+  private truncateHistory(messages: AssistantMessage[], heard: string): void {
+    let left = heard.split(/\s+/).filter(Boolean).length;
+    for (const msg of messages) {
+      const words = msg.content.split(/\s+/).filter(Boolean);
+      msg.content = words.slice(0, left).join(' ');
+      left = Math.max(0, left - words.length);
+      if (!msg.content && !msg.toolCalls?.length) {
+        const i = this.history.indexOf(msg);
+        if (i >= 0) this.history.splice(i, 1);
+      }
+    }
+  }
+
+  // ---- turns ----
+
+  private userSays(text: string): void {
+    if (this.closed || this.machine.is('ending', 'transferring', 'starting')) return;
+    this.silentFrames = 0;
+    const pending = this.speech;
+    const last = this.history[this.history.length - 1];
+    if (pending && pending.kind === 'reply' && !pending.audible && last?.role === 'assistant') {
+      // The caller went on before the reply was heard: answer both parts together.
+      this.cancelSpeech();
+    }
+    const tail = this.history[this.history.length - 1];
+    if (tail?.role === 'user' && this.machine.is('thinking')) tail.content = `${tail.content} ${text}`;
+    else this.history.push({ role: 'user', content: text });
+    this.stats.turns++;
+    this.opts.sink.turn({ speaker: 'caller', text, startedAt: new Date().toISOString(), interrupted: false });
+    void this.respond();
+  }
+
+  /** Ends the current speech where it is: history and record keep what was heard of it. */
+  private cancelSpeech(): void {
+    const speech = this.speech;
+    if (!speech) return;
+    const full = this.playout.fullText();
+    const heard = this.playout.cut();
+    this.speech = null;
+    this.bargeIn = null;
+    speech.abort.abort();
+    this.truncateHistory(speech.messages, heard);
+    if (speech.audible) this.recordAgentTurn(speech, heard, heard.length < full.length);
+    speech.settle(false);
+  }
+
+  private beginSpeech(kind: Speech['kind'], interruptible: boolean, messages: AssistantMessage[]): Speech {
+    this.cancelSpeech();
+    let settle!: (played: boolean) => void;
+    const played = new Promise<boolean>((resolve) => (settle = resolve));
+    const abort = new AbortController();
+    const speech: Speech = { kind, interruptible, abort, messages, audible: false, startedAt: new Date().toISOString(), played, settle };
+    this.speech = speech;
+    this.playout.begin(() => this.onSpeechPlayed(speech));
+    return speech;
+  }
+
+  private onSpeechPlayed(speech: Speech): void {
+    if (this.speech !== speech) return;
+    this.speech = null;
+    this.bargeIn = null;
+    if (speech.audible) this.recordAgentTurn(speech, this.playout.fullText(), false);
+    speech.settle(true);
+    if (this.machine.is('greeting', 'speaking')) this.machine.to('listening');
+  }
+
+  private onFirstAudio(speech: Speech): void {
+    if (speech.audible) return;
+    speech.audible = true;
+    if (speech.kind === 'reply') {
+      this.metric('first_audio');
+      speech.latency = this.latency.take();
+    }
+    if (this.machine.is('thinking', 'listening', 'speaking')) this.machine.to('speaking');
+  }
+
+  private recordAgentTurn(speech: Speech, text: string, interrupted: boolean): void {
+    if (!text && !interrupted) return;
+    this.opts.sink.turn({ speaker: 'agent', text, startedAt: speech.startedAt, endedAt: new Date().toISOString(), interrupted, latency: speech.latency });
+  }
+
+  private async greet(): Promise<void> {
+    this.machine.to('greeting');
+    const msg: AssistantMessage = { role: 'assistant', content: this.ctx.greeting };
+    this.history.push(msg);
+    try {
+      await this.say(this.ctx.greeting, { interruptible: true, messages: [msg], cache: true });
+    } catch (err) {
+      await this.providerFailed(new StageError('tts', err));
+    }
+    if (this.machine.is('greeting')) this.machine.to('listening');
+  }
+
+  /**
+   * Speaks a fixed text (greeting, prompt, farewell, apology) as its own speech; resolves true once heard
+   * to the end. TTS failures throw.
+   */
+  private async say(text: string, options: { interruptible: boolean; messages?: AssistantMessage[]; cache?: boolean }): Promise<boolean> {
+    const speech = this.beginSpeech('prompt', options.interruptible, options.messages ?? []);
+    const { tts } = this.opts.providers;
+    const { greetings } = this.opts;
+    const voice = this.ctx.voice;
+    this.playout.sentence(text);
+    const cached = options.cache ? greetings?.get(tts, text, voice) : undefined;
+    if (cached) {
+      for (const chunk of cached) this.playout.write(chunk);
+      this.onFirstAudio(speech);
+    } else {
+      const chunks = [];
+      for await (const chunk of tts.synthesize(text, { voice, signal: speech.abort.signal })) {
+        if (speech.abort.signal.aborted) return false;
+        chunks.push(chunk);
+        this.playout.write(chunk);
+        this.onFirstAudio(speech);
+      }
+      if (speech.abort.signal.aborted) return false;
+      if (options.cache) greetings?.put(tts, text, voice, chunks);
+    }
+    this.playout.sentenceDone();
+    this.playout.finish();
+    return speech.played;
+  }
+
+  /** Answers the caller: model rounds (with tools) streamed sentence by sentence into TTS. */
+  private async respond(): Promise<void> {
+    const speech = this.beginSpeech('reply', true, []);
+    this.machine.to('thinking');
+    const signal = speech.abort.signal;
+    try {
+      for (let round = 0; round < MAX_TOOL_ROUNDS && !signal.aborted; round++) {
+        const { text, calls } = await this.replyRound(speech);
+        if (signal.aborted || calls.length === 0) break;
+        if (await this.runTools(calls, text, signal)) return;
+      }
+      if (signal.aborted) return;
+      this.playout.finish();
+      if (!speech.audible && this.speech === speech) {
+        // Nothing to say (e.g. a silent tool round): back to listening at once.
+        this.cancelSpeech();
+        if (this.machine.is('thinking')) this.machine.to('listening');
+      }
+    } catch (err) {
+      if (signal.aborted || this.closed) return;
+      await this.providerFailed(err instanceof StageError ? err : new StageError('llm', err));
+    }
+  }
+
+  private async replyRound(speech: Speech): Promise<{ text: string; calls: ToolCall[] }> {
+    const signal = speech.abort.signal;
+    const request = this.history.slice();
+    const msg: AssistantMessage = { role: 'assistant', content: '' };
+    this.history.push(msg);
+    speech.messages.push(msg);
+    const sentences = new AsyncQueue<string>();
+    const spoken = this.speakSentences(sentences, speech);
+    const chunker = new SentenceChunker();
+    const calls: ToolCall[] = [];
+    let firstToken = true;
+    let firstSentence = true;
+    const enqueue = (pieces: string[]): void => {
+      for (const piece of pieces) {
+        if (firstSentence) this.metric('first_sentence');
+        firstSentence = false;
+        sentences.push(piece);
+      }
+    };
+    this.metric('llm_request');
+    try {
+      for await (const event of this.opts.providers.llm.chat(request, this.toolbox.schemas, signal)) {
+        if (signal.aborted) break;
+        if (event.type === 'text') {
+          if (firstToken) this.metric('llm_first_token');
+          firstToken = false;
+          msg.content += event.text;
+          enqueue(chunker.push(event.text));
+        } else if (event.type === 'tool_call') {
+          calls.push(event.call);
+        } else {
+          this.stt?.setGrammar(event.grammar);
+        }
+      }
+    } catch (err) {
+      sentences.end();
+      await spoken.catch(() => undefined);
+      throw new StageError('llm', err);
+    }
+    enqueue(chunker.flush());
+    sentences.end();
+    await spoken;
+    msg.content = msg.content.trim();
+    if (calls.length > 0) msg.toolCalls = calls;
+    if (!msg.content && calls.length === 0) this.history.splice(this.history.indexOf(msg), 1);
+    return { text: msg.content, calls };
+  }
+
+  /** Synthesises sentences in order as they come; sentence n+1 is synthesised while n plays. */
+  private async speakSentences(sentences: AsyncQueue<string>, speech: Speech): Promise<void> {
+    const signal = speech.abort.signal;
+    const { tts } = this.opts.providers;
+    for await (const sentence of sentences) {
+      if (signal.aborted) return;
+      this.playout.sentence(sentence);
+      this.metric('tts_request');
+      let first = true;
+      try {
+        for await (const chunk of tts.synthesize(sentence, { voice: this.ctx.voice, signal })) {
+          if (signal.aborted) return;
+          if (first) this.metric('tts_first_audio');
+          first = false;
+          this.playout.write(chunk);
+          this.onFirstAudio(speech);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        throw new StageError('tts', err);
+      }
+      this.playout.sentenceDone();
+    }
+  }
+
+  /** Runs the model's tool calls; true when one of them ended the call. */
+  private async runTools(calls: ToolCall[], replyText: string, signal: AbortSignal): Promise<boolean> {
+    const context: ToolContext = {
+      call: this.opts.call,
+      control: this.opts.control,
+      context: this.ctx,
+      replyText,
+      signal,
+      say: async (text) => {
+        await this.playedOut();
+        if (!this.closed) await this.say(text, { interruptible: false });
+      },
+      playedOut: () => this.playedOut(),
+      end: (outcome) => {
+        this.outcome = outcome;
+        this.machine.to(outcome === 'transferred' ? 'transferring' : 'ending');
+      },
+    };
+    for (const call of calls) {
+      if (signal.aborted || this.closed) return true;
+      this.stats.toolCalls++;
+      const result = await this.toolbox.run(call, context);
+      this.opts.sink.event({ kind: 'tool_call', at: new Date().toISOString(), name: call.name, arguments: call.arguments, result: result.content });
+      this.history.push({ role: 'tool', toolCallId: call.id, name: call.name, content: result.content });
+      if (result.ended || this.outcome) {
+        this.close(this.outcome ?? 'completed');
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Resolves once everything queued so far has played (or was dropped). */
+  private playedOut(): Promise<void> {
+    const { media } = this.opts;
+    if (media.closed || media.queuedSamples === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const id = media.mark();
+      const onMark = (markId: string): void => {
+        if (markId !== id) return;
+        media.off('mark', onMark);
+        resolve();
+      };
+      media.on('mark', onMark);
+    });
+  }
+
+  // ---- no input, limits, failures ----
+
+  private noInput(): void {
+    this.silentFrames = 0;
+    if (this.stats.noInputPrompts >= this.ctx.limits.no_input_prompts) {
+      void this.finishWith('no_input', this.ctx.farewell);
+      return;
+    }
+    this.stats.noInputPrompts++;
+    const msg: AssistantMessage = { role: 'assistant', content: this.ctx.no_input_prompt };
+    this.history.push(msg);
+    this.say(this.ctx.no_input_prompt, { interruptible: true, messages: [msg] }).catch((err) => this.providerFailed(new StageError('tts', err)));
+  }
+
+  /** A DTMF digit reported by telephony (ARI), for transports whose media carries no DTMF. */
+  dtmf(digit: string): void {
+    this.onDtmf(digit);
+  }
+
+  /** Says `text` (not interruptible), hangs up, ends with `outcome`. Used by tools, drain and operators. */
+  async finish(outcome: CallOutcome, text?: string): Promise<void> {
+    return this.finishWith(outcome, text);
+  }
+
+  private async finishWith(outcome: CallOutcome, text?: string): Promise<void> {
+    if (this.closed || this.machine.is('ending')) return;
+    this.outcome = outcome;
+    this.cancelSpeech();
+    this.machine.to('ending');
+    if (text) {
+      try {
+        await this.say(text, { interruptible: false });
+      } catch (err) {
+        this.log.warn({ err }, 'farewell could not be spoken');
+      }
+    }
+    await this.hangup(outcome);
+  }
+
+  /** A provider failed with no fallback left: apologise (TTS, else a stock prompt), then hang up. */
+  private async providerFailed(err: StageError): Promise<void> {
+    if (this.closed || this.machine.is('ending')) return;
+    const provider = this.opts.providers[err.stage].name;
+    this.log.warn({ stage: err.stage, provider, err: err.cause }, 'provider failed');
+    this.opts.sink.event({ kind: 'provider_error', at: new Date().toISOString(), provider, stage: err.stage, message: err.message });
+    this.outcome = 'provider_failure';
+    this.cancelSpeech();
+    this.machine.to('ending');
+    let spoken = false;
+    if (err.stage !== 'tts') {
+      try {
+        spoken = await this.say(this.ctx.apology, { interruptible: false });
+      } catch (ttsErr) {
+        this.log.warn({ err: ttsErr }, 'apology could not be synthesised');
+      }
+    }
+    if (!spoken && !this.closed && this.opts.hooks?.playStockPrompt) {
+      try {
+        await this.opts.hooks.playStockPrompt('apology');
+      } catch (hookErr) {
+        this.log.warn({ err: hookErr }, 'stock apology could not be played');
+      }
+    }
+    await this.hangup('provider_failure');
+  }
+
+  private async hangup(outcome: CallOutcome): Promise<void> {
+    if (!this.closed) {
+      try {
+        await this.opts.control.hangup(outcome);
+      } catch (err) {
+        this.log.warn({ err }, 'hangup failed');
+      }
+    }
+    this.close(outcome);
+  }
+
+  // ---- plumbing ----
+
+  private onState(to: ConversationState, from: ConversationState): void {
+    this.log.debug({ from, to }, 'conversation state');
+    const agentSpeaking = to === 'greeting' || to === 'speaking';
+    this.detector.threshold = agentSpeaking ? this.ctx.barge_in.threshold_while_speaking : this.ctx.vad.threshold;
+    if (to === 'listening') this.silentFrames = 0;
+    this.emit('state', to, from);
+  }
+
+  private metric(moment: TurnMoment, at = performance.now()): void {
+    const m = { moment, at };
+    this.latency.observe(m);
+    this.emit('metric', m);
+  }
+}

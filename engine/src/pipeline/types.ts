@@ -1,0 +1,60 @@
+import type { ContextConfig, Logger } from '@ai-agent/common';
+import type { LlmProvider, SttProvider, TtsProvider } from '../providers/types.ts';
+import type { CallControl, CallInfo } from '../telephony/call-control.ts';
+import type { CallEventRecord, CallOutcome, TurnRecord } from '../store/types.ts';
+import type { MediaStream } from '../transport/media-stream.ts';
+import type { GreetingCache } from './greeting-cache.ts';
+import type { ConversationState } from './call-state.ts';
+import type { TurnMetric } from './latency-observer.ts';
+import type { VadService } from './vad/vad-service.ts';
+
+/** Where a conversation reports what happened (the call store, via the telephony layer). */
+export interface ConversationSink {
+  turn(record: TurnRecord): void;
+  event(record: CallEventRecord): void;
+}
+
+export interface ConversationHooks {
+  /** Plays a stock prompt through telephony (Asterisk `sound:`); used when TTS itself has failed. */
+  playStockPrompt?(name: 'apology'): Promise<void>;
+}
+
+export interface PipelineProviders {
+  stt: SttProvider;
+  llm: LlmProvider;
+  tts: TtsProvider;
+}
+
+export interface ConversationOptions {
+  call: CallInfo;
+  media: MediaStream;
+  control: CallControl;
+  context: ContextConfig;
+  providers: PipelineProviders;
+  /** The process-wide VAD. */
+  vad: VadService;
+  sink: ConversationSink;
+  log: Logger;
+  greetings?: GreetingCache;
+  hooks?: ConversationHooks;
+  /**
+   * Take DTMF from the media stream (default). ARI calls set false and feed `dtmf()` from ARI's
+   * ChannelDtmfReceived instead, so a digit that arrives both ways is not counted twice.
+   */
+  dtmfFromMedia?: boolean;
+}
+
+export interface ConversationStats {
+  turns: number;
+  bargeIns: number;
+  /** Speech over the agent that did not interrupt it (noise, backchannels). */
+  falseBargeIns: number;
+  toolCalls: number;
+  noInputPrompts: number;
+}
+
+export interface ConversationEvents {
+  state: [to: ConversationState, from: ConversationState];
+  metric: [metric: TurnMetric];
+  ended: [outcome: CallOutcome];
+}

@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '@ai-agent/common';
+import type {
+  ChatMessage, LlmEvent, LlmProvider, SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents,
+  ToolSchema, TtsChunk, TtsOptions, TtsProvider,
+} from './types.ts';
+
+/**
+ * Fallback wrappers: the primary serves until it fails, then the fallback takes over. A request that failed
+ * before producing anything is retried on the fallback; one that failed half-way (audio already played,
+ * text already spoken) cannot be spliced and fails, and only later requests go to the fallback.
+ */
+
+/** Streams an async iterable from the primary, or from the fallback if the primary fails before yielding. */
+async function* withFallback<T>(
+  primary: () => AsyncIterable<T>,
+  fallback: () => AsyncIterable<T>,
+  signal: AbortSignal,
+  onSwitch: (err: unknown) => void,
+): AsyncIterable<T> {
+  let yielded = false;
+  try {
+    for await (const item of primary()) {
+      yielded = true;
+      yield item;
+    }
+    return;
+  } catch (err) {
+    if (yielded || signal.aborted) throw err;
+    onSwitch(err);
+  }
+  yield* fallback();
+}
+
+export class FallbackLlm implements LlmProvider {
+  readonly name: string;
+  constructor(private readonly primary: LlmProvider, private readonly fallback: LlmProvider, private readonly log: Logger) {
+    this.name = `${primary.name}|${fallback.name}`;
+  }
+
+  chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal): AsyncIterable<LlmEvent> {
+    return withFallback(
+      () => this.primary.chat(messages, tools, signal),
+      () => this.fallback.chat(messages, tools, signal),
+      signal,
+      (err) => this.log.warn({ err, primary: this.primary.name, fallback: this.fallback.name }, 'llm failed; using fallback'),
+    );
+  }
+}
+
+export class FallbackTts implements TtsProvider {
+  readonly name: string;
+  constructor(private readonly primary: TtsProvider, private readonly fallback: TtsProvider, private readonly log: Logger) {
+    this.name = `${primary.name}|${fallback.name}`;
+  }
+
+  synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk> {
+    return withFallback(
+      () => this.primary.synthesize(text, options),
+      () => this.fallback.synthesize(text, options),
+      options.signal,
+      (err) => this.log.warn({ err, primary: this.primary.name, fallback: this.fallback.name }, 'tts failed; using fallback'),
+    );
+  }
+}
+
+export class FallbackStt implements SttProvider {
+  readonly name: string;
+  readonly capabilities: SttCapabilities;
+  constructor(private readonly primary: SttProvider, private readonly fallback: SttProvider, private readonly log: Logger) {
+    this.name = `${primary.name}|${fallback.name}`;
+    // Finalize is only called when both can honour it; partials/grammar are hints either way.
+    this.capabilities = {
+      partials: primary.capabilities.partials,
+      grammar: primary.capabilities.grammar,
+      finalize: primary.capabilities.finalize && fallback.capabilities.finalize,
+    };
+  }
+
+  async open(options: SttOpenOptions): Promise<SttStream> {
+    const stream = new FailoverSttStream(this.fallback, options, this.log);
+    try {
+      stream.attach(await this.primary.open(options));
+    } catch (err) {
+      this.log.warn({ err, primary: this.primary.name }, 'stt failed to open; using fallback');
+      stream.attach(await this.fallback.open(options));
+      stream.switched = true;
+    }
+    return stream;
+  }
+}
+
+/** Forwards one provider's stream; on its error, re-opens on the fallback and carries on. */
+class FailoverSttStream extends EventEmitter implements SttStream {
+  switched = false;
+  private inner: SttStream | null = null;
+  private grammar: SttGrammar;
+  private closed = false;
+
+  constructor(private readonly fallback: SttProvider, private readonly options: SttOpenOptions, private readonly log: Logger) {
+    super();
+    this.grammar = options.grammar ?? null;
+  }
+
+  override on<K extends keyof SttStreamEvents>(event: K, listener: (...args: SttStreamEvents[K]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  override off<K extends keyof SttStreamEvents>(event: K, listener: (...args: SttStreamEvents[K]) => void): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
+
+  attach(inner: SttStream): void {
+    this.inner = inner;
+    inner.on('partial', (t) => this.emit('partial', t));
+    inner.on('final', (t) => this.emit('final', t));
+    inner.on('speechStart', () => this.emit('speechStart'));
+    inner.on('error', (err) => this.onInnerError(inner, err));
+  }
+
+  write(pcm: Int16Array): void {
+    this.inner?.write(pcm);
+  }
+
+  finalize(): void {
+    this.inner?.finalize();
+  }
+
+  setGrammar(grammar: SttGrammar): void {
+    this.grammar = grammar;
+    this.inner?.setGrammar(grammar);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.inner?.close();
+    this.inner = null;
+    this.emit('close');
+  }
+
+  private onInnerError(inner: SttStream, err: Error): void {
+    if (this.closed || inner !== this.inner) return;
+    if (this.switched) {
+      this.emit('error', err);
+      return;
+    }
+    this.switched = true;
+    this.inner = null;
+    inner.close();
+    this.log.warn({ err }, 'stt failed mid-call; using fallback');
+    this.fallback.open({ ...this.options, grammar: this.grammar }).then(
+      (next) => {
+        if (this.closed) next.close();
+        else this.attach(next);
+      },
+      (fallbackErr: unknown) => this.emit('error', fallbackErr instanceof Error ? fallbackErr : new Error(String(fallbackErr))),
+    );
+  }
+}

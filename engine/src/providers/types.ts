@@ -1,0 +1,131 @@
+// The contracts every vendor adapter implements. The pipeline meets providers only through these types.
+// Audio crossing these interfaces is mono PCM16 (Int16Array) at a declared sample rate.
+
+/** What a provider can do, so the pipeline can adapt (e.g. skip its own endpointing if the STT has one). */
+export interface SttCapabilities {
+  /** Emits partial (interim) results while the caller speaks. */
+  partials: boolean;
+  /** Supports a per-turn grammar / keyword list. */
+  grammar: boolean;
+  /** `finalize()` forces a final for the audio so far (low-latency endpointing driven by our VAD). */
+  finalize: boolean;
+}
+
+/** A per-turn hint of what the caller is expected to say. */
+export type SttGrammar = null | { builtin: 'digits' | 'digit' | 'yesno' } | { phrases: string[] };
+
+export interface SttOpenOptions {
+  /** Sample rate of the PCM the pipeline will write (16000). */
+  sampleRate: number;
+  /**
+   * Rate the call's audio really had on the wire (8000 for G.711). A provider with a narrowband model uses it
+   * instead of the upsampled pipeline audio, whose empty upper band misleads wideband recognisers.
+   */
+  sourceSampleRate?: number;
+  language: string;
+  grammar?: SttGrammar;
+  signal: AbortSignal;
+}
+
+export interface SttStreamEvents {
+  partial: [text: string];
+  /** The end of an utterance. `text` may be empty (noise). */
+  final: [text: string];
+  /** The provider detected speech onset on its side (optional). */
+  speechStart: [];
+  error: [err: Error];
+  /** The stream ended (after close(), or the provider ended it). */
+  close: [];
+}
+
+export interface SttStream {
+  write(pcm: Int16Array): void;
+  /** Forces a final for the audio so far, if the provider supports it. */
+  finalize(): void;
+  setGrammar(grammar: SttGrammar): void;
+  close(): void;
+  on<K extends keyof SttStreamEvents>(event: K, listener: (...args: SttStreamEvents[K]) => void): this;
+  off<K extends keyof SttStreamEvents>(event: K, listener: (...args: SttStreamEvents[K]) => void): this;
+}
+
+export interface SttProvider {
+  readonly name: string;
+  readonly capabilities: SttCapabilities;
+  open(options: SttOpenOptions): Promise<SttStream>;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text of the arguments, as the model produced it (may be invalid). */
+  arguments: string;
+}
+
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string };
+
+export interface ToolSchema {
+  name: string;
+  description: string;
+  /** JSON schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+export type LlmEvent =
+  | { type: 'text'; text: string }
+  | { type: 'tool_call'; call: ToolCall }
+  /** Optional hint from the responder: how to recognise the caller's next answer. */
+  | { type: 'expect'; grammar: SttGrammar };
+
+export interface LlmProvider {
+  readonly name: string;
+  /** Streams the reply. Ends when the model is done; aborting `signal` stops it promptly. */
+  chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal): AsyncIterable<LlmEvent>;
+}
+
+export interface TtsChunk {
+  pcm: Int16Array;
+  sampleRate: number;
+}
+
+export interface TtsOptions {
+  voice?: string;
+  /** Preferred output rate (the provider may return another; chunks declare theirs). */
+  sampleRate?: number;
+  signal: AbortSignal;
+}
+
+export interface TtsProvider {
+  readonly name: string;
+  /** Synthesises one sentence (or short text), streaming audio chunks as they are ready. */
+  synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk>;
+}
+
+/** A speech-to-speech agent (OpenAI Realtime, Deepgram Voice Agent) replacing STT→LLM→TTS. */
+export interface AgentSessionEvents {
+  audio: [chunk: TtsChunk];
+  /** Transcript of either side, as the agent reports it. */
+  transcript: [speaker: 'caller' | 'agent', text: string, final: boolean];
+  /** The agent heard the caller start speaking (barge-in on its side). */
+  callerSpeech: [];
+  toolCall: [call: ToolCall];
+  error: [err: Error];
+  close: [];
+}
+
+export interface AgentSession {
+  writeAudio(pcm: Int16Array): void;
+  /** Reports what the caller actually heard of the current reply, so the agent can truncate its context. */
+  truncate(heardMs: number): void;
+  sendToolResult(callId: string, result: string): void;
+  close(): void;
+  on<K extends keyof AgentSessionEvents>(event: K, listener: (...args: AgentSessionEvents[K]) => void): this;
+}
+
+export interface AgentProvider {
+  readonly name: string;
+  connect(options: { instructions: string; voice?: string; tools: readonly ToolSchema[]; sampleRate: number; signal: AbortSignal }): Promise<AgentSession>;
+}

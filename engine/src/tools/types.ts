@@ -1,0 +1,34 @@
+import type { z } from 'zod';
+import type { ContextConfig } from '@ai-agent/common';
+import type { CallControl, CallInfo } from '../telephony/call-control.ts';
+import type { CallOutcome } from '../store/types.ts';
+
+/** What a tool may do to the call it runs in. */
+export interface ToolContext {
+  call: CallInfo;
+  control: CallControl;
+  context: ContextConfig;
+  /** Text the model already said in the reply that called the tool. */
+  replyText: string;
+  /** Speaks `text` as the agent and resolves once it has played (or was cut off). */
+  say(text: string): Promise<void>;
+  /** Resolves once everything the agent queued so far has played. */
+  playedOut(): Promise<void>;
+  /** The conversation ends here (the tool hangs up or hands the call over). */
+  end(outcome: CallOutcome): void;
+  signal: AbortSignal;
+}
+
+export interface ToolResult {
+  /** What the model reads as the tool's answer. */
+  content: string;
+  /** The call ended or left the engine: no further model round. */
+  ended?: boolean;
+}
+
+export interface Tool<Args = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: z.ZodType<Args>;
+  run(args: Args, ctx: ToolContext): Promise<ToolResult>;
+}

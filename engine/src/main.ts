@@ -120,9 +120,12 @@ async function main(): Promise<void> {
     providers,
     greetings,
     // The snapshot is deep-frozen: a conversation can read its context but never change it for others.
+    // The global per-call ceiling (limits.max_call_seconds) caps every context's own.
     contextFor: (name) => {
-      const contexts = ops.config.current().config.contexts;
-      return (contexts[name] ?? contexts.default) as ContextConfig;
+      const { contexts, limits } = ops.config.current().config;
+      const context = (contexts[name] ?? contexts.default) as ContextConfig;
+      if (context.limits.max_call_seconds <= limits.max_call_seconds) return context;
+      return { ...context, limits: { ...context.limits, max_call_seconds: limits.max_call_seconds } };
     },
   });
   const conversations: ConversationFactory = (request) => {

@@ -53,7 +53,14 @@ interface Speech {
  * speaking → (transferring) → ending → ended. All timing that matters to the caller is counted in inbound
  * frames (they arrive every 20 ms even in silence), so the call owns no timers.
  */
+/** Longest wait for an STT final after the endpoint before silence counts as no input again (10 s). */
+const FINAL_WAIT_FRAMES = 500;
+
 export class Conversation extends EventEmitter<ConversationEvents> {
+  /** Frames the no-input watchdog still waits for a pending STT final (counted down, never a timer). */
+  private awaitingFinalFrames = 0;
+  /** The STT runs with a grammar the responder asked for, for one caller answer. */
+  private turnGrammar = false;
   readonly stats: ConversationStats = { turns: 0, bargeIns: 0, falseBargeIns: 0, toolCalls: 0, noInputPrompts: 0 };
   private readonly opts: ConversationOptions;
   private readonly log: Logger;
@@ -188,7 +195,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (this.endpointDue >= 0 && n >= this.endpointDue) this.endpoint();
     if (this.dtmfDigits && n - this.dtmfLastFrame >= DTMF_IDLE_FRAMES) this.flushDtmf();
     if (this.machine.state === 'listening' && !this.detector.speaking && this.endpointDue < 0 && !this.dtmfDigits) {
-      if (++this.silentFrames >= this.noInputFrames) this.noInput();
+      // While the recogniser still owes the final of words the caller said, the caller is not silent.
+      if (this.awaitingFinalFrames > 0) this.awaitingFinalFrames--;
+      else if (++this.silentFrames >= this.noInputFrames) this.noInput();
     }
   };
 
@@ -215,6 +224,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   /** The caller's utterance is over (VAD end + endpointing delay): ask STT for its final now. */
   private endpoint(): void {
     this.endpointDue = -1;
+    this.awaitingFinalFrames = FINAL_WAIT_FRAMES;
     this.metric('endpoint');
     if (this.stt && this.opts.providers.stt.capabilities.finalize) this.stt.finalize();
   }
@@ -228,6 +238,11 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (this.closed) return;
     const said = text.trim();
     this.partial = '';
+    this.awaitingFinalFrames = 0;
+    if (said && this.turnGrammar) {
+      this.turnGrammar = false;
+      this.stt?.setGrammar(null);
+    }
     if (!said) {
       if (this.bargeIn && !this.detector.speaking) this.falseBargeIn('no words');
       return;
@@ -497,7 +512,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
         } else if (event.type === 'tool_call') {
           calls.push(event.call);
         } else {
+          // A hint for the caller's next answer only (digits, yes/no): cleared once that answer is in.
           this.stt?.setGrammar(event.grammar);
+          this.turnGrammar = event.grammar !== null;
         }
       }
     } catch (err) {

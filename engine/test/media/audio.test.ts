@@ -143,16 +143,19 @@ test('pacer: no drift over 10 minutes of simulated time with late timers; stalls
 
 test('pacer: a real 2 s run keeps the absolute timeline (no cumulative drift)', async () => {
   const pacer = new Pacer();
-  const times: number[] = [];
-  pacer.add({ sendTick: () => times.push(performance.now()), receiveTick: () => {} });
+  const ticks: Array<[tick: number, at: number]> = [];
+  pacer.add({ sendTick: (tick) => ticks.push([tick, performance.now()]), receiveTick: () => {} });
   await new Promise((r) => setTimeout(r, 2000));
   pacer.stop();
-  const n = times.length - 1;
-  // Offset of each tick from an ideal 20 ms grid; compare the start of the run with its end.
-  const offsets = times.map((t, i) => t - (times[0] + i * 20));
-  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
-  const drift = median(offsets.slice(-20)) - median(offsets.slice(1, 21));
-  assert.ok(n >= 95, `ticks ${n}`);
+  const n = ticks.length - 1;
+  // Offset of each tick from an ideal 20 ms grid (by tick number, so a tick skipped after a stall does not
+  // shift the rest). A late tick only ever adds to its offset, so the earliest tick of a window shows where
+  // the schedule is, however loaded the machine: compare the first window's with the last one's. Timers
+  // re-armed relative to the previous tick would slip ≥ 1 ms per tick, ~100 ms here.
+  const [tick0, at0] = ticks[0];
+  const offsets = ticks.map(([tick, at]) => at - (at0 + (tick - tick0) * 20));
+  const drift = Math.min(...offsets.slice(-25)) - Math.min(...offsets.slice(1, 26));
+  assert.ok(n >= 80, `ticks ${n}`);
   assert.ok(Math.abs(drift) < 1, `drift after ${n} ticks: ${drift.toFixed(2)} ms`);
 });
 

@@ -10,11 +10,11 @@ import { parseControlEvent } from '../../src/transport/websocket/control-message
 import { RtpMediaServer } from '../../src/transport/rtp/rtp-server.ts';
 import { AudioSocketServer } from '../../src/transport/audiosocket/audiosocket-server.ts';
 import { MediaWsServer } from '../../src/transport/websocket/ws-media-endpoint.ts';
-import type { InboundFrame } from '../../src/transport/media-stream.ts';
+import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
 import { AsteriskRtpSide } from './rtp-peer.ts';
 import { AsteriskAudioSocketSide } from './audiosocket-peer.ts';
 import { AsteriskWsSide, connectAsteriskWsClient } from './websocket-peer.ts';
-import { blockMatchRatio, concat, loadPrompt, prng, recordFrames, resample, sleep, testLogger, until } from './helpers.ts';
+import { assertBlocksIntact, concat, loadPrompt, prng, recordFrames, resample, sleep, testLogger, until } from './helpers.ts';
 
 const COUNT = 100_000;
 const log = testLogger();
@@ -44,17 +44,19 @@ function mutate(valid: Buffer): Buffer {
 }
 
 /**
- * The victim heard all of its speech: no silence frames inside it, and ≥ 95 % of voiced 100 ms blocks of
- * the prompt found at ≥ 20 dB (the attacker shares this process, so the victim's own sender jitters and the
- * jitter buffer may stretch: blocks are matched each at its own lag).
+ * The victim heard all of its speech: no silence frames inside it, and its voiced 100 ms blocks found at
+ * ≥ 20 dB (the attacker shares this process, so the victim's own sender jitters and the jitter buffer may
+ * conceal, stretch or drop a frame: blocks are matched each at its own lag, see assertBlocksIntact).
  */
-function assertIntact(prompt: Int16Array, frames: InboundFrame[]): void {
+async function assertIntact(prompt: Int16Array, frames: InboundFrame[], victim: MediaStream): Promise<void> {
+  // Under CPU contention the victim's packets may arrive in a late burst; the jitter buffer then plays the
+  // backlog one frame per tick. Wait until it has (10 frames of silence in a row), then judge.
+  await until(() => frames.length > 10 && frames.slice(-10).every((f) => f.kind === 'silence'), 10_000, 'victim playout drained');
   const kinds = frames.map((f) => f.kind);
   const inside = kinds.slice(kinds.indexOf('audio'), kinds.lastIndexOf('audio') + 1);
   assert.equal(inside.filter((k) => k === 'silence').length, 0, 'no silence inside the victim speech');
   const heard = resample(concat(frames.map((f) => f.samples)), 16000, 8000);
-  const ratio = blockMatchRatio(prompt, heard, 8000, 100, 20);
-  assert.ok(ratio >= 0.95, `victim blocks intact: ${ratio.toFixed(2)}`);
+  assertBlocksIntact(prompt, heard, 8000, 20, victim.counters.jitter, 'victim');
 }
 
 test('fuzz: parsers never throw on 300 000 random and mutated inputs', () => {
@@ -102,7 +104,7 @@ test('fuzz: 100 000 hostile RTP packets to one call leave a concurrent call inta
     const seen = target.counters.packetsIn + Object.values(target.counters.rejected).reduce((a, b) => a + b, 0);
     assert.ok(seen > COUNT / 2, `target processed ${seen} packets`);
     assert.equal(target.closed, false);
-    assertIntact(prompt, frames);
+    await assertIntact(prompt, frames, victim);
   } finally {
     server.close();
     caller.close();
@@ -113,7 +115,9 @@ test('fuzz: 100 000 hostile RTP packets to one call leave a concurrent call inta
 
 test('fuzz: 100 000 hostile AudioSocket frames and garbage connections leave a concurrent call intact', async () => {
   const pacer = new Pacer();
-  const server = new AudioSocketServer({ log, host: '127.0.0.1', port: 0, pacer, stream: { maxFramesPerTick: 1_000_000 } });
+  // Garbage that opens like a frame header and stops waits for the UUID timeout: 1 s instead of 5 keeps the
+  // file's wall time down without changing what is tested (every garbage connection is closed).
+  const server = new AudioSocketServer({ log, host: '127.0.0.1', port: 0, pacer, uuidTimeoutMs: 1000, stream: { maxFramesPerTick: 1_000_000 } });
   await server.listen();
   server.on('call', () => {});
   const uuid = randomUUID();
@@ -152,7 +156,7 @@ test('fuzz: 100 000 hostile AudioSocket frames and garbage connections leave a c
     await sleep(300);
     assert.equal(sent, COUNT);
     assert.equal(garbage.length, 200);
-    assertIntact(prompt, frames);
+    await assertIntact(prompt, frames, victim);
     assert.equal(victim.closed, false);
     hostile.close();
   } finally {
@@ -192,7 +196,7 @@ test('fuzz: 100 000 hostile WebSocket media messages leave a concurrent call int
     assert.equal(sent, COUNT);
     const handled = target.counters.packetsIn + target.counters.eventsIn + Object.values(target.counters.rejected).reduce((a, b) => a + b, 0);
     assert.ok(handled > COUNT / 4, `target handled ${handled}`);
-    assertIntact(prompt, frames);
+    await assertIntact(prompt, frames, victim);
     assert.equal(victim.closed, false);
   } finally {
     peer.close();

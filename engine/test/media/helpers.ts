@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createLogger, type Logger } from '@ai-agent/common';
 import { Resampler } from '../../src/audio/resampler.ts';
+import assert from 'node:assert/strict';
 import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
+import type { JitterBufferStats } from '../../src/transport/jitter-buffer.ts';
 
 export const PROMPTS_DIR = process.env.ASTERISK_SOUNDS_DIR ?? '/usr/share/asterisk/sounds/en_US_f_Allison';
 
@@ -206,4 +208,19 @@ export function blockMatches(ref: Int16Array, test: Int16Array, rate: number, bl
 export function blockMatchRatio(ref: Int16Array, test: Int16Array, rate: number, blockMs = 100, minSnrDb = 10): number {
   const { voiced, matched } = blockMatches(ref, test, rate, blockMs, minSnrDb);
   return voiced === 0 ? 0 : matched / voiced;
+}
+
+/**
+ * Asserts `heard` carries `ref` intact: every voiced 100 ms block found at ≥ minSnrDb, each at its own lag.
+ * One alignment for the whole prompt is not used: when the machine is loaded, a sender sharing the test's
+ * process delivers late, and the jitter buffer's answer (conceal a frame, stretch, drop one to catch up)
+ * shifts everything after it. Each such event may spoil the (at most two) blocks it touches, nothing else;
+ * a real defect (wrong byte order, a codec or resampling slip, lost audio) spoils far more, and at least
+ * half of the blocks must match whatever happened.
+ */
+export function assertBlocksIntact(ref: Int16Array, heard: Int16Array, rate: number, minSnrDb: number, jitter: JitterBufferStats, what: string): void {
+  const events = jitter.concealed + jitter.stretched + jitter.shrunk + jitter.late + jitter.resync;
+  const { voiced, matched } = blockMatches(ref, heard, rate, 100, minSnrDb);
+  assert.ok(voiced > 10, `${what}: voiced blocks ${voiced}`);
+  assert.ok(matched >= voiced - 2 * events && matched >= voiced / 2, `${what}: ${matched}/${voiced} blocks at ≥ ${minSnrDb} dB: ${JSON.stringify(jitter)}`);
 }

@@ -5,7 +5,7 @@ import { Pacer } from '../../src/audio/pacer.ts';
 import { connectMediaWebSocket, MediaWsServer } from '../../src/transport/websocket/ws-media-endpoint.ts';
 import { parseControlEvent } from '../../src/transport/websocket/control-messages.ts';
 import { AsteriskWsSide, connectAsteriskWsClient, startAsteriskWsServer } from './websocket-peer.ts';
-import { alignedSnr, blockMatches, concat, loadPrompt, recordFrames, resample, sleep, testLogger, until } from './helpers.ts';
+import { assertBlocksIntact, concat, loadPrompt, recordFrames, resample, sleep, testLogger, until } from './helpers.ts';
 
 const log = testLogger();
 const pacer = new Pacer();
@@ -25,11 +25,9 @@ test('websocket client mode (engine connects to /media/<id>): ulaw speech both w
     await peer.play(prompt);
     await sleep(300);
     const inbound = concat(frames.map((f) => f.samples));
-    const inSnr = alignedSnr(resample(prompt, 8000, 16000), inbound, 8000);
-    const outSnr = alignedSnr(prompt, peer.heard(), 4000);
     // Same bounds as RTP µ-law: one G.711 pass inbound, two plus 8↔16 kHz resampling round trip.
-    assert.ok(inSnr.snrDb > 30, `inbound SNR ${inSnr.snrDb.toFixed(1)}`);
-    assert.ok(outSnr.snrDb > 30, `round-trip SNR ${outSnr.snrDb.toFixed(1)}`);
+    assertBlocksIntact(resample(prompt, 8000, 16000), inbound, 16000, 30, stream.counters.jitter, 'inbound');
+    assertBlocksIntact(prompt, peer.heard(), 8000, 30, stream.counters.jitter, 'round trip');
     // A mark is confirmed only when Asterisk's playback reaches it.
     const marks: Array<[string, boolean]> = [];
     stream.on('mark', (id, reached) => marks.push([id, reached]));
@@ -57,19 +55,10 @@ test('websocket server mode (Asterisk connects to us): slin16 speech both ways, 
     await peer.play(prompt);
     peer.send(JSON.stringify({ event: 'DTMF_END', channel_id: peer.channelId, digit: '#' }));
     await sleep(300);
-    // slin16 needs no codec and no resampling: every voiced 100 ms block of the prompt must come through
-    // bit-exact (≥ 90 dB: one wrong LSB in a block scores ~100 dB, a byte-order or resampling slip < 40).
-    // Blocks are matched each at its own lag, because the sender shares this process: when the machine is
-    // loaded its packets arrive late and the jitter buffer conceals or drops a frame, which may spoil the
-    // (at most two) blocks it touches but nothing else. Without such events, every block must match.
-    const jb = stream.counters.jitter;
-    const events = jb.concealed + jb.stretched + jb.shrunk + jb.late + jb.resync;
-    const detail = JSON.stringify(jb);
-    for (const [what, heard] of [['inbound', concat(frames.map((f) => f.samples))], ['round trip', peer.heard()]] as const) {
-      const { voiced, matched } = blockMatches(prompt, heard, 16000, 100, 90);
-      assert.ok(voiced > 10, `voiced blocks ${voiced}`);
-      assert.ok(matched >= voiced - 2 * events && matched >= voiced / 2, `slin16 ${what}: ${matched}/${voiced} blocks bit-exact: ${detail}`);
-    }
+    // slin16 needs no codec and no resampling: both ways every block must be bit-exact (≥ 90 dB: one wrong
+    // LSB in a block scores ~100 dB, a byte-order or resampling slip below 40).
+    assertBlocksIntact(prompt, concat(frames.map((f) => f.samples)), 16000, 90, stream.counters.jitter, 'slin16 inbound');
+    assertBlocksIntact(prompt, peer.heard(), 16000, 90, stream.counters.jitter, 'slin16 round trip');
     assert.deepEqual(digits, ['#']);
   } finally {
     stream.close();

@@ -47,7 +47,7 @@ describe('conversation with the real local AI server', () => {
     assert.ok(agentTurns.length >= 2 && agentTurns[1].latency?.totalMs !== undefined, 'reply latency recorded');
   });
 
-  test('the server dies mid-call: stock apology and a clean hangup', async (t) => {
+  test('the server dies mid-call: the caller\'s next words get the stock apology and a clean hangup', async (t) => {
     const local = await startLocalAi();
     const own = new ProviderRegistry({ local: { type: 'local_ai', url: local.url, connect_timeout_ms: 3000 } }, log, {});
     t.after(async () => {
@@ -62,6 +62,8 @@ describe('conversation with the real local AI server', () => {
     });
     t.after(() => call.close());
     await local.proc.stop('SIGKILL');
+    // A recogniser is only taken when the caller talks: speaking is what finds the server gone.
+    await call.caller.say(prompt8k('vm-goodbye'));
     assert.equal(await call.ended, 'provider_failure');
     assert.deepEqual(stock, ['apology']);
     assert.equal(call.control.hangups.length, 1);

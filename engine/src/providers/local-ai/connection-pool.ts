@@ -19,7 +19,8 @@ interface Slot {
 /**
  * Connections to one local AI server, shared by every call. The protocol multiplexes streams, so calls
  * reuse a warm connection (no handshake before a call's first audio); a new connection opens when the
- * others carry their share of streams, and a failed one is dropped so the next request reconnects.
+ * others carry their share of streams and closes again when its streams are done, and a failed one is
+ * dropped so the next request reconnects.
  */
 export class LocalAiPool {
   private readonly slots: Slot[] = [];
@@ -52,6 +53,8 @@ export class LocalAiPool {
         if (released) return;
         released = true;
         chosen.active--;
+        // Connections opened for a burst are closed once idle; the first stays warm for the next call.
+        if (chosen.active === 0 && this.slots.length > 1 && this.slots[0] !== chosen) this.drop(chosen);
       },
     };
   }

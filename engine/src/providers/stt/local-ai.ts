@@ -1,25 +1,40 @@
 import { Resampler } from '../../audio/resampler.ts';
 import { EventEmitter } from 'node:events';
-import type { SttStream as LocalSttStream } from '@ai-agent/local-ai-server';
+import type { LocalAiClient, SttStream as LocalSttStream } from '@ai-agent/local-ai-server';
 import type { LocalAiPool } from '../local-ai/connection-pool.ts';
 import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents } from '../types.ts';
 
-/** Audio kept while the next recognition stream opens after a finalize (1 s at 16 kHz). */
+/** Audio kept while a recognition stream opens (1 s at 16 kHz); beyond it the oldest is dropped. */
 const MAX_BUFFERED_SAMPLES = 16000;
+/** Audio before the onset that goes with it, so the first syllable is not clipped (300 ms at 16 kHz). */
+const PREROLL_SAMPLES = 4800;
+/**
+ * Mean square of a 20 ms frame above which the line carries sound (≈ −55 dBFS): digital silence and a quiet
+ * line stay below, any speech is far above.
+ */
+const SOUND_MEAN_SQUARE = 60 * 60;
+
+function carriesSound(pcm: Int16Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < pcm.length; i++) sum += pcm[i]! * pcm[i]!;
+  return sum > SOUND_MEAN_SQUARE * pcm.length;
+}
 
 /**
- * Streaming STT over the local AI server. The server's `stt.end` flushes the utterance as a final, so
- * `finalize()` ends the current stream (its final comes at once instead of after the server's own
- * silence timeout) and opens the next one; audio in between is buffered and replayed.
+ * Streaming STT over the local AI server. A server recogniser (one decoder process each) is held only while
+ * the caller is talking: it opens on the first frame that carries sound (with 300 ms of pre-roll) and ends at
+ * `finalize()`, whose final then comes at once instead of after the server's own silence timeout. So a
+ * server sized for N decoders serves many more calls than N, as long as fewer than N callers talk at once.
  */
 export class LocalAiStt implements SttProvider {
   readonly capabilities: SttCapabilities = { partials: true, grammar: true, finalize: true };
   constructor(readonly name: string, private readonly pool: LocalAiPool) {}
 
   async open(options: SttOpenOptions): Promise<SttStream> {
-    const stream = new LocalAiSttStream(this.pool, options);
-    await stream.start();
-    return stream;
+    // Fail now, not at the caller's first word, when the server cannot be reached.
+    const { release } = await this.pool.acquire(options.signal);
+    release();
+    return new LocalAiSttStream(this.pool, options);
   }
 }
 
@@ -29,9 +44,12 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   private readonly down: Resampler | null;
   private current: LocalSttStream | null = null;
   private release: (() => void) | null = null;
-  private opening: Promise<void> | null = null;
-  private buffered: Int16Array[] = [];
-  private bufferedSamples = 0;
+  private opening = false;
+  /** finalize() came while the recogniser was still opening: end it as soon as it is open. */
+  private finalizePending = false;
+  /** Pipeline-rate audio waiting for a recogniser: the pre-roll while idle, everything while opening. */
+  private pending: Int16Array[] = [];
+  private pendingSamples = 0;
   private grammar: SttGrammar;
   private closed = false;
 
@@ -43,12 +61,6 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     this.down = narrowband ? new Resampler(options.sampleRate, 8000) : null;
   }
 
-  /** Bytes to send for one pipeline chunk (a view valid until the next call when resampled). */
-  private wire(pcm: Int16Array): Uint8Array {
-    const out = this.down ? this.down.process(pcm) : pcm;
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  }
-
   override on<K extends keyof SttStreamEvents>(event: K, listener: (...args: SttStreamEvents[K]) => void): this {
     return super.on(event, listener as (...args: unknown[]) => void);
   }
@@ -57,9 +69,16 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     return super.off(event, listener as (...args: unknown[]) => void);
   }
 
-  async start(): Promise<void> {
-    this.opening = this.openNext();
-    await this.opening;
+  /** Bytes to send for one pipeline chunk (a view valid until the next call when resampled). */
+  private wire(pcm: Int16Array): Uint8Array {
+    const out = this.down ? this.down.process(pcm) : pcm;
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  private keep(pcm: Int16Array, limit: number): void {
+    this.pending.push(pcm.slice());
+    this.pendingSamples += pcm.length;
+    while (this.pendingSamples > limit && this.pending.length > 1) this.pendingSamples -= this.pending.shift()!.length;
   }
 
   write(pcm: Int16Array): void {
@@ -68,20 +87,24 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
       this.current.write(this.wire(pcm));
       return;
     }
-    if (this.bufferedSamples + pcm.length > MAX_BUFFERED_SAMPLES) return;
-    this.buffered.push(pcm.slice());
-    this.bufferedSamples += pcm.length;
+    if (this.opening) {
+      this.keep(pcm, MAX_BUFFERED_SAMPLES);
+      return;
+    }
+    this.keep(pcm, PREROLL_SAMPLES);
+    if (carriesSound(pcm)) {
+      this.opening = true;
+      this.openNext().catch((err: unknown) => this.fail(err));
+    }
   }
 
   finalize(): void {
-    if (this.closed || !this.current) return;
-    const ending = this.current;
-    const release = this.release;
-    this.current = null;
-    this.release = null;
-    // The final of the ended stream arrives through its listeners; then it closes.
-    void ending.end().finally(() => release?.());
-    this.opening = this.openNext().catch((err: unknown) => this.fail(err));
+    if (this.closed) return;
+    if (this.opening) {
+      this.finalizePending = true;
+      return;
+    }
+    this.endCurrent();
   }
 
   setGrammar(grammar: SttGrammar): void {
@@ -92,31 +115,42 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const s = this.current;
-    const release = this.release;
-    this.current = null;
-    this.release = null;
-    this.buffered = [];
+    this.pending = [];
+    this.endCurrent();
     this.down?.destroy();
-    if (s) void s.end().finally(() => release?.());
     this.emit('close');
   }
 
+  /** Ends the open recogniser (its final arrives through its listeners) and goes idle. */
+  private endCurrent(): void {
+    const ending = this.current;
+    const release = this.release;
+    this.current = null;
+    this.release = null;
+    if (ending) void ending.end().finally(() => release?.());
+  }
+
   private async openNext(): Promise<void> {
-    const { client, release } = await this.pool.acquire(this.options.signal);
+    let acquired: { client: LocalAiClient; release: () => void } | null = null;
     let stream: LocalSttStream;
     try {
-      stream = await client.openStt({
+      acquired = await this.pool.acquire(this.options.signal);
+      stream = await acquired.client.openStt({
         encoding: 'slin16le',
         sampleRate: this.sendRate,
         partials: true,
         ...(this.grammar ? { grammar: this.grammar } : {}),
       });
     } catch (err) {
-      release();
-      this.pool.markFailed(client);
+      this.opening = false;
+      if (acquired) {
+        acquired.release();
+        this.pool.markFailed(acquired.client);
+      }
       throw err;
     }
+    const { client, release } = acquired;
+    this.opening = false;
     if (this.closed) {
       void stream.end().finally(release);
       return;
@@ -126,7 +160,10 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
       if (!this.closed) this.emit('partial', text);
     });
     stream.on('final', (text) => {
-      if (!this.closed) this.emit('final', text);
+      if (this.closed) return;
+      // The server ended the utterance itself: give its decoder back until the caller makes sound again.
+      if (this.current === stream) this.endCurrent();
+      this.emit('final', text);
     });
     stream.on('speech_start', () => {
       if (!this.closed) this.emit('speechStart');
@@ -139,15 +176,21 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
       // Closed by the server or the connection while still in use: the recognition is gone.
       if (this.current === stream && !ended) this.fail(new Error('recognition stream closed by the server'));
       if (this.current === stream) {
+        this.current = null;
+        this.release = null;
         this.pool.markFailed(client);
         release();
       }
     });
     this.current = stream;
     this.release = release;
-    for (const pcm of this.buffered) stream.write(this.wire(pcm));
-    this.buffered = [];
-    this.bufferedSamples = 0;
+    for (const pcm of this.pending) stream.write(this.wire(pcm));
+    this.pending = [];
+    this.pendingSamples = 0;
+    if (this.finalizePending) {
+      this.finalizePending = false;
+      this.endCurrent();
+    }
   }
 
   private fail(err: unknown): void {

@@ -1,0 +1,52 @@
+// A fixed evaluation set of real telephone prompts: Debian's asterisk-core-sounds-en-wav recordings (8 kHz,
+// one studio voice) with the reference texts that ship in asterisk-core-sounds-en. Used by the tests and the
+// benchmark so both measure the same thing.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+
+export const DEFAULT_SOUNDS_DIR = '/usr/share/asterisk/sounds/en_US_f_Allison';
+export const DEFAULT_REFERENCE_FILE = '/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz';
+
+export interface Prompt {
+  name: string;
+  file: string;
+  text: string;
+}
+
+export interface PromptSource {
+  soundsDir?: string;
+  referenceFile?: string;
+}
+
+function readReferences(file: string): Map<string, string> {
+  const raw = readFileSync(file);
+  const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  const refs = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z0-9_/-]+):\s*(.+)$/.exec(line.trim());
+    if (m) refs.set(m[1], m[2].trim());
+  }
+  return refs;
+}
+
+/** Prompts whose text is plain words (no digits, no "[tone]" descriptions) and whose WAV exists. */
+export function loadPrompts(source: PromptSource = {}): Prompt[] {
+  const soundsDir = source.soundsDir ?? process.env.ASTERISK_SOUNDS_DIR ?? DEFAULT_SOUNDS_DIR;
+  const referenceFile = source.referenceFile ?? process.env.ASTERISK_SOUNDS_TEXT ?? DEFAULT_REFERENCE_FILE;
+  const out: Prompt[] = [];
+  for (const [name, text] of readReferences(referenceFile)) {
+    if (/[0-9[\]]/.test(text)) continue;
+    const file = join(soundsDir, `${name}.wav`);
+    if (existsSync(file)) out.push({ name, file, text });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** A deterministic subset: every prompt with at least `minWords` words, spread evenly over the sorted list. */
+export function evaluationSet(count: number, minWords = 5, source: PromptSource = {}): Prompt[] {
+  const all = loadPrompts(source).filter((p) => p.text.split(/\s+/).length >= minWords);
+  if (all.length <= count) return all;
+  const step = all.length / count;
+  return Array.from({ length: count }, (_, i) => all[Math.floor(i * step)]);
+}

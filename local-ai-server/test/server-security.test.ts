@@ -1,0 +1,191 @@
+// The listener's guard rails, exercised over real sockets and a real server process.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { startService } from '@ai-agent/common/testing';
+import { LocalAiClient } from '../src/client.ts';
+import { startTestServer, type TestServer } from './harness.ts';
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+const inbox = new WeakMap<WebSocket, { items: string[]; wake?: () => void }>();
+
+/**
+ * Opens a raw WebSocket; resolves with the HTTP status of a refused upgrade, or the open socket. Messages are
+ * queued from the start: the server's hello can arrive in the same packet as the upgrade response.
+ */
+function rawConnect(url: string, headers: Record<string, string> = {}): Promise<WebSocket | number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    const box: { items: string[]; wake?: () => void } = { items: [] };
+    inbox.set(ws, box);
+    ws.on('message', (d) => {
+      box.items.push(String(d));
+      box.wake?.();
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+async function nextJson(ws: WebSocket): Promise<Record<string, unknown>> {
+  const box = inbox.get(ws)!;
+  while (box.items.length === 0) await new Promise<void>((resolve) => (box.wake = resolve));
+  return JSON.parse(box.items.shift()!) as Record<string, unknown>;
+}
+
+describe('local AI server with a token', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ LOCAL_WS_AUTH_TOKEN: TOKEN }, (cfg) => {
+      cfg.server.max_connections = 3;
+      cfg.server.max_payload_bytes = 4096;
+      cfg.server.allowed_origins = ['https://admin.example'];
+      cfg.stt.max_streams = 1;
+      cfg.stt.pocketsphinx.warm_spares = 0;
+    });
+  });
+  after(() => t.close());
+
+  it('refuses a missing or wrong token at the upgrade, with one generic answer', async () => {
+    assert.equal(await rawConnect(t.url), 401);
+    assert.equal(await rawConnect(t.url, { authorization: `Bearer ${TOKEN}x` }), 401);
+    assert.equal(await rawConnect(t.url, { authorization: TOKEN }), 401);
+    await assert.rejects(LocalAiClient.connect(t.url, { token: 'nope' }), /HTTP 401/);
+    assert.ok(t.server.counters.authFailures >= 4);
+  });
+
+  it('accepts the right token and says hello with its capabilities', async () => {
+    const client = await t.connect(TOKEN);
+    assert.deepEqual(client.capabilities.stt, ['pocketsphinx']);
+    assert.ok(client.capabilities.voices.includes('slt'));
+    assert.equal(client.capabilities.llm, 'dialogue');
+  });
+
+  it('refuses browser origins that are not allowlisted', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    assert.equal(await rawConnect(t.url, { ...auth, origin: 'https://evil.example' }), 403);
+    const ok = await rawConnect(t.url, { ...auth, origin: 'https://admin.example' });
+    assert.ok(ok instanceof WebSocket);
+    ok.close();
+  });
+
+  it('answers schema violations with an error and keeps the connection usable', async () => {
+    const ws = (await rawConnect(t.url, { authorization: `Bearer ${TOKEN}` })) as WebSocket;
+    await nextJson(ws); // hello
+    const cases: Array<[string, string]> = [
+      ['{not json', 'bad_json'],
+      ['{"type":"stt.start","id":0,"encoding":"mulaw","sampleRate":8000}', 'invalid_message'],
+      ['{"type":"stt.start","id":1,"encoding":"opus","sampleRate":8000}', 'invalid_message'],
+      ['{"type":"chat","id":2,"messages":[{"role":"user","content":"hi"}],"extra":true}', 'invalid_message'],
+      ['{"type":"launch_missiles"}', 'invalid_message'],
+      ['{"type":"tts.text","id":9,"text":"hello"}', 'unknown_stream'],
+    ];
+    for (const [text, code] of cases) {
+      ws.send(text);
+      const reply = await nextJson(ws);
+      assert.equal(reply.type, 'error', text);
+      assert.equal(reply.code, code, text);
+    }
+    ws.send(Buffer.from([42, 1, 2, 3]));
+    assert.equal((await nextJson(ws)).code, 'unknown_stream');
+    ws.send('{"type":"ping"}');
+    assert.deepEqual(await nextJson(ws), { type: 'pong' });
+    ws.close();
+  });
+
+  it('rejects odd-length 16-bit audio without closing the stream', async () => {
+    const ws = (await rawConnect(t.url, { authorization: `Bearer ${TOKEN}` })) as WebSocket;
+    await nextJson(ws);
+    ws.send(JSON.stringify({ type: 'stt.start', id: 5, encoding: 'slin16le', sampleRate: 16000 }));
+    assert.equal((await nextJson(ws)).type, 'stt.ready');
+    ws.send(Buffer.from([5, 1, 2, 3]));
+    assert.equal((await nextJson(ws)).code, 'bad_audio');
+    ws.send(JSON.stringify({ type: 'stt.end', id: 5 }));
+    assert.equal((await nextJson(ws)).type, 'stt.closed');
+    ws.close();
+  });
+
+  it('closes a connection that sends a frame over the size limit', async () => {
+    const ws = (await rawConnect(t.url, { authorization: `Bearer ${TOKEN}` })) as WebSocket;
+    await nextJson(ws);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(Buffer.alloc(5000, 1));
+    assert.equal(await closed, 1009);
+  });
+
+  it('answers busy when every recognition slot of the server is taken', async () => {
+    const a = await t.connect(TOKEN);
+    const b = await t.connect(TOKEN);
+    const first = await a.openStt({ encoding: 'mulaw', sampleRate: 8000 });
+    await assert.rejects(b.openStt({ encoding: 'mulaw', sampleRate: 8000 }), /all recognition streams are in use/);
+    await first.end();
+    const again = await b.openStt({ encoding: 'mulaw', sampleRate: 8000 });
+    await again.end();
+    await a.close();
+    await b.close();
+  });
+
+  it('refuses connections beyond the limit', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const open: WebSocket[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await rawConnect(t.url, auth);
+      if (r instanceof WebSocket) open.push(r);
+      else assert.equal(r, 503);
+    }
+    // One client from an earlier test is still connected: 3 allowed in total.
+    assert.equal(open.length, 2);
+    for (const ws of open) ws.close();
+  });
+});
+
+describe('idle connections', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({}, (cfg) => {
+      cfg.server.idle_timeout_ms = 1000;
+      cfg.stt.pocketsphinx.warm_spares = 0;
+    });
+  });
+  after(() => t.close());
+
+  it('closes a silent connection and keeps one that pings', async () => {
+    const silent = (await rawConnect(t.url)) as WebSocket;
+    const pinging = (await rawConnect(t.url)) as WebSocket;
+    const timer = setInterval(() => pinging.send('{"type":"ping"}'), 300);
+    const code = await new Promise<number>((resolve) => silent.once('close', (c) => resolve(c)));
+    clearInterval(timer);
+    assert.equal(code, 1001);
+    assert.equal(pinging.readyState, WebSocket.OPEN);
+    pinging.close();
+  });
+});
+
+describe('local AI server process', () => {
+  it('refuses to bind off loopback without LOCAL_WS_AUTH_TOKEN', async () => {
+    const proc = startService('local-ai-server/src/main.ts', { LOCAL_WS_HOST: '0.0.0.0', LOCAL_WS_PORT: '0' });
+    const code = await proc.exited;
+    assert.notEqual(code, 0);
+    assert.match(proc.stdout() + proc.stderr(), /LOCAL_WS_AUTH_TOKEN/);
+  });
+
+  it('starts on loopback, reports its engines, and exits cleanly on SIGTERM', async () => {
+    const proc = startService('local-ai-server/src/main.ts', { LOCAL_WS_PORT: '0' });
+    try {
+      const line = await proc.waitFor(/local AI server listening/);
+      const { port, host } = JSON.parse(line) as { port: number; host: string };
+      assert.equal(host, '127.0.0.1');
+      assert.match(proc.stdout(), /engines found on this machine/);
+      assert.match(proc.stdout(), /"pocketsphinx":"ready"/);
+      const client = await LocalAiClient.connect(`ws://127.0.0.1:${port}`);
+      await client.close();
+    } finally {
+      assert.equal(await proc.stop('SIGTERM'), 0);
+    }
+  });
+});

@@ -18,6 +18,7 @@ import { Readiness } from './control/readiness.ts';
 import { buildControlServer } from './control/server.ts';
 import { onShutdownSignals } from './control/lifecycle/shutdown-signals.ts';
 import { buildOperations, type EngineOperations } from './control/operations.ts';
+import type { Closer } from './control/lifecycle/drain.ts';
 import { configPath, loadEngineConfig, loadEngineSecrets } from './config/runtime-config.ts';
 import { createMediaTransports } from './transport/create-media-transports.ts';
 import { VadService } from './pipeline/vad/vad-service.ts';
@@ -86,6 +87,13 @@ async function main(): Promise<void> {
   }
   ops.start();
 
+  // Signals are handled from here on: whatever has started by then is drained and closed, in this order.
+  const closers: Closer[] = [];
+  let stopAccepting = (): void => undefined;
+  onShutdownSignals(async () => {
+    await ops.shutdown({ stopAccepting: () => stopAccepting(), closers });
+  }, log);
+
   // Providers are checked against every context before anything listens.
   const providers = new ProviderRegistry(config.providers, log);
   try {
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
 
   const control = buildControlServer({ log, guard, readiness, version: VERSION, routes: ops.routes() });
   await control.listen({ host: healthHost, port: config.control.port });
+  closers.push({ name: 'control server', close: () => control.close() });
   log.info({ address: control.server.address(), config: configPath() }, 'engine control server listening');
 
   let media;
@@ -107,6 +116,7 @@ async function main(): Promise<void> {
     throw err;
   }
   readiness.set('transports', true);
+  closers.unshift({ name: 'media listeners', close: () => media.close() });
   ops.sources.pacer = () => media.pacer.stats;
   ops.sources.listenerRejections = () => [
     ['audiosocket', media.audiosocket.counters.rejected],
@@ -114,6 +124,7 @@ async function main(): Promise<void> {
   ];
 
   const vad = await VadService.start({ log });
+  closers.unshift({ name: 'VAD', close: () => vad.close() }, { name: 'providers', close: () => providers.close() });
   const greetings = new GreetingCache();
   const build = conversationFactory({
     vad,
@@ -167,18 +178,8 @@ async function main(): Promise<void> {
   ops.attachRegistry(telephony.registry);
   telephony.start();
 
-  onShutdownSignals(async () => {
-    await ops.shutdown({
-      stopAccepting: () => telephony.stopAccepting(),
-      closers: [
-        { name: 'ARI', close: () => telephony.close() },
-        { name: 'media listeners', close: () => media.close() },
-        { name: 'VAD', close: () => vad.close() },
-        { name: 'providers', close: () => providers.close() },
-        { name: 'control server', close: () => control.close() },
-      ],
-    });
-  }, log);
+  stopAccepting = () => telephony.stopAccepting();
+  closers.unshift({ name: 'ARI', close: () => telephony.close() });
 }
 
 main().catch((err: unknown) => {

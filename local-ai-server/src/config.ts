@@ -139,6 +139,6 @@ export function resolvePackagePath(path: string): string {
 }
 
 export function loadLocalAiConfig(env: NodeJS.ProcessEnv = process.env): LocalAiConfig {
-  const file = env.LOCAL_AI_CONFIG ?? DEFAULT_CONFIG_FILE;
+  const file = env.LOCAL_AI_CONFIG || DEFAULT_CONFIG_FILE;
   return loadYamlConfig(file, localAiConfigSchema, env);
 }

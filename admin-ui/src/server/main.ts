@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.line());
     throw err;
   }
-  const port = Number(process.env.ADMIN_PORT ?? 3003);
+  const port = Number(process.env.ADMIN_PORT || 3003);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail('config error: ADMIN_PORT: must be a port number');
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   app.get('/live', async () => ({ status: 'ok' }));

@@ -48,7 +48,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   if (fileName && !logFile) logFile = createWriteStream(fileName, { flags: 'a', mode: 0o600 });
   return pino(
     {
-      level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
+      level: opts.level ?? (process.env.LOG_LEVEL || 'info'),
       base: { service: opts.service },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },

@@ -35,7 +35,9 @@ export function testConfig(overrides: Tree = {}): TestConfig {
   const storePath = join(dir, 'data', 'calls.sqlite');
   const defaults = parseYaml(readFileSync(join(REPO_ROOT, 'config/ai-agent.yaml'), 'utf8')) as Tree;
   const write = (more: Tree = {}): void => {
-    writeFileSync(file, JSON.stringify(merge(merge(defaults, { store: { path: storePath } }), more), null, 2));
+    // Private store, and OS-chosen media ports so engine processes of parallel test files never collide.
+    const isolation = { store: { path: storePath }, media: { audiosocket: { port: 0 }, websocket: { port: 0 }, rtp: { port_min: 0, port_max: 0 } } };
+    writeFileSync(file, JSON.stringify(merge(merge(defaults, isolation), more), null, 2));
   };
   write(overrides);
   return { dir, file, storePath, write, env: { AI_AGENT_CONFIG: file }, remove: () => rmSync(dir, { recursive: true, force: true }) };

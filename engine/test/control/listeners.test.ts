@@ -9,27 +9,61 @@ const ADMIN = 'admin-ui/src/server/main.ts';
 const config = testConfig();
 after(() => config.remove());
 
-async function boundAddresses(entry: string, env: Record<string, string>): Promise<{ addresses: string[]; output: string }> {
+async function boundAddresses(
+  entry: string,
+  env: Record<string, string>,
+  ready = /listening/,
+): Promise<{ addresses: string[]; byPort: Map<number, string>; output: string }> {
   const svc = startService(entry, entry === ENGINE ? { ...config.env, ...env } : env);
   try {
-    await svc.waitFor(/listening/);
-    const sockets = await listeningSockets(svc.child.pid!);
-    return { addresses: sockets.filter((s) => s.protocol === 'tcp').map((s) => s.address), output: svc.stdout() + svc.stderr() };
+    await svc.waitFor(ready);
+    const sockets = (await listeningSockets(svc.child.pid!)).filter((s) => s.protocol === 'tcp');
+    return {
+      addresses: sockets.map((s) => s.address),
+      byPort: new Map(sockets.map((s) => [s.port, s.address])),
+      output: svc.stdout() + svc.stderr(),
+    };
   } finally {
     await svc.stop();
   }
 }
 
 describe('listener bind policy, as the kernel sees it', () => {
-  it('engine control binds 127.0.0.1 by default and logs no exposure warning', async () => {
-    const { addresses, output } = await boundAddresses(ENGINE, { HEALTH_PORT: '0' });
-    assert.deepEqual(addresses, ['127.0.0.1']);
+  // The engine's TCP listeners: control, AudioSocket and WebSocket media (RTP ports open per call).
+  const ENGINE_ENV = { HEALTH_PORT: '0' };
+  const engineReady = /media websocket listening/;
+  const ports = (output: string): { control: number; audiosocket: number; websocket: number } => {
+    const lines = jsonLines(output);
+    const port = (msg: string): number => {
+      const l = lines.find((x) => x.msg === msg) as { port?: number; address?: { port: number } } | undefined;
+      return l?.port ?? l?.address?.port ?? -1;
+    };
+    return { control: port('engine control server listening'), audiosocket: port('audiosocket listening'), websocket: port('media websocket listening') };
+  };
+
+  it('every engine listener binds 127.0.0.1 by default and logs no exposure warning', async () => {
+    const { addresses, output } = await boundAddresses(ENGINE, ENGINE_ENV, engineReady);
+    assert.equal(addresses.length, 3, `control, AudioSocket and WebSocket media listeners: ${addresses}`);
+    assert.ok(addresses.every((a) => a === '127.0.0.1'), String(addresses));
     assert.ok(!jsonLines(output).some((l) => l.level === 40 && String(l.msg).includes('non-loopback')));
   });
 
+  it('each engine listener opts in on its own variable, with a warning line for each', async () => {
+    const { byPort, output } = await boundAddresses(ENGINE, { ...ENGINE_ENV, AUDIOSOCKET_HOST: '0.0.0.0' }, engineReady);
+    const p = ports(output);
+    assert.equal(byPort.get(p.audiosocket), '0.0.0.0');
+    assert.equal(byPort.get(p.control), '127.0.0.1');
+    assert.equal(byPort.get(p.websocket), '127.0.0.1');
+    assert.match(output, /audiosocket listener binds to non-loopback 0\.0\.0\.0/);
+    const ws = await boundAddresses(ENGINE, { ...ENGINE_ENV, MEDIA_WS_HOST: '0.0.0.0' }, engineReady);
+    assert.equal(ws.byPort.get(ports(ws.output).websocket), '0.0.0.0');
+    assert.equal(ws.byPort.get(ports(ws.output).audiosocket), '127.0.0.1');
+  });
+
   it('engine control binds where HEALTH_BIND_HOST opts in, with a warning line', async () => {
-    const { addresses, output } = await boundAddresses(ENGINE, { HEALTH_PORT: '0', HEALTH_BIND_HOST: '0.0.0.0' });
-    assert.deepEqual(addresses, ['0.0.0.0']);
+    const { byPort, output } = await boundAddresses(ENGINE, { ...ENGINE_ENV, HEALTH_BIND_HOST: '0.0.0.0' }, engineReady);
+    assert.equal(byPort.get(ports(output).control), '0.0.0.0');
+    assert.equal(byPort.get(ports(output).audiosocket), '127.0.0.1');
     const lines = jsonLines(output);
     assert.ok(lines.some((l) => l.level === 40 && String(l.msg).includes('non-loopback 0.0.0.0')));
     // Off loopback without HEALTH_API_TOKEN it starts, but says remote callers will be refused.

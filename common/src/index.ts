@@ -1,4 +1,4 @@
-export { createLogger, installOutputScrubber, pipeScrubbed, type Logger, type LoggerOptions } from './log/logger.ts';
+export { createLogger, exitWithError, installOutputScrubber, pipeScrubbed, type Logger, type LoggerOptions } from './log/logger.ts';
 export {
   scrub,
   scrubber,

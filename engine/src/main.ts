@@ -5,10 +5,10 @@ import {
   ConfigError,
   RequestVerifier,
   createLogger,
+  exitWithError,
   installOutputScrubber,
   registerEnvSecrets,
   resolveBindHost,
-  scrub,
   scrubber,
   type ContextConfig,
   type EngineConfig,
@@ -37,11 +37,6 @@ const RESTART_KEYS = {
   providers: ['providers'],
 };
 
-function fail(message: string): never {
-  process.stderr.write(`${scrub(message)}\n`);
-  process.exit(2);
-}
-
 async function main(): Promise<void> {
   registerEnvSecrets();
   installOutputScrubber();
@@ -52,7 +47,7 @@ async function main(): Promise<void> {
     secrets = loadEngineSecrets();
     config = loadEngineConfig();
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.line());
+    if (err instanceof ConfigError) exitWithError(err.line());
     throw err;
   }
   scrubber.showPhoneNumbers = config.logging.show_phone_numbers;
@@ -61,7 +56,7 @@ async function main(): Promise<void> {
   try {
     healthHost = resolveBindHost('health', process.env, log);
   } catch (err) {
-    if (err instanceof BindPolicyError) fail(`refusing to start: ${err.message}`);
+    if (err instanceof BindPolicyError) exitWithError(`refusing to start: ${err.message}`);
     throw err;
   }
   if (healthHost !== '127.0.0.1' && healthHost !== '::1' && !secrets.healthApiToken) {
@@ -83,7 +78,7 @@ async function main(): Promise<void> {
   try {
     ops = buildOperations({ log, config, loadConfig: () => loadEngineConfig(), guard, readiness, restartKeys: RESTART_KEYS });
   } catch (err) {
-    fail(`refusing to start: ${(err as Error).message}`);
+    exitWithError(`refusing to start: ${(err as Error).message}`);
   }
   ops.start();
 
@@ -99,7 +94,7 @@ async function main(): Promise<void> {
   try {
     providers.validate(config.contexts);
   } catch (err) {
-    if (err instanceof ConfigError) fail(new ConfigError(err.key, err.reason, configPath()).line());
+    if (err instanceof ConfigError) exitWithError(new ConfigError(err.key, err.reason, configPath()).line());
     throw err;
   }
 
@@ -112,7 +107,7 @@ async function main(): Promise<void> {
   try {
     media = await createMediaTransports(config.media, log);
   } catch (err) {
-    if (err instanceof BindPolicyError) fail(`refusing to start: ${err.message}`);
+    if (err instanceof BindPolicyError) exitWithError(`refusing to start: ${err.message}`);
     throw err;
   }
   readiness.set('transports', true);
@@ -182,7 +177,4 @@ async function main(): Promise<void> {
   closers.unshift({ name: 'ARI', close: () => telephony.close() });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${scrub(`engine failed to start: ${err instanceof Error ? err.message : String(err)}`)}\n`);
-  process.exit(1);
-});
+main().catch((err: unknown) => exitWithError(`engine failed to start: ${err instanceof Error ? err.message : String(err)}`, 1));

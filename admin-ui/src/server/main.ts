@@ -4,17 +4,12 @@ import {
   BindPolicyError,
   ConfigError,
   createLogger,
+  exitWithError,
   installOutputScrubber,
   readSecret,
   registerEnvSecrets,
   resolveBindHost,
-  scrub,
 } from '@ai-agent/common';
-
-function fail(message: string): never {
-  process.stderr.write(`${scrub(message)}\n`);
-  process.exit(2);
-}
 
 async function main(): Promise<void> {
   registerEnvSecrets();
@@ -25,12 +20,12 @@ async function main(): Promise<void> {
     readSecret('JWT_SECRET', process.env, 32);
     host = resolveBindHost('admin', process.env, log);
   } catch (err) {
-    if (err instanceof BindPolicyError) fail(`refusing to start: ${err.message}`);
-    if (err instanceof ConfigError) fail(err.line());
+    if (err instanceof BindPolicyError) exitWithError(`refusing to start: ${err.message}`);
+    if (err instanceof ConfigError) exitWithError(err.line());
     throw err;
   }
   const port = Number(process.env.ADMIN_PORT || 3003);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail('config error: ADMIN_PORT: must be a port number');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) exitWithError('config error: ADMIN_PORT: must be a port number');
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   app.get('/live', async () => ({ status: 'ok' }));
   await app.listen({ host, port });
@@ -40,4 +35,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-main().catch((err: unknown) => fail(`admin UI failed to start: ${err instanceof Error ? err.message : String(err)}`));
+main().catch((err: unknown) => exitWithError(`admin UI failed to start: ${err instanceof Error ? err.message : String(err)}`));

@@ -106,3 +106,9 @@ export function pipeScrubbed(stream: NodeJS.ReadableStream, log: Logger, child: 
     if (pending) log.info({ child }, pending);
   });
 }
+
+/** The one line a service prints when it cannot start (scrubbed), then the exit: 2 for config/policy refusals. */
+export function exitWithError(message: string, code = 2): never {
+  originalStderrWrite(`${scrub(message)}\n`);
+  process.exit(code);
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from 'ari-client';
 import type { WireFormat } from '../audio/codec.ts';
 import type { AudioSocketServer } from '../transport/audiosocket/audiosocket-server.ts';
-import { hangupQuietly, type MediaLeg, type MediaLegFactory, type MediaLegRequest } from './media-leg.ts';
+import { hangupQuietly, mediaLeg, type MediaLeg, type MediaLegFactory, type MediaLegRequest } from './media-leg.ts';
 
 /**
  * ExternalMedia with `encapsulation=audiosocket`: Asterisk opens TCP to our listener and sends the UUID frame
@@ -43,17 +43,6 @@ export class AudioSocketLegFactory implements MediaLegFactory {
       throw err;
     }
     const stream = await connected;
-    let closed = false;
-    return {
-      stream,
-      channelId,
-      codec: this.format,
-      async close(client) {
-        if (closed) return;
-        closed = true;
-        stream.close('call ended');
-        await hangupQuietly(client, channelId);
-      },
-    };
+    return mediaLeg(stream, channelId, this.format);
   }
 }

@@ -35,3 +35,19 @@ export async function hangupQuietly(ari: Client | null, channelId: string): Prom
     // gone already
   }
 }
+
+/** A leg over `stream` and its ARI media channel; closing ends the stream and hangs the channel up, once. */
+export function mediaLeg(stream: MediaStream, channelId: string, codec: string): MediaLeg {
+  let closed = false;
+  return {
+    stream,
+    channelId,
+    codec,
+    async close(client) {
+      if (closed) return;
+      closed = true;
+      stream.close('call ended');
+      await hangupQuietly(client, channelId);
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import type { Client } from 'ari-client';
 import type { RtpMediaServer } from '../transport/rtp/rtp-server.ts';
 import type { RtpFormat } from '../transport/rtp/rtp-stream.ts';
-import { hangupQuietly, type MediaLeg, type MediaLegFactory, type MediaLegRequest } from './media-leg.ts';
+import { mediaLeg, type MediaLeg, type MediaLegFactory, type MediaLegRequest } from './media-leg.ts';
 
 /**
  * ExternalMedia over RTP: a UDP port per call from the server's range, handed to Asterisk as `external_host`.
@@ -38,17 +38,6 @@ export class RtpLegFactory implements MediaLegFactory {
       stream.close('externalMedia failed');
       throw err;
     }
-    let closed = false;
-    return {
-      stream,
-      channelId,
-      codec: this.format,
-      async close(client) {
-        if (closed) return;
-        closed = true;
-        stream.close('call ended');
-        await hangupQuietly(client, channelId);
-      },
-    };
+    return mediaLeg(stream, channelId, this.format);
   }
 }

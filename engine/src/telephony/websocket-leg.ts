@@ -2,7 +2,7 @@ import type { Client } from 'ari-client';
 import type { Logger } from '@ai-agent/common';
 import type { Pacer } from '../audio/pacer.ts';
 import { connectMediaWebSocket } from '../transport/websocket/ws-media-endpoint.ts';
-import { hangupQuietly, type MediaLeg, type MediaLegFactory, type MediaLegRequest } from './media-leg.ts';
+import { hangupQuietly, mediaLeg, type MediaLeg, type MediaLegFactory, type MediaLegRequest } from './media-leg.ts';
 
 export interface WebSocketLegOptions {
   /** ARI base URL; the media WebSocket is served by the same Asterisk HTTP server at /media/<id>. */
@@ -58,18 +58,6 @@ export class WebSocketLegFactory implements MediaLegFactory {
       await hangupQuietly(ari, channelId);
       throw err;
     }
-    let closed = false;
-    const s = stream;
-    return {
-      stream: s,
-      channelId,
-      codec: this.options.format,
-      async close(client) {
-        if (closed) return;
-        closed = true;
-        s.close('call ended');
-        await hangupQuietly(client, channelId);
-      },
-    };
+    return mediaLeg(stream, channelId, this.options.format);
   }
 }

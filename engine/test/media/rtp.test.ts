@@ -125,7 +125,7 @@ test('rtp: packets from a second source are rejected after the latch; header var
   const asterisk = await AsteriskRtpSide.open();
   const intruder = await AsteriskRtpSide.open();
   try {
-    const frames = recordFrames(stream);
+    recordFrames(stream);
     const tone = new Int16Array(1600).fill(4000);
     const [p0, p1, p2, p3] = asterisk.packetize(tone, 'ulaw');
     asterisk.socket.send(p0, stream.port, '127.0.0.1');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { ChatMessage } from '../../src/providers/types.ts';
 import { prompt8k, speak8k } from './helpers/audio.ts';
-import { closeVad, startCall, until, type TestCall } from './helpers/harness.ts';
+import { closeVad, startCall, until } from './helpers/harness.ts';
 import { sleep } from './helpers/rtp-caller.ts';
 import { ScriptedLlm, ScriptedStt, ScriptedTts, TTS_MS_PER_CHAR } from './helpers/scripted-providers.ts';
 

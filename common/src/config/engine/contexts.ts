@@ -54,7 +54,7 @@ const bargeInSchema = z
      * Speech over the agent for this long (VAD) pauses the agent at once, so the caller is heard quickly;
      * the agent resumes where it stopped if the speech turns out not to be an interruption.
      */
-    onset_ms: ms(60, 20, 1000),
+    onset_ms: ms(20, 20, 1000),
     /** Speech must last at least this long to interrupt. */
     min_speech_ms: ms(200, 20, 5000),
     /**
@@ -67,7 +67,7 @@ const bargeInSchema = z
     /** Utterances made only of these words never interrupt ("mm-hm", "yeah", …). */
     ignore_words: z.array(z.string().min(1)).default(DEFAULT_BACKCHANNELS),
     /** VAD speech probability required while the agent plays (higher than at rest, against echo). */
-    threshold_while_speaking: z.number().min(0.1).max(0.99).default(0.6),
+    threshold_while_speaking: z.number().min(0.1).max(0.99).default(0.5),
   })
   .strict();
 

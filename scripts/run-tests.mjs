@@ -34,7 +34,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// One file at a time by default: many tests measure real-time audio on the wire, and a neighbour file
+// saturating both cores (20 concurrent calls, a 100 000-packet fuzz) would measure the machine, not the code.
+const concurrency = process.env.TEST_CONCURRENCY ?? '1';
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ServiceProcess } from '@ai-agent/common/testing';
 import { say, waitForAgentSilence, pause } from '@ai-agent/test-peers';
-import { finishedCalls, startEngine, startLocalAi, type EngineUnderTest } from './helpers.ts';
+import { finishedCalls, getJson, startEngine, startLocalAi, type EngineUnderTest, type StoredCall } from './helpers.ts';
 
 // The whole product as an operator runs it: the engine and the local AI server as real processes, Asterisk
 // played by the test peer, the caller speaking synthesised lines. Nothing in-process but the peer.
@@ -31,6 +31,7 @@ describe('a whole call through the real engine and local AI server', { timeout: 
   for (const { transport, format } of TRANSPORTS) {
     describe(`over ${transport}`, () => {
       let sut: EngineUnderTest;
+      let callId: string | undefined;
       before(async () => {
         sut = await startEngine({ dir, name: transport, localAiPort, telephony: `transport: ${transport}\n${format}` });
       });
@@ -66,6 +67,15 @@ describe('a whole call through the real engine and local AI server', { timeout: 
         assert.match(agentText, /open|hours|monday/, `the agent did not answer the hours question: ${agentText}`);
         assert.ok(record.turns.some((t) => t.speaker === 'caller'), 'no caller turn recorded');
         assert.ok(!sut.engine.stdout().includes('4155550199'), 'the caller number leaked into the log');
+        callId = record.id;
+      });
+
+      it('the call record survives an engine restart', { skip: transport !== 'rtp' }, async () => {
+        assert.ok(callId, 'the call above left no record');
+        await sut.restart();
+        const { record } = await getJson<{ record: StoredCall }>(`${sut.control}/calls/${callId}`);
+        assert.equal(record.outcome, 'completed');
+        assert.ok(record.turns.length >= 4, JSON.stringify(record.turns));
       });
     });
   }

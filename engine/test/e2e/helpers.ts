@@ -16,6 +16,8 @@ export interface EngineUnderTest {
   engine: ServiceProcess;
   /** http://127.0.0.1:<control port> */
   control: string;
+  /** Stops the engine process and starts a new one on the same config (and call store). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,30 +60,33 @@ ${opts.limits ? `limits:\n${opts.limits.replace(/^/gm, '  ')}\n` : ''}contexts:
 ${(opts.contexts ?? 'default:\n  greeting: Thank you for calling. How can I help?\n  tools: [hangup]').replace(/^/gm, '  ')}
 `,
   );
-  const engine = startService('engine/src/main.ts', {
-    AI_AGENT_CONFIG: config,
-    ARI_URL: peer.url,
-    ARI_USERNAME: peer.username,
-    ARI_PASSWORD: peer.password,
-    E2E_LOG_LEVEL: process.env.E2E_LOG_LEVEL,
-  });
-  const line = await engine.waitFor(/engine control server listening/);
-  const control = `http://127.0.0.1:${(JSON.parse(line) as { address: { port: number } }).address.port}`;
-  await engine.waitFor(/providers ready/, 60_000);
-  assert.equal(await peer.waitForApp('ai-agent', 15_000), true, 'the engine did not register its Stasis app');
-  return {
-    peer,
-    engine,
-    control,
-    async stop() {
-      await engine.stop();
-      if (process.env.E2E_LOG_FILE) writeFileSync(`${process.env.E2E_LOG_FILE}.${opts.name}`, engine.stdout());
-      await peer.close();
-    },
+  const launch = async (): Promise<{ engine: ServiceProcess; control: string }> => {
+    const engine = startService('engine/src/main.ts', {
+      AI_AGENT_CONFIG: config,
+      ARI_URL: peer.url,
+      ARI_USERNAME: peer.username,
+      ARI_PASSWORD: peer.password,
+      E2E_LOG_LEVEL: process.env.E2E_LOG_LEVEL,
+    });
+    const line = await engine.waitFor(/engine control server listening/);
+    const control = `http://127.0.0.1:${(JSON.parse(line) as { address: { port: number } }).address.port}`;
+    await engine.waitFor(/providers ready/, 60_000);
+    assert.equal(await peer.waitForApp('ai-agent', 15_000), true, 'the engine did not register its Stasis app');
+    return { engine, control };
   };
+  const sut = { peer, ...(await launch()) } as EngineUnderTest;
+  sut.restart = async () => {
+    await sut.engine.stop();
+    Object.assign(sut, await launch());
+  };
+  sut.stop = async () => {
+    await sut.engine.stop();
+    if (process.env.E2E_LOG_FILE) writeFileSync(`${process.env.E2E_LOG_FILE}.${opts.name}`, sut.engine.stdout());
+    await peer.close();
+  };
+  return sut;
 }
 
-/** GET without keep-alive, so the test's own connections never count as handles the engine holds. */
 export async function getJson<T>(url: string): Promise<T> {
   const { get } = await import('node:http');
   return new Promise((resolve, reject) => {

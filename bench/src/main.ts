@@ -1,6 +1,6 @@
 // `npm run bench`: runs every benchmark suite, prints each figure as `<name>: <value> <unit>`, and writes them
 // all to bench/results/latest.json. `npm run bench -- media` runs only suites whose name contains "media".
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -47,9 +47,16 @@ async function main(): Promise<void> {
   }
   const out = fileURLToPath(new URL('../results/', import.meta.url));
   mkdirSync(out, { recursive: true });
+  // A filtered run updates its suites and keeps the others' last figures.
+  let previous: Record<string, Figures> = {};
+  try {
+    previous = (JSON.parse(readFileSync(`${out}latest.json`, 'utf8')) as { results?: Record<string, Figures> }).results ?? {};
+  } catch {
+    // first run
+  }
   writeFileSync(
     `${out}latest.json`,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30) }, node: process.version, results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30) }, node: process.version, results: { ...previous, ...results } }, null, 2)}\n`,
   );
   console.log(`wrote bench/results/latest.json`);
   process.exit(failed ? 1 : 0);

@@ -1,7 +1,8 @@
 // Conversation pipeline latency. Part 1: turns against the real local AI server (pocketsphinx, flite, the rule
 // responder) over a real RTP media stream — end of caller speech → first agent audio, split by stage from the
 // conversation's own TurnLatency records. Part 2: barge-in reaction on the wire (caller speech onset → last
-// agent audio frame sent), with deterministic providers so every reply is long enough to interrupt.
+// agent audio frame sent), with deterministic providers so every reply is long enough to interrupt; then the
+// same over a line that echoes the agent back (does the agent interrupt itself? can the caller still?).
 // `node --import tsx bench/src/pipeline.ts` runs it alone.
 import { pathToFileURL } from 'node:url';
 import { contextSchema, createLogger } from '@ai-agent/common';
@@ -10,7 +11,7 @@ import { ProviderRegistry } from '../../engine/src/providers/registry.ts';
 import type { TurnLatency } from '../../engine/src/store/types.ts';
 import { prompt8k } from '../../engine/test/pipeline/helpers/audio.ts';
 import { closeVad, startCall } from '../../engine/test/pipeline/helpers/harness.ts';
-import { sleep } from '../../engine/test/pipeline/helpers/rtp-caller.ts';
+import { sleep, type LineEcho } from '../../engine/test/pipeline/helpers/rtp-caller.ts';
 import { ScriptedLlm, ScriptedStt, ScriptedTts } from '../../engine/test/pipeline/helpers/scripted-providers.ts';
 
 type Figures = Record<string, { value: number; unit: string }>;
@@ -19,6 +20,8 @@ const TURNS = Number(process.env.PIPELINE_BENCH_TURNS ?? 8);
 const BARGE_INS = Number(process.env.PIPELINE_BENCH_BARGE_INS ?? 12);
 /** Allison prompts the caller says, in turn (the responder answers each, matched or not). */
 const UTTERANCES = ['hours', 'vm-newpassword', 'vm-helpexit', 'agent-pass'];
+/** A 2-wire hybrid's echo: 12 dB return loss (a typical analogue line), 60 ms round trip. */
+const ECHO: LineEcho = { lossDb: 12, delayMs: 60 };
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -56,29 +59,52 @@ async function turnLatencies(): Promise<TurnLatency[]> {
   return latencies;
 }
 
-async function bargeInReactions(): Promise<{ wire: number[]; engine: number[] }> {
+interface BargeInRun {
+  wire: number[];
+  engine: number[];
+  /** Agent speech heard before the caller first spoke, and what the agent did over it. */
+  soloMs: number;
+  soloBargeIns: number;
+  soloFalseBargeIns: number;
+}
+
+/**
+ * Barge-ins on a long reply. With `echo`, the agent speaks a real recording that the line echoes back, and
+ * the first reply plays out with the caller silent: any barge-in then is the agent interrupting itself.
+ */
+async function bargeInReactions(echo?: LineEcho): Promise<BargeInRun> {
   const reply = 'Here is a long answer that keeps going so that the caller has plenty of time to interrupt it somewhere in the middle of a sentence.';
   // Every caller utterance is an interruption of the reply before it, and gets the same long reply.
   const stt = new ScriptedStt(Array.from({ length: BARGE_INS * 3 }, () => 'please stop now'));
+  const tts = echo ? new ScriptedTts('voice', 10, prompt8k('vm-options')) : new ScriptedTts();
   const call = await startCall({
-    providers: { stt, llm: new ScriptedLlm(() => [{ type: 'text', text: reply }]), tts: new ScriptedTts() },
+    providers: { stt, llm: new ScriptedLlm(() => [{ type: 'text', text: reply }]), tts },
     context: { greeting: '', limits: { no_input_seconds: 60 } },
   });
-  const wire: number[] = [];
+  call.caller.echo = echo ?? null;
+  const run: BargeInRun = { wire: [], engine: [], soloMs: 0, soloBargeIns: 0, soloFalseBargeIns: 0 };
   try {
     await call.caller.say(prompt8k('vm-goodbye'));
+    if (echo) {
+      const start = await call.caller.waitForAgentAudio(call.caller.lastSpeechEndAt, 5000);
+      if (start !== null) await call.caller.waitForAgentSilence(start, 400, 30_000);
+      run.soloMs = start === null ? 0 : (call.caller.audibleAt[call.caller.audibleAt.length - 1] ?? start) - start;
+      run.soloBargeIns = call.conv.stats.bargeIns;
+      run.soloFalseBargeIns = call.conv.stats.falseBargeIns;
+      await call.caller.say(prompt8k('vm-goodbye'));
+    }
     for (let i = 0; i < BARGE_INS; i++) {
       const start = await call.caller.waitForAgentAudio(call.caller.lastSpeechEndAt, 5000);
       if (start === null) break;
       await sleep(700 + ((i * 137) % 700));
       await call.caller.say(prompt8k(UTTERANCES[i % UTTERANCES.length]));
-      wire.push(call.caller.agentStopAfter(call.caller.speechOnsetAt));
+      run.wire.push(call.caller.agentStopAfter(call.caller.speechOnsetAt));
     }
   } finally {
     await call.close();
   }
-  const engine = call.sink.events.flatMap((e) => (e.kind === 'barge_in' && e.reactionMs !== undefined ? [e.reactionMs] : []));
-  return { wire, engine };
+  run.engine = call.sink.events.flatMap((e) => (e.kind === 'barge_in' && e.reactionMs !== undefined ? [e.reactionMs] : []));
+  return run;
 }
 
 export async function runPipelineBench(): Promise<Figures> {
@@ -105,6 +131,13 @@ export async function runPipelineBench(): Promise<Figures> {
     figures['pipeline barge-in reaction (speech onset to last agent frame) p50'] = { value: percentile(wire, 50), unit: 'ms' };
     figures['pipeline barge-in reaction (speech onset to last agent frame) p95'] = { value: percentile(wire, 95), unit: 'ms' };
     figures['pipeline barge-in onset to decision p95'] = { value: percentile(engine, 95), unit: 'ms' };
+    const echo = await bargeInReactions(ECHO);
+    const echoLabel = `echo ${ECHO.lossDb} dB ${ECHO.delayMs} ms`;
+    figures[`pipeline agent speech over ${echoLabel}, caller silent`] = { value: echo.soloMs, unit: 'ms' };
+    figures[`pipeline self-interruptions over ${echoLabel}`] = { value: echo.soloBargeIns, unit: 'barge-ins' };
+    figures[`pipeline false barge-ins (agent paused, resumed) over ${echoLabel}`] = { value: echo.soloFalseBargeIns, unit: 'pauses' };
+    figures[`pipeline barge-in reaction over ${echoLabel} p50`] = { value: percentile(echo.wire, 50), unit: 'ms' };
+    figures[`pipeline barge-in reaction over ${echoLabel} p95`] = { value: percentile(echo.wire, 95), unit: 'ms' };
   } finally {
     await closeVad();
   }

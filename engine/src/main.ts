@@ -90,8 +90,10 @@ async function main(): Promise<void> {
   }, log);
 
   // Providers are checked against every context before anything listens.
-  const providers = new ProviderRegistry(config.providers, log);
+  // A vendor key missing from the environment is a ConfigError naming its env var.
+  let providers: ProviderRegistry;
   try {
+    providers = new ProviderRegistry(config.providers, log);
     providers.validate(config.contexts);
   } catch (err) {
     if (err instanceof ConfigError) exitWithError(new ConfigError(err.key, err.reason, configPath()).line());
@@ -144,7 +146,8 @@ async function main(): Promise<void> {
   const warmGreetings = (attempt: number): void => {
     void Promise.all(
       Object.entries(config.contexts).map(([name, ctx]) =>
-        ctx.greeting ? greetings.warm(providers.forContext(name, ctx).tts, ctx.greeting, ctx.voice) : undefined,
+        // An agent context's greeting is spoken by the agent itself: nothing to synthesise ahead.
+        ctx.greeting && ctx.provider.type === 'pipeline' ? greetings.warm(providers.forContext(name, ctx).tts, ctx.greeting, ctx.voice) : undefined,
       ),
     ).then(
       () => {

@@ -6,3 +6,4 @@ export { Pacer, sharedPacer, type PacedSink, type PacerOptions, type PacerStats 
 export { monotonicClock, type PacerClock } from './clock.ts';
 export { Concealer } from './plc.ts';
 export { SampleQueue } from './sample-queue.ts';
+export { meanAbs } from './level.ts';

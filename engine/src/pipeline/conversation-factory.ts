@@ -1,6 +1,7 @@
 import type { ContextConfig } from '@ai-agent/common';
 import type { ConversationFactory } from '../telephony/conversation-port.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
+import { AgentConversation } from './agent-conversation.ts';
 import { Conversation } from './conversation.ts';
 import type { GreetingCache } from './greeting-cache.ts';
 import type { VadService } from './vad/vad-service.ts';
@@ -16,10 +17,27 @@ export interface ConversationFactoryDeps {
   contextFor: (name: string) => ContextConfig;
 }
 
-/** One Conversation per call, on the config snapshot current when the call starts. */
+/**
+ * One conversation per call, on the config snapshot current when the call starts: the STT → LLM → TTS
+ * pipeline, or a speech-to-speech agent for contexts whose provider is `{ type: agent }`.
+ */
 export function conversationFactory(deps: ConversationFactoryDeps): ConversationFactory {
   return ({ info, media, control, record, log, dtmfFromMedia }) => {
     const context = deps.contextFor(info.context);
+    const hooks = { playStockPrompt: (name: keyof typeof STOCK_PROMPTS) => control.playSound(STOCK_PROMPTS[name]) };
+    if (context.provider.type === 'agent') {
+      return new AgentConversation({
+        call: info,
+        media,
+        control,
+        context,
+        agent: deps.providers.agentForContext(info.context, context),
+        sink: record,
+        log,
+        dtmfFromMedia,
+        hooks,
+      });
+    }
     return new Conversation({
       call: info,
       media,
@@ -31,7 +49,7 @@ export function conversationFactory(deps: ConversationFactoryDeps): Conversation
       log,
       greetings: deps.greetings,
       dtmfFromMedia,
-      hooks: { playStockPrompt: (name) => control.playSound(STOCK_PROMPTS[name]) },
+      hooks,
     });
   };
 }

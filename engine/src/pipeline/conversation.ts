@@ -7,9 +7,12 @@ import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../transport/
 import { Toolbox } from '../tools/toolbox.ts';
 import type { ToolContext } from '../tools/types.ts';
 import { AsyncQueue } from './async-queue.ts';
+import { meanAbs } from '../audio/level.ts';
 import { BargeInPolicy } from './barge-in-policy.ts';
+import { EchoGuard } from './echo-guard.ts';
 import { CallStateMachine, type ConversationState } from './call-state.ts';
 import { LatencyObserver, type TurnMoment } from './latency-observer.ts';
+import { playedOut, playStockApology, requestHangup } from './call-ending.ts';
 import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
 import type { ConversationEvents, ConversationOptions, ConversationStats } from './types.ts';
@@ -61,7 +64,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private awaitingFinalFrames = 0;
   /** The STT runs with a grammar the responder asked for, for one caller answer. */
   private turnGrammar = false;
-  readonly stats: ConversationStats = { turns: 0, bargeIns: 0, falseBargeIns: 0, toolCalls: 0, noInputPrompts: 0 };
+  readonly stats: ConversationStats = { turns: 0, bargeIns: 0, falseBargeIns: 0, pausesResumed: 0, unvoicedFinals: 0, toolCalls: 0, noInputPrompts: 0 };
   private readonly opts: ConversationOptions;
   private readonly log: Logger;
   private readonly ctx: ContextConfig;
@@ -69,6 +72,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private readonly callAbort = new AbortController();
   private readonly detector: SpeechDetector;
   private readonly policy: BargeInPolicy;
+  private readonly echo: EchoGuard;
+  /** The VAD heard the caller since the last STT final: a final without it is echo or noise. */
+  private speechSinceFinal = false;
   private readonly playout: Playout;
   private readonly toolbox: Toolbox;
   private readonly latency = new LatencyObserver();
@@ -82,8 +88,11 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private dtmfDigits = '';
   private dtmfLastFrame = 0;
   private partial = '';
-  /** Caller speech over the agent being judged: when it began, and whether the agent was paused for it. */
-  private bargeIn: { onsetAt: number; paused: boolean } | null = null;
+  /**
+   * Caller speech over the agent being judged: when it began, whether the agent was paused for it, and
+   * (while only a likely onset paused it) the audio-timeline ms of that onset, -1 once speech is confirmed.
+   */
+  private bargeIn: { onsetAt: number; paused: boolean; tentativeMs: number } | null = null;
   /** A false barge-in was already recorded for the current caller utterance. */
   private falseRecorded = false;
   private outcome: CallOutcome | null = null;
@@ -100,6 +109,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.machine = new CallStateMachine((to, from) => this.onState(to, from));
     this.detector = new SpeechDetector({ threshold: this.ctx.vad.threshold, minSilenceMs: this.ctx.vad.min_silence_ms, windowMs: WINDOW_MS });
     this.policy = new BargeInPolicy(this.ctx.barge_in);
+    const b = this.ctx.barge_in;
+    this.echo = new EchoGuard({ enabled: b.echo_margin_db > 0, marginDb: b.echo_margin_db, tailFrames: Math.ceil(b.echo_tail_ms / FRAME_MS) });
     this.playout = new Playout(options.media, options.call.id);
     this.toolbox = new Toolbox(this.ctx);
     this.history.push({ role: 'system', content: this.ctx.system_prompt });
@@ -187,6 +198,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (this.closed) return;
     this.stt?.write(frame.samples);
     this.vadStream?.push(frame.samples);
+    this.echo.frame(meanAbs(frame.samples), this.opts.media.outputLevel, this.bargeIn === null && !this.detector.speaking);
     const n = ++this.frames;
     if (n === this.maxFrames) {
       void this.finishWith('max_duration', this.ctx.farewell);
@@ -201,10 +213,13 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     }
   };
 
-  private readonly onVad = (probability: number, endMs: number, at: number): void => {
+  private readonly onVad = (vadProbability: number, endMs: number, at: number): void => {
     if (this.closed) return;
+    // Speech that is only the line's echo of the agent is not the caller's.
+    const probability = this.echo.callerAudible() ? vadProbability : 0;
     const change = this.detector.update(probability, endMs, at);
     if (change === 'start') {
+      this.speechSinceFinal = true;
       this.silentFrames = 0;
       this.endpointDue = -1;
       this.partial = '';
@@ -213,6 +228,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (this.agentAudible()) {
       if (this.detector.speaking) this.judgeBargeIn();
       else if (change === 'end' && this.bargeIn) this.falseBargeIn('short speech');
+      else this.likelyOnset(probability, endMs, at);
       return;
     }
     if (change === 'end') {
@@ -239,6 +255,16 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const said = text.trim();
     this.partial = '';
     this.awaitingFinalFrames = 0;
+    if (said) {
+      const voiced = this.speechSinceFinal || this.detector.speaking;
+      this.speechSinceFinal = this.detector.speaking;
+      if (!voiced) {
+        // Words the VAD never heard from the caller: the recogniser decoded the agent's echo (or noise).
+        this.stats.unvoicedFinals++;
+        this.log.debug({ words: said.split(/\s+/).length }, 'final without caller speech ignored');
+        return;
+      }
+    }
     if (said && this.turnGrammar) {
       this.turnGrammar = false;
       this.stt?.setGrammar(null);
@@ -301,9 +327,29 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       if (!this.policy.shouldPause(ms)) return;
       // Stop the agent's voice now; whether it resumes is decided once the speech can be judged.
       this.playout.pause();
-      this.bargeIn = { onsetAt: this.detector.startAt, paused: true };
+      this.bargeIn = { onsetAt: this.detector.startAt, paused: true, tentativeMs: -1 };
     }
+    this.bargeIn.tentativeMs = -1;
     if (this.policy.judge(ms, this.partial) === 'interrupt') this.interrupt();
+  }
+
+  /**
+   * A window below the speech threshold over the agent: a likely onset pauses the agent already (Silero's
+   * probability climbs over a few windows); speech unconfirmed within resume_after_ms lets it go on.
+   */
+  private likelyOnset(probability: number, endMs: number, at: number): void {
+    const b = this.bargeIn;
+    if (!b) {
+      if (probability < this.ctx.barge_in.pause_threshold) return;
+      this.playout.pause();
+      this.bargeIn = { onsetAt: at, paused: true, tentativeMs: endMs };
+      return;
+    }
+    if (b.tentativeMs >= 0 && endMs - b.tentativeMs >= this.ctx.barge_in.resume_after_ms) {
+      this.playout.resume();
+      this.bargeIn = null;
+      this.stats.pausesResumed++;
+    }
   }
 
   /** Caller speech over the agent was not an interruption: the agent carries on where it stopped. */
@@ -565,10 +611,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       replyText,
       signal,
       say: async (text) => {
-        await this.playedOut();
+        await playedOut(this.opts.media);
         if (!this.closed) await this.say(text, { interruptible: false });
       },
-      playedOut: () => this.playedOut(),
+      playedOut: () => playedOut(this.opts.media),
       end: (outcome) => {
         this.outcome = outcome;
         this.machine.to(outcome === 'transferred' ? 'transferring' : 'ending');
@@ -588,20 +634,6 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     return false;
   }
 
-  /** Resolves once everything queued so far has played (or was dropped). */
-  private playedOut(): Promise<void> {
-    const { media } = this.opts;
-    if (media.closed || media.queuedSamples === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const id = media.mark();
-      const onMark = (markId: string): void => {
-        if (markId !== id) return;
-        media.off('mark', onMark);
-        resolve();
-      };
-      media.on('mark', onMark);
-    });
-  }
 
   // ---- no input, limits, failures ----
 
@@ -659,24 +691,12 @@ export class Conversation extends EventEmitter<ConversationEvents> {
         this.log.warn({ err: ttsErr }, 'apology could not be synthesised');
       }
     }
-    if (!spoken && !this.closed && this.opts.hooks?.playStockPrompt) {
-      try {
-        await this.opts.hooks.playStockPrompt('apology');
-      } catch (hookErr) {
-        this.log.warn({ err: hookErr }, 'stock apology could not be played');
-      }
-    }
+    if (!spoken && !this.closed) await playStockApology(this.opts.hooks, this.log);
     await this.hangup('provider_failure');
   }
 
   private async hangup(outcome: CallOutcome): Promise<void> {
-    if (!this.closed) {
-      try {
-        await this.opts.control.hangup(outcome);
-      } catch (err) {
-        this.log.warn({ err }, 'hangup failed');
-      }
-    }
+    if (!this.closed) await requestHangup(this.opts.control, outcome, this.log);
     this.close(outcome);
   }
 

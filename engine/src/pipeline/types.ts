@@ -49,6 +49,10 @@ export interface ConversationStats {
   bargeIns: number;
   /** Speech over the agent that did not interrupt it (noise, backchannels). */
   falseBargeIns: number;
+  /** Agent pauses on a likely speech onset that speech did not confirm (the agent went on). */
+  pausesResumed: number;
+  /** STT finals with words while the VAD heard no caller speech (echo of the agent, noise): ignored. */
+  unvoicedFinals: number;
   toolCalls: number;
   noInputPrompts: number;
 }

@@ -5,7 +5,9 @@ import { LocalAiPool } from './local-ai/connection-pool.ts';
 import { LocalAiLlm } from './llm/local-ai.ts';
 import { LocalAiStt } from './stt/local-ai.ts';
 import { LocalAiTts } from './tts/local-ai.ts';
-import type { LlmProvider, SttProvider, TtsProvider } from './types.ts';
+import type { AgentProvider, LlmProvider, SttProvider, TtsProvider } from './types.ts';
+import { DeepgramVoiceAgent } from './agent/deepgram-agent.ts';
+import { OpenAiRealtimeAgent } from './agent/openai-realtime.ts';
 
 type ProviderConfig = ProvidersConfig[string];
 
@@ -14,13 +16,15 @@ export interface ProviderInstance {
   stt?: SttProvider;
   llm?: LlmProvider;
   tts?: TtsProvider;
+  /** A speech-to-speech agent (replaces the whole pipeline for the contexts that name it). */
+  agent?: AgentProvider;
   close(): Promise<void>;
 }
 
-export type ProviderFactory = (name: string, config: ProviderConfig, deps: { log: Logger; env: NodeJS.ProcessEnv }) => ProviderInstance;
+export type ProviderFactory<C extends ProviderConfig = ProviderConfig> = (name: string, config: C, deps: { log: Logger; env: NodeJS.ProcessEnv }) => ProviderInstance;
 
 /** Provider types the engine knows, by the `type:` of a `providers:` entry. */
-const FACTORIES: Record<ProviderConfig['type'], ProviderFactory> = {
+const FACTORIES: { [T in ProviderConfig['type']]: ProviderFactory<Extract<ProviderConfig, { type: T }>> } = {
   local_ai: (name, config, { log, env }) => {
     const pool = new LocalAiPool({
       url: config.url,
@@ -36,7 +40,22 @@ const FACTORIES: Record<ProviderConfig['type'], ProviderFactory> = {
       close: () => pool.close(),
     };
   },
+  openai_realtime: (name, config, { log, env }) => {
+    const apiKey = requiredKey('OPENAI_API_KEY', name, config.type, env);
+    return { agent: new OpenAiRealtimeAgent(name, config, { apiKey, log }), close: async () => undefined };
+  },
+  deepgram_agent: (name, config, { log, env }) => {
+    const apiKey = requiredKey('DEEPGRAM_API_KEY', name, config.type, env);
+    return { agent: new DeepgramVoiceAgent(name, config, { apiKey, log }), close: async () => undefined };
+  },
 };
+
+/** A vendor key, only from the environment (or NAME_FILE); registered for redaction by readSecret. */
+function requiredKey(envVar: string, provider: string, type: string, env: NodeJS.ProcessEnv): string {
+  const key = readSecret(envVar, env);
+  if (!key) throw new ConfigError(envVar, `required by providers.${provider} (type ${type}): set ${envVar} or ${envVar}_FILE in the environment`);
+  return key;
+}
 
 type Stage = 'stt' | 'llm' | 'tts';
 
@@ -50,20 +69,34 @@ export class ProviderRegistry {
 
   constructor(providers: ProvidersConfig, private readonly log: Logger, env: NodeJS.ProcessEnv = process.env) {
     for (const [name, config] of Object.entries(providers)) {
-      this.instances.set(name, FACTORIES[config.type](name, config, { log, env }));
+      this.instances.set(name, (FACTORIES[config.type] as ProviderFactory)(name, config, { log, env }));
     }
   }
 
   /** Checks every provider reference of every context. */
   validate(contexts: ContextsConfig): void {
-    for (const [name, ctx] of Object.entries(contexts)) this.forContext(name, ctx);
+    for (const [name, ctx] of Object.entries(contexts)) {
+      if (ctx.provider.type === 'agent') this.agentForContext(name, ctx);
+      else this.forContext(name, ctx);
+    }
+  }
+
+  /** The speech-to-speech agent of an agent context. Throws ConfigError naming `contexts.<name>.provider.agent`. */
+  agentForContext(contextName: string, ctx: ContextConfig): AgentProvider {
+    const p = ctx.provider;
+    const key = `contexts.${contextName}.provider.agent`;
+    if (p.type !== 'agent') throw new ConfigError(key, 'this context runs the STT → LLM → TTS pipeline, not an agent');
+    const instance = this.instances.get(p.agent);
+    if (!instance) throw new ConfigError(key, `unknown provider "${p.agent}" (configured: ${[...this.instances.keys()].join(', ') || 'none'})`);
+    if (!instance.agent) throw new ConfigError(key, `provider "${p.agent}" is not a speech-to-speech agent (use type openai_realtime or deepgram_agent)`);
+    return instance.agent;
   }
 
   /** The providers a context's calls use. Throws ConfigError for an unknown or unsuitable name. */
   forContext(contextName: string, ctx: ContextConfig): PipelineProviders {
     const p = ctx.provider;
     if (p.type !== 'pipeline') {
-      throw new ConfigError(`contexts.${contextName}.provider.agent`, `speech-to-speech agent "${p.agent}" is not available in this engine`);
+      throw new ConfigError(`contexts.${contextName}.provider`, `the context runs the agent "${p.agent}", not the STT → LLM → TTS pipeline`);
     }
     const key = (stage: Stage, fallback = false) => `contexts.${contextName}.provider.${fallback ? 'fallback.' : ''}${stage}`;
     const pick = <S extends Stage>(stage: S, name: string, k: string): NonNullable<ProviderInstance[S]> => {

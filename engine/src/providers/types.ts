@@ -104,28 +104,54 @@ export interface TtsProvider {
   synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk>;
 }
 
-/** A speech-to-speech agent (OpenAI Realtime, Deepgram Voice Agent) replacing STT→LLM→TTS. */
+/**
+ * A speech-to-speech agent (OpenAI Realtime, Deepgram Voice Agent) replacing STT→LLM→TTS. Audio both ways is
+ * pipeline PCM (16 kHz); the adapter converts to and from the rate its vendor wants.
+ */
 export interface AgentSessionEvents {
+  /** Agent speech, 16 kHz; the chunk is the listener's to keep. */
   audio: [chunk: TtsChunk];
-  /** Transcript of either side, as the agent reports it. */
+  /** No more audio will come for the current reply. */
+  replyDone: [];
+  /** Transcript of either side, as the agent reports it (agent text grows while `final` is false). */
   transcript: [speaker: 'caller' | 'agent', text: string, final: boolean];
   /** The agent heard the caller start speaking (barge-in on its side). */
   callerSpeech: [];
   toolCall: [call: ToolCall];
+  /** The session cannot go on (the vendor failed or refused); `close` follows. */
   error: [err: Error];
   close: [];
 }
 
 export interface AgentSession {
+  /** Caller audio, 16 kHz (a 20 ms frame); read synchronously, so the caller may reuse the array. */
   writeAudio(pcm: Int16Array): void;
   /** Reports what the caller actually heard of the current reply, so the agent can truncate its context. */
   truncate(heardMs: number): void;
   sendToolResult(callId: string, result: string): void;
+  /** Has the agent say `text` (as it is) to the caller, e.g. the farewell. */
+  say(text: string): void;
+  /** A caller message as text (e.g. DTMF digits); the agent answers it. */
+  sendText(text: string): void;
   close(): void;
   on<K extends keyof AgentSessionEvents>(event: K, listener: (...args: AgentSessionEvents[K]) => void): this;
+  off<K extends keyof AgentSessionEvents>(event: K, listener: (...args: AgentSessionEvents[K]) => void): this;
+}
+
+export interface AgentConnectOptions {
+  instructions: string;
+  /** Said by the agent as soon as the session is up ('' for none). */
+  greeting: string;
+  /** The context's voice; the provider's own default when absent. */
+  voice?: string;
+  language: string;
+  tools: readonly ToolSchema[];
+  /** Aborting it abandons the connect (and closes a session already open). */
+  signal: AbortSignal;
 }
 
 export interface AgentProvider {
   readonly name: string;
-  connect(options: { instructions: string; voice?: string; tools: readonly ToolSchema[]; sampleRate: number; signal: AbortSignal }): Promise<AgentSession>;
+  /** Opens a session ready for audio (configured, greeting requested); rejects with a clear error otherwise. */
+  connect(options: AgentConnectOptions): Promise<AgentSession>;
 }

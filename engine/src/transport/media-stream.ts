@@ -88,6 +88,11 @@ export interface MediaStream {
   readonly writtenSamples: number;
   readonly playedSamples: number;
   readonly queuedSamples: number;
+  /**
+   * Mean absolute sample value of the frame sent on the last tick (0 for silence): what the line can echo
+   * back a moment later.
+   */
+  readonly outputLevel: number;
   write(pcm: Int16Array, sampleRate: number): number;
   mark(id?: string): string;
   flush(): FlushResult;

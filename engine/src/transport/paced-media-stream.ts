@@ -2,6 +2,7 @@ import type { Logger } from '@ai-agent/common';
 import type { AudioCodec, WireFormat } from '../audio/codec.ts';
 import type { Pacer, PacedSink } from '../audio/pacer.ts';
 import { DEFAULT_RESAMPLER_QUALITY, Resampler } from '../audio/resampler.ts';
+import { meanAbs } from '../audio/level.ts';
 import { SampleQueue } from '../audio/sample-queue.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
 import { countReason } from './counters.ts';
@@ -87,6 +88,7 @@ export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> i
   private readonly inFrame: ReusedFrame = { samples: new Int16Array(PIPELINE_FRAME_SAMPLES), index: 0, timestampMs: 0, kind: 'silence' };
   private readonly marks: PendingMark[] = [];
   private unregister: (() => void) | null = null;
+  private lastOutputLevel = 0;
   private sending = false;
   private utteranceStart = 0;
   private frameIndex = 0;
@@ -140,6 +142,10 @@ export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> i
 
   get playedSamples(): number {
     return this.toPipeline(this.outQueue.readPosition);
+  }
+
+  get outputLevel(): number {
+    return this.lastOutputLevel;
   }
 
   get queuedSamples(): number {
@@ -260,11 +266,13 @@ export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> i
   }
 
   sendTick(tick: number): void {
+    this.lastOutputLevel = 0;
     if (this.isClosed || this.outboundPaused) return;
     const F = this.outFrameSamples;
     const got = this.outQueue.pull(this.outFrame, F);
     if (got > 0) {
       if (got < F) this.outFrame.fill(0, got);
+      this.lastOutputLevel = meanAbs(this.outFrame);
       this.outCodec.encode(this.outFrame, this.outBytes);
       // Only a stream that goes quiet between utterances has talk spurts to mark.
       const start = !this.sending && this.idlePolicy === 'none';

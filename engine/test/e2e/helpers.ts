@@ -32,6 +32,10 @@ export async function startEngine(opts: {
   telephony: string;
   contexts?: string;
   limits?: string;
+  /** More provider instances (YAML lines under `providers:`, next to `local`). */
+  providers?: string;
+  /** More environment for the engine process (e.g. vendor keys for provider stand-ins). */
+  env?: Record<string, string>;
   peer?: AsteriskPeerOptions;
 }): Promise<EngineUnderTest> {
   const peer = await startAsteriskPeer({ username: 'ai-agent', ...opts.peer });
@@ -54,7 +58,7 @@ media:
   websocket: { port: 0 }
 providers:
   local: { type: local_ai, url: "ws://127.0.0.1:${opts.localAiPort}" }
-store:
+${opts.providers ? `${opts.providers.replace(/^/gm, '  ')}\n` : ''}store:
   path: ${join(opts.dir, `calls-${opts.name}.sqlite`)}
 ${opts.limits ? `limits:\n${opts.limits.replace(/^/gm, '  ')}\n` : ''}contexts:
 ${(opts.contexts ?? 'default:\n  greeting: Thank you for calling. How can I help?\n  tools: [hangup]').replace(/^/gm, '  ')}
@@ -67,6 +71,7 @@ ${(opts.contexts ?? 'default:\n  greeting: Thank you for calling. How can I help
       ARI_USERNAME: peer.username,
       ARI_PASSWORD: peer.password,
       E2E_LOG_LEVEL: process.env.E2E_LOG_LEVEL,
+      ...opts.env,
     });
     const line = await engine.waitFor(/engine control server listening/);
     const control = `http://127.0.0.1:${(JSON.parse(line) as { address: { port: number } }).address.port}`;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackHost } from '../../net/bind-policy.ts';
 
 // Conversation contexts (YAML `contexts:`) and named provider instances (YAML `providers:`). Every default
 // works offline with the bundled local AI server; secrets (LOCAL_WS_AUTH_TOKEN) come from the environment.
@@ -68,8 +69,26 @@ const bargeInSchema = z
     ignore_words: z.array(z.string().min(1)).default(DEFAULT_BACKCHANNELS),
     /** VAD speech probability required while the agent plays (higher than at rest, against echo). */
     threshold_while_speaking: z.number().min(0.1).max(0.99).default(0.5),
+    /**
+     * A VAD window this likely to be speech pauses the agent before speech is confirmed (Silero's probability
+     * climbs over two or three windows at a soft onset). Unconfirmed within `resume_after_ms`, the agent
+     * resumes where it stopped. Set it to `threshold_while_speaking` to pause only on confirmed speech.
+     */
+    pause_threshold: z.number().min(0.05).max(0.99).default(0.25),
+    resume_after_ms: ms(100, 32, 1000),
+    /**
+     * Echo guard: inbound audio counts as the caller only when it is this much louder than the line's
+     * learned echo of the agent; `echo_tail_ms` is the longest echo delay covered. 0 turns the guard off.
+     */
+    echo_margin_db: z.number().min(0).max(30).default(6),
+    echo_tail_ms: ms(320, 20, 1000),
   })
-  .strict();
+  .strict()
+  .superRefine((b, issues) => {
+    if (b.pause_threshold > b.threshold_while_speaking) {
+      issues.addIssue({ code: 'custom', path: ['pause_threshold'], message: 'must not exceed threshold_while_speaking' });
+    }
+  });
 
 const vadSchema = z
   .object({
@@ -129,7 +148,67 @@ const localAiProviderSchema = z
   })
   .strict();
 
-export const providerInstanceSchema = z.discriminatedUnion('type', [localAiProviderSchema]);
+/**
+ * A vendor endpoint: never with credentials in it (keys come from the environment); plain http/ws only to a
+ * loopback host (local stand-ins), anything else must be https/wss.
+ */
+const vendorUrl = (secure: 'https' | 'wss', plain: 'http' | 'ws', def: string) =>
+  z
+    .string()
+    .url()
+    .superRefine((u, issues) => {
+      const url = new URL(u);
+      const scheme = url.protocol.slice(0, -1);
+      if (url.username || url.password) issues.addIssue({ code: 'custom', message: 'must not carry credentials; the API key comes from the environment' });
+      else if (scheme === plain && !isLoopbackHost(url.hostname)) issues.addIssue({ code: 'custom', message: `${plain}:// is allowed only to a loopback host; use ${secure}://` });
+      else if (scheme !== secure && scheme !== plain) issues.addIssue({ code: 'custom', message: `must be a ${secure}:// URL` });
+    })
+    .default(def);
+
+/** OpenAI Realtime (speech to speech over WebSocket). Key: env OPENAI_API_KEY (or _FILE). */
+const openAiRealtimeProviderSchema = z
+  .object({
+    type: z.literal('openai_realtime'),
+    /** The API base; the Realtime socket is wss://<host>/<path>/realtime (the SDK always dials TLS). */
+    base_url: vendorUrl('https', 'http', 'https://api.openai.com/v1'),
+    model: z.string().min(1).default('gpt-realtime'),
+    /** Used when the context sets no `voice`. */
+    voice: z.string().min(1).default('alloy'),
+    connect_timeout_ms: ms(5000, 100, 60_000),
+    /** Model transcribing the caller for transcripts and call records; null: no caller transcripts. */
+    input_transcription_model: z.string().min(1).nullable().default('gpt-4o-mini-transcribe'),
+    /** Server VAD: caller silence that ends a turn. */
+    silence_duration_ms: ms(500, 100, 5000),
+  })
+  .strict();
+
+/** A Voice Agent stage (`listen`, `think`, `speak`) as the Settings message takes it: `provider` with its own fields. */
+const agentStageSchema = (def: Record<string, unknown>) =>
+  z
+    .object({ provider: z.object({ type: z.string().min(1) }).catchall(z.unknown()) })
+    .catchall(z.unknown())
+    .superRefine((stage, issues) => {
+      // Third-party endpoints carry their credentials in headers: not in this file.
+      if ('endpoint' in stage) issues.addIssue({ code: 'custom', path: ['endpoint'], message: 'custom endpoints are not supported (their headers would hold credentials)' });
+    })
+    .default({ provider: def } as never);
+
+/** Deepgram Voice Agent (speech to speech over WebSocket). Key: env DEEPGRAM_API_KEY (or _FILE). */
+const deepgramAgentProviderSchema = z
+  .object({
+    type: z.literal('deepgram_agent'),
+    /** The agent endpoint (the SDK's `environment.agent`). */
+    agent_url: vendorUrl('wss', 'ws', 'wss://agent.deepgram.com'),
+    /** linear16 rate of the audio both ways; 16000 matches the pipeline (no resampling). */
+    sample_rate: z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]).default(16000),
+    connect_timeout_ms: ms(5000, 100, 60_000),
+    listen: agentStageSchema({ type: 'deepgram', model: 'nova-3' }),
+    think: agentStageSchema({ type: 'open_ai', model: 'gpt-4o-mini' }),
+    speak: agentStageSchema({ type: 'deepgram', model: 'aura-2-thalia-en' }),
+  })
+  .strict();
+
+export const providerInstanceSchema = z.discriminatedUnion('type', [localAiProviderSchema, openAiRealtimeProviderSchema, deepgramAgentProviderSchema]);
 
 export const providersConfigSchema = z
   .record(providerName, providerInstanceSchema)

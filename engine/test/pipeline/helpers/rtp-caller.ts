@@ -1,6 +1,7 @@
 // Plays Asterisk's side of an ExternalMedia RTP channel (PCMU, 20 ms) against the engine's RTP stream:
 // sends the caller's audio in real time (silence between utterances, like transmit_silence), RFC 4733
-// DTMF, and records when audible agent audio arrives.
+// DTMF, and records when audible agent audio arrives. Optionally the line echoes the agent's audio back
+// (a 2-wire hybrid: attenuated, delayed) under the caller's voice.
 import { createSocket, type Socket } from 'node:dgram';
 import { decodeUlaw, encodeUlaw } from '../../../src/audio/g711.ts';
 
@@ -9,7 +10,16 @@ const DTMF_EVENTS = '0123456789*#ABCD';
 /** Mean absolute amplitude above which a received frame counts as agent audio. */
 const AUDIBLE = 300;
 
+export interface LineEcho {
+  /** Echo return loss: how much quieter the echo is than the agent's audio. */
+  lossDb: number;
+  delayMs: number;
+}
+
 export class RtpCaller {
+  /** Set to make the line echo the agent's audio back (from the next frame on). */
+  echo: LineEcho | null = null;
+  private readonly echoQueue: Array<{ due: number; samples: Int16Array }> = [];
   /** Arrival times (performance.now) of audible agent frames. */
   readonly audibleAt: number[] = [];
   /** Arrival time of every agent frame, audible or not. */
@@ -146,8 +156,18 @@ export class RtpCaller {
     } else {
       this.frame.fill(0);
     }
+    this.mixEcho();
     encodeUlaw(this.frame, this.payload);
     this.send(port, 0, this.payload, false);
+  }
+
+  /** Adds the echo due now (one frame per tick; older backlog is dropped, as a line would not queue it). */
+  private mixEcho(): void {
+    const now = performance.now();
+    while (this.echoQueue.length > 1 && this.echoQueue[1].due <= now) this.echoQueue.shift();
+    if (!this.echoQueue.length || this.echoQueue[0].due > now) return;
+    const echo = this.echoQueue.shift()!.samples;
+    for (let i = 0; i < FRAME; i++) this.frame[i] = Math.max(-32768, Math.min(32767, this.frame[i] + echo[i]));
   }
 
   private sendDtmf(port: number, digit: string): void {
@@ -175,7 +195,12 @@ export class RtpCaller {
     if (msg.length < 12 + FRAME || (msg[1] & 0x7f) !== 0) return;
     this.framesReceived++;
     decodeUlaw(msg.subarray(12, 12 + FRAME), this.decoded);
-    if (meanAbs(this.decoded) >= AUDIBLE) this.audibleAt.push(performance.now());
+    const now = performance.now();
+    if (meanAbs(this.decoded) >= AUDIBLE) this.audibleAt.push(now);
+    if (this.echo) {
+      const gain = 10 ** (-this.echo.lossDb / 20);
+      this.echoQueue.push({ due: now + this.echo.delayMs, samples: this.decoded.map((v) => Math.round(v * gain)) });
+    }
   }
 }
 

@@ -121,23 +121,31 @@ export const TTS_MS_PER_CHAR = 60;
 export class ScriptedTts implements TtsProvider {
   readonly texts: string[] = [];
   failWith: Error | null = null;
-  constructor(readonly name = 'scripted-tts', private readonly delayMs = 10) {}
+  /**
+   * Speaks a two-tone signal, or with `voice` (8 kHz speech, e.g. an Asterisk prompt) that recording on a
+   * loop: echo tests need speech, which a VAD rightly calls speech.
+   */
+  constructor(readonly name = 'scripted-tts', private readonly delayMs = 10, private readonly voice?: Int16Array) {}
   async *synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk> {
     this.texts.push(text);
     await sleep(this.delayMs);
     if (this.failWith) throw this.failWith;
-    const total = Math.round((text.length * TTS_MS_PER_CHAR * 16000) / 1000);
-    const chunk = 1600;
+    const rate = this.voice ? 8000 : 16000;
+    const total = Math.round((text.length * TTS_MS_PER_CHAR * rate) / 1000);
+    const chunk = rate / 10;
     for (let off = 0; off < total; off += chunk) {
       if (options.signal.aborted) return;
       const n = Math.min(chunk, total - off);
       const pcm = new Int16Array(n);
       for (let i = 0; i < n; i++) {
-        const t = (off + i) / 16000;
-        pcm[i] = Math.round(6000 * Math.sin(2 * Math.PI * 180 * t) + 3000 * Math.sin(2 * Math.PI * 540 * t));
+        const t = (off + i) / rate;
+        pcm[i] = this.voice
+          ? this.voice[(off + i) % this.voice.length]
+          : Math.round(6000 * Math.sin(2 * Math.PI * 180 * t) + 3000 * Math.sin(2 * Math.PI * 540 * t));
       }
-      yield { pcm, sampleRate: 16000 };
+      yield { pcm, sampleRate: rate };
       await sleep(1);
     }
   }
 }
+

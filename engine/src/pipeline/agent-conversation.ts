@@ -1,0 +1,440 @@
+import { EventEmitter } from 'node:events';
+import type { ContextConfig, Logger } from '@ai-agent/common';
+import type { AgentProvider, AgentSession, TtsChunk, ToolCall } from '../providers/types.ts';
+import type { CallControl, CallInfo } from '../telephony/call-control.ts';
+import type { CallOutcome } from '../store/types.ts';
+import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame, type MediaStream } from '../transport/media-stream.ts';
+import { Toolbox } from '../tools/toolbox.ts';
+import type { ToolContext } from '../tools/types.ts';
+import { CallStateMachine, type ConversationState } from './call-state.ts';
+import { heardPrefix } from './heard-text.ts';
+import { playedOut, playStockApology, requestHangup } from './call-ending.ts';
+import { Playout } from './playout.ts';
+import type { ConversationEvents, ConversationHooks, ConversationSink } from './types.ts';
+
+const FRAMES_PER_SECOND = 1000 / FRAME_MS;
+const SAMPLES_PER_MS = PIPELINE_SAMPLE_RATE / 1000;
+/** Frames after the last DTMF digit before the digits go to the agent (no timers: frames count time). */
+const DTMF_IDLE_FRAMES = FRAMES_PER_SECOND;
+/** Longest wait for the agent to start a reply it was asked to say (farewell) before going on without it. */
+const SAY_START_FRAMES = 5 * FRAMES_PER_SECOND;
+/** Caller speech the agent reported but never answered stops holding off the no-input watchdog after this. */
+const CALLER_TURN_FRAMES = 10 * FRAMES_PER_SECOND;
+
+export interface AgentConversationOptions {
+  call: CallInfo;
+  media: MediaStream;
+  control: CallControl;
+  context: ContextConfig;
+  agent: AgentProvider;
+  sink: ConversationSink;
+  log: Logger;
+  hooks?: ConversationHooks;
+  /** Take DTMF from the media stream (default); ARI calls feed `dtmf()` instead. */
+  dtmfFromMedia?: boolean;
+}
+
+/** One stretch of agent audio (a vendor reply), from its first chunk until it has played or was cut. */
+interface Reply {
+  startedAt: string;
+  /** Stream position (16 kHz samples) of its first sample, and of the end of what was written. */
+  start: number;
+  end: number;
+  /** The vendor said no more audio will come for it; `text` is then its full transcript. */
+  done: boolean;
+  text: string;
+  interruptible: boolean;
+  /** Called once it has played to the end (or was cut, or the call ended). */
+  onPlayed: (() => void) | null;
+}
+
+/**
+ * A call whose conversation is a speech-to-speech agent (OpenAI Realtime, Deepgram Voice Agent): caller audio
+ * streams to the agent, its audio plays into the call paced by the media stream, its server-side VAD drives
+ * barge-in (we flush our playout at once and tell it what was heard), its function calls run through the same
+ * Toolbox as the pipeline's. States: starting → greeting → listening ⇄ speaking → (transferring) → ending →
+ * ended. Time is counted in inbound frames (they arrive every 20 ms, also in silence): the call owns no timers.
+ */
+export class AgentConversation extends EventEmitter<ConversationEvents> {
+  readonly stats = { turns: 0, bargeIns: 0, toolCalls: 0, noInputPrompts: 0 };
+  private readonly opts: AgentConversationOptions;
+  private readonly ctx: ContextConfig;
+  private readonly log: Logger;
+  private readonly machine: CallStateMachine;
+  private readonly playout: Playout;
+  private readonly toolbox: Toolbox;
+  private readonly callAbort = new AbortController();
+  private session: AgentSession | null = null;
+  private reply: Reply | null = null;
+  /** The agent's transcript of the reply under way (it may arrive before that reply's audio). */
+  private agentText = '';
+  /** A `say()` waiting for the agent to start speaking, until frame `deadline`. */
+  private pendingSay: { deadline: number; played: () => void } | null = null;
+  /** Tool calls run one after another, in the order the agent made them. */
+  private tools: Promise<void> = Promise.resolve();
+  private frames = 0;
+  private silentFrames = 0;
+  /** Frames left during which reported caller speech holds off the no-input watchdog. */
+  private callerTurnFrames = 0;
+  private dtmfDigits = '';
+  private dtmfLastFrame = 0;
+  private outcome: CallOutcome | null = null;
+  private closed = false;
+  private readonly noInputFrames: number;
+  private readonly maxFrames: number;
+
+  constructor(options: AgentConversationOptions) {
+    super();
+    this.opts = options;
+    this.ctx = options.context;
+    this.log = options.log.child({ callId: options.call.id, agent: options.agent.name });
+    this.machine = new CallStateMachine((to, from) => this.onState(to, from));
+    this.playout = new Playout(options.media, options.call.id);
+    this.toolbox = new Toolbox(this.ctx);
+    this.noInputFrames = Math.round(this.ctx.limits.no_input_seconds * FRAMES_PER_SECOND);
+    this.maxFrames = Math.round(this.ctx.limits.max_call_seconds * FRAMES_PER_SECOND);
+  }
+
+  get state(): ConversationState {
+    return this.machine.state;
+  }
+
+  /** Connects the agent (which greets at once); resolves when the session is up or the failure was handled. */
+  async start(): Promise<void> {
+    const { media } = this.opts;
+    if (media.closed) {
+      this.close('caller_hangup');
+      return;
+    }
+    media.on('frame', this.onFrame);
+    if (this.opts.dtmfFromMedia !== false) media.on('dtmf', this.onDtmf);
+    media.on('close', this.onMediaClose);
+    this.machine.to(this.ctx.greeting ? 'greeting' : 'listening');
+    let session: AgentSession;
+    try {
+      session = await this.opts.agent.connect({
+        instructions: this.ctx.system_prompt,
+        greeting: this.ctx.greeting,
+        voice: this.ctx.voice,
+        language: this.ctx.language,
+        tools: this.toolbox.schemas,
+        signal: this.callAbort.signal,
+      });
+    } catch (err) {
+      await this.agentFailed(err as Error);
+      return;
+    }
+    if (this.closed) {
+      session.close();
+      return;
+    }
+    this.session = session;
+    session.on('audio', this.onAudio);
+    session.on('replyDone', this.onReplyDone);
+    session.on('transcript', this.onTranscript);
+    session.on('callerSpeech', this.onCallerSpeech);
+    session.on('toolCall', this.onToolCall);
+    session.on('error', this.onSessionError);
+    session.on('close', this.onSessionClose);
+  }
+
+  /** A DTMF digit reported by telephony (ARI), for transports whose media carries no DTMF. */
+  dtmf(digit: string): void {
+    this.onDtmf(digit);
+  }
+
+  /** Has the agent say `text` (not interruptible), hangs up, ends with `outcome`. Drain and operators. */
+  finish(outcome: CallOutcome, text?: string): Promise<void> {
+    return this.finishWith(outcome, text);
+  }
+
+  /** Ends the conversation and releases everything it holds. Idempotent. */
+  close(outcome: CallOutcome = 'caller_hangup'): void {
+    if (this.closed) return;
+    this.closed = true;
+    const final = this.outcome ?? outcome;
+    this.outcome = final;
+    if (this.reply) this.endReply(!this.playout.active);
+    this.pendingSay?.played();
+    this.pendingSay = null;
+    this.callAbort.abort();
+    const { media } = this.opts;
+    media.off('frame', this.onFrame);
+    media.off('dtmf', this.onDtmf);
+    media.off('close', this.onMediaClose);
+    const session = this.session;
+    this.session = null;
+    if (session) {
+      session.off('audio', this.onAudio).off('replyDone', this.onReplyDone).off('transcript', this.onTranscript);
+      session.off('callerSpeech', this.onCallerSpeech).off('toolCall', this.onToolCall).off('error', this.onSessionError).off('close', this.onSessionClose);
+      session.close();
+    }
+    this.playout.dispose();
+    this.machine.to('ended');
+    this.emit('ended', final);
+  }
+
+  // ---- caller audio (hot path: every 20 ms per call) ----
+
+  private readonly onFrame = (frame: InboundFrame): void => {
+    if (this.closed) return;
+    // The session reads the frame synchronously (the array is refilled on the next tick).
+    this.session?.writeAudio(frame.samples);
+    const n = ++this.frames;
+    if (n === this.maxFrames) {
+      void this.finishWith('max_duration', this.ctx.farewell);
+      return;
+    }
+    if (this.pendingSay && n >= this.pendingSay.deadline) this.sayDone();
+    if (this.dtmfDigits && n - this.dtmfLastFrame >= DTMF_IDLE_FRAMES) this.flushDtmf();
+    if (this.callerTurnFrames > 0) this.callerTurnFrames--;
+    else if (this.machine.is('listening') && this.session && !this.dtmfDigits && ++this.silentFrames >= this.noInputFrames) this.noInput();
+  };
+
+  private readonly onDtmf = (digit: string): void => {
+    if (this.closed || this.machine.is('ending', 'transferring')) return;
+    this.silentFrames = 0;
+    if (this.reply?.interruptible) this.interrupt();
+    this.dtmfDigits += digit;
+    this.dtmfLastFrame = this.frames;
+    if (digit === '#') this.flushDtmf();
+  };
+
+  private flushDtmf(): void {
+    const digits = this.dtmfDigits;
+    this.dtmfDigits = '';
+    this.opts.sink.event({ kind: 'dtmf', at: new Date().toISOString(), digits });
+    this.callerSays(`[DTMF ${digits}]`);
+    this.session?.sendText(`[DTMF ${digits}]`);
+  }
+
+  private readonly onMediaClose = (): void => {
+    if (this.machine.is('ending', 'transferring')) {
+      // The end this conversation started is under way: stop waiting for audio that can no longer play.
+      if (this.reply) this.endReply(false);
+      this.sayDone();
+      return;
+    }
+    this.close('caller_hangup');
+  };
+
+  // ---- the agent's events ----
+
+  private readonly onAudio = (chunk: TtsChunk): void => {
+    if (this.closed || this.machine.is('transferring')) return;
+    let reply = this.reply;
+    if (!reply || reply.done) reply = this.beginReply();
+    if (reply.start < 0) reply.start = this.opts.media.writtenSamples;
+    reply.end = this.playout.write(chunk);
+    this.silentFrames = 0;
+    this.callerTurnFrames = 0;
+  };
+
+  private readonly onReplyDone = (): void => {
+    const reply = this.reply;
+    if (!reply || reply.done) {
+      // A reply without audio (e.g. only a function call), or a greeting that never came: the caller's turn.
+      if (!reply && this.machine.is('greeting')) this.machine.to('listening');
+      return;
+    }
+    reply.done = true;
+    reply.text = this.agentText;
+    this.agentText = '';
+    this.playout.finish();
+  };
+
+  private readonly onTranscript = (speaker: 'caller' | 'agent', text: string, final: boolean): void => {
+    if (this.closed) return;
+    if (speaker === 'agent') {
+      this.agentText = text;
+      return;
+    }
+    if (!final) return;
+    this.callerTurnFrames = 0;
+    this.callerSays(text);
+  };
+
+  private readonly onCallerSpeech = (): void => {
+    if (this.closed) return;
+    this.silentFrames = 0;
+    this.callerTurnFrames = CALLER_TURN_FRAMES;
+    if (this.reply?.interruptible && this.playout.active && this.ctx.barge_in.enabled) this.interrupt();
+  };
+
+  private readonly onToolCall = (call: ToolCall): void => {
+    this.tools = this.tools.then(() => this.runTool(call));
+  };
+
+  private readonly onSessionError = (err: Error): void => {
+    void this.agentFailed(err);
+  };
+
+  private readonly onSessionClose = (): void => {
+    void this.agentFailed(new Error('the agent closed the session'));
+  };
+
+  // ---- replies and barge-in ----
+
+  private beginReply(): Reply {
+    // A reply still playing when the next starts (the agent answered again) plays to its end as it is.
+    if (this.reply) this.recordReply(this.reply, this.reply.text, false);
+    const say = this.pendingSay;
+    this.pendingSay = null;
+    const reply: Reply = { startedAt: new Date().toISOString(), start: -1, end: -1, done: false, text: '', interruptible: !say && !this.machine.is('ending'), onPlayed: say?.played ?? null };
+    this.reply = reply;
+    this.playout.begin(() => this.onReplyPlayed(reply));
+    this.playout.sentence('');
+    if (this.machine.is('listening', 'greeting', 'speaking', 'thinking')) this.machine.to(this.machine.is('greeting') ? 'greeting' : 'speaking');
+    return reply;
+  }
+
+  private onReplyPlayed(reply: Reply): void {
+    if (this.reply !== reply) return;
+    this.endReply(true);
+    if (this.machine.is('greeting', 'speaking')) this.machine.to('listening');
+  }
+
+  /** The current reply is over: recorded as heard in full (`played`) or up to the cut. */
+  private endReply(played: boolean): string {
+    const reply = this.reply!;
+    this.reply = null;
+    const text = reply.done ? reply.text : this.agentText;
+    const heard = played ? text : heardPrefix(text, this.heardMs(reply) / Math.max(1, (reply.end - reply.start) / SAMPLES_PER_MS));
+    // Cutting flushes the media queue: only for a reply still playing (a played one left nothing queued).
+    if (!played) this.playout.cut();
+    if (!reply.done) this.agentText = '';
+    this.recordReply(reply, heard, !played);
+    reply.onPlayed?.();
+    return heard;
+  }
+
+  /** Milliseconds of the reply the caller has heard (the media stream's played position). */
+  private heardMs(reply: Reply): number {
+    if (reply.start < 0) return 0;
+    const played = Math.min(this.opts.media.playedSamples, reply.end) - reply.start;
+    return Math.max(0, played) / SAMPLES_PER_MS;
+  }
+
+  /** The caller took the floor: drop the agent's audio at once and keep only what was heard, here and there. */
+  private interrupt(): void {
+    const reply = this.reply;
+    if (!reply) return;
+    const heardMs = this.heardMs(reply);
+    const heard = this.endReply(false);
+    this.session?.truncate(heardMs);
+    this.stats.bargeIns++;
+    this.opts.sink.event({ kind: 'barge_in', at: new Date().toISOString(), heardText: heard });
+    if (this.machine.is('greeting', 'speaking')) this.machine.to('listening');
+  }
+
+  private recordReply(reply: Reply, text: string, interrupted: boolean): void {
+    if (!text && !interrupted) return;
+    this.opts.sink.turn({ speaker: 'agent', text, startedAt: reply.startedAt, endedAt: new Date().toISOString(), interrupted });
+  }
+
+  private callerSays(text: string): void {
+    this.silentFrames = 0;
+    this.stats.turns++;
+    this.opts.sink.turn({ speaker: 'caller', text, startedAt: new Date().toISOString(), interrupted: false });
+  }
+
+  /** Has the agent say `text` as it is; resolves once heard (or the agent did not start within 5 s). */
+  private say(text: string): Promise<void> {
+    if (!this.session || this.closed) return Promise.resolve();
+    this.sayDone();
+    return new Promise((resolve) => {
+      this.pendingSay = { deadline: this.frames + SAY_START_FRAMES, played: resolve };
+      this.session!.say(text);
+    });
+  }
+
+  private sayDone(): void {
+    const say = this.pendingSay;
+    this.pendingSay = null;
+    say?.played();
+  }
+
+  // ---- tools ----
+
+  private async runTool(call: ToolCall): Promise<void> {
+    if (this.closed || this.machine.is('ending', 'transferring')) return;
+    const context: ToolContext = {
+      call: this.opts.call,
+      control: this.opts.control,
+      context: this.ctx,
+      replyText: this.reply?.done ? this.reply.text : this.agentText,
+      signal: this.callAbort.signal,
+      say: async (text) => {
+        await playedOut(this.opts.media);
+        await this.say(text);
+      },
+      playedOut: () => playedOut(this.opts.media),
+      end: (outcome) => {
+        this.outcome = outcome;
+        this.machine.to(outcome === 'transferred' ? 'transferring' : 'ending');
+      },
+    };
+    this.stats.toolCalls++;
+    const result = await this.toolbox.run(call, context);
+    this.opts.sink.event({ kind: 'tool_call', at: new Date().toISOString(), name: call.name, arguments: call.arguments, result: result.content });
+    if (result.ended || this.outcome) {
+      this.close(this.outcome ?? 'completed');
+      return;
+    }
+    this.session?.sendToolResult(call.id, result.content);
+  }
+
+
+  // ---- no input, limits, failures ----
+
+  private noInput(): void {
+    this.silentFrames = 0;
+    if (this.stats.noInputPrompts >= this.ctx.limits.no_input_prompts) {
+      void this.finishWith('no_input', this.ctx.farewell);
+      return;
+    }
+    this.stats.noInputPrompts++;
+    this.session?.say(this.ctx.no_input_prompt);
+  }
+
+  private async finishWith(outcome: CallOutcome, text?: string): Promise<void> {
+    if (this.closed || this.machine.is('ending')) return;
+    this.outcome = outcome;
+    if (this.reply) this.interruptQuietly();
+    this.machine.to('ending');
+    if (text) await this.say(text);
+    await this.hangup(outcome);
+  }
+
+  /** Stops the agent's current reply without counting a barge-in (the call is ending). */
+  private interruptQuietly(): void {
+    const heardMs = this.heardMs(this.reply!);
+    this.endReply(false);
+    this.session?.truncate(heardMs);
+  }
+
+  /** The agent failed at start or mid-call: it cannot speak, so Asterisk plays a stock apology; then hang up. */
+  private async agentFailed(err: Error): Promise<void> {
+    if (this.closed || this.machine.is('ending', 'transferring')) return;
+    const provider = this.opts.agent.name;
+    this.log.warn({ provider, err: { message: err.message } }, 'agent failed');
+    this.opts.sink.event({ kind: 'provider_error', at: new Date().toISOString(), provider, stage: 'agent', message: err.message });
+    this.outcome = 'provider_failure';
+    if (this.reply) this.endReply(false);
+    this.machine.to('ending');
+    this.session?.close();
+    await playStockApology(this.opts.hooks, this.log);
+    await this.hangup('provider_failure');
+  }
+
+  private async hangup(outcome: CallOutcome): Promise<void> {
+    if (!this.closed) await requestHangup(this.opts.control, outcome, this.log);
+    this.close(outcome);
+  }
+
+  private onState(to: ConversationState, from: ConversationState): void {
+    this.log.debug({ from, to }, 'conversation state');
+    if (to === 'listening') this.silentFrames = 0;
+    this.emit('state', to, from);
+  }
+}

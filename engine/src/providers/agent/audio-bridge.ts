@@ -1,0 +1,47 @@
+import { Resampler } from '../../audio/resampler.ts';
+import { PIPELINE_SAMPLE_RATE } from '../../transport/media-stream.ts';
+
+/**
+ * Converts between the pipeline's 16 kHz PCM16 and the linear PCM16 rate a vendor wants, both ways, with the
+ * speex resampler (one state per direction, so consecutive chunks join without clicks). Equal rates pass
+ * through without resampling.
+ */
+export class AgentAudioBridge {
+  private readonly up: Resampler | null;
+  private readonly down: Resampler | null;
+
+  constructor(readonly vendorRate: number) {
+    this.up = vendorRate === PIPELINE_SAMPLE_RATE ? null : new Resampler(PIPELINE_SAMPLE_RATE, vendorRate);
+    this.down = vendorRate === PIPELINE_SAMPLE_RATE ? null : new Resampler(vendorRate, PIPELINE_SAMPLE_RATE);
+  }
+
+  /**
+   * Caller audio (16 kHz) as little-endian bytes at the vendor rate, in a Buffer of its own: the socket may
+   * hold it after this returns, while the frame array and the resampler's output view are reused.
+   */
+  toVendor(pcm: Int16Array): Buffer {
+    const samples = this.up ? this.up.process(pcm) : pcm;
+    const out = Buffer.allocUnsafe(samples.byteLength);
+    out.set(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
+    return out;
+  }
+
+  /** Vendor audio (little-endian PCM16 bytes at the vendor rate) as 16 kHz samples the caller may keep. */
+  fromVendor(bytes: Uint8Array): Int16Array {
+    const n = bytes.byteLength >> 1;
+    // The vendor's bytes need not be 2-aligned; copying them also makes the samples ours.
+    const samples = new Int16Array(n);
+    new Uint8Array(samples.buffer).set(bytes.subarray(0, n * 2));
+    return this.down ? this.down.process(samples).slice() : samples;
+  }
+
+  /** Vendor-rate samples in `bytes` as milliseconds of audio. */
+  msOf(bytes: number): number {
+    return (bytes / 2 / this.vendorRate) * 1000;
+  }
+
+  destroy(): void {
+    this.up?.destroy();
+    this.down?.destroy();
+  }
+}

@@ -68,18 +68,12 @@ export const localAiConfigSchema = z.object({
         .object({
           helper: z.string().default('build/ps_stream'),
           model_dir: z.string().default('/usr/share/pocketsphinx/model/en-us'),
-          /** Words the model's dictionary lacks ("word PHONE ..."), added to the dictionary and the n-gram model. */
-          extra_dict: z.string().default('data/extra-words.dict'),
           /** Telephone (8 kHz) pre-processing; see README "Narrowband recognition". */
           narrowband: z
             .object({
               fill: num(150),
               gain: z.coerce.number().positive().default(0.5),
               mllr: z.string().default('data/mllr_matrix_8k_ulaw.txt'),
-              /** Frames of speech the stream-start cepstral mean counts for (pocketsphinx: 500). */
-              cmn_weight: num(0),
-              /** Re-estimate the live cepstral mean every this many speech frames (0: only per utterance). */
-              cmn_update: num(50),
               decoder_args: z.array(z.string()).default(['-lw', '5', '-wip', '1e-5', '-fillprob', '0.1']),
             })
             .prefault({}),

@@ -70,7 +70,7 @@ async function buildStt(cfg: LocalAiConfig, log: Logger): Promise<SttEngine> {
   if (cfg.stt.engine === 'sherpa') return SherpaSttEngine.create(cfg.stt.sherpa, log);
   const reason = PocketsphinxEngine.unavailableReason(cfg.stt.pocketsphinx);
   if (reason) throw new Error(reason);
-  const engine = new PocketsphinxEngine(cfg.stt.pocketsphinx, cfg.stt.max_streams, log.child({ engine: 'pocketsphinx' }));
+  const engine = new PocketsphinxEngine(cfg.stt.pocketsphinx, log.child({ engine: 'pocketsphinx' }));
   engine.warmUp();
   return engine;
 }

@@ -18,7 +18,7 @@ export type {
   ToolSpec,
 } from './protocol.ts';
 export { PROTOCOL_VERSION } from './protocol.ts';
-export { loadPrompts, evaluationSet, tuningSet, TEST_SET_SIZE, TUNING_SET_SIZE, type Prompt } from './eval/prompts.ts';
+export { loadPrompts, evaluationSet, type Prompt } from './eval/prompts.ts';
 export { corpusWer, normalizeWords, type WerResult } from './eval/wer.ts';
 export { mulawEncode, mulawDecode } from './audio/mulaw.ts';
 export { parseWav, buildWav, type PcmAudio } from './audio/wav.ts';

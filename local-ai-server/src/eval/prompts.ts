@@ -1,9 +1,6 @@
-// Fixed evaluation sets of real telephone prompts: Debian's asterisk-core-sounds-en-wav recordings (8 kHz,
+// A fixed evaluation set of real telephone prompts: Debian's asterisk-core-sounds-en-wav recordings (8 kHz,
 // one studio voice) with the reference texts that ship in asterisk-core-sounds-en. Used by the tests and the
 // benchmark so both measure the same thing.
-//
-// Two disjoint sets: the *test* set (evaluationSet(30)) reports accuracy; the *tuning* set (tuningSet()) is
-// the only one any recognition setting may be chosen on, so the test figure is not flattered by tuning.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -46,33 +43,10 @@ export function loadPrompts(source: PromptSource = {}): Prompt[] {
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-export const TEST_SET_SIZE = 30;
-export const TUNING_SET_SIZE = 50;
-const MIN_WORDS = 5;
-
-function spread<T>(items: T[], count: number): T[] {
-  if (items.length <= count) return items;
-  const step = items.length / count;
-  return Array.from({ length: count }, (_, i) => items[Math.floor(i * step)]);
-}
-
-function longPrompts(minWords: number, source: PromptSource): Prompt[] {
-  return loadPrompts(source).filter((p) => p.text.split(/\s+/).length >= minWords);
-}
-
-/**
- * A deterministic subset: `count` prompts of at least `minWords` words, spread evenly over the name-sorted
- * list. evaluationSet(30) is the test set.
- */
-export function evaluationSet(count: number, minWords = MIN_WORDS, source: PromptSource = {}): Prompt[] {
-  return spread(longPrompts(minWords, source), count);
-}
-
-/**
- * The tuning set: `count` prompts of at least 5 words that are not in the test set, spread evenly over the
- * name-sorted remainder (130 prompts with Debian's 1.6.1 sounds, so every 2.6th one).
- */
-export function tuningSet(count = TUNING_SET_SIZE, source: PromptSource = {}): Prompt[] {
-  const test = new Set(evaluationSet(TEST_SET_SIZE, MIN_WORDS, source).map((p) => p.name));
-  return spread(longPrompts(MIN_WORDS, source).filter((p) => !test.has(p.name)), count);
+/** A deterministic subset: every prompt with at least `minWords` words, spread evenly over the sorted list. */
+export function evaluationSet(count: number, minWords = 5, source: PromptSource = {}): Prompt[] {
+  const all = loadPrompts(source).filter((p) => p.text.split(/\s+/).length >= minWords);
+  if (all.length <= count) return all;
+  const step = all.length / count;
+  return Array.from({ length: count }, (_, i) => all[Math.floor(i * step)]);
 }

@@ -1,63 +1,46 @@
-// Streaming recognition with Debian's pocketsphinx through the ps_stream helper (native/ps_stream.c): helper
-// processes keep the blocking decoder off the event loop and isolate a crash to one call. A helper serves
-// one stream at a time and is reset and pooled between streams (decoder-pool.ts).
+// Streaming recognition with Debian's pocketsphinx through the ps_stream helper (native/ps_stream.c): one
+// child process per stream keeps the blocking decoder off the event loop and isolates a crash to one call.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Logger } from '@ai-agent/common';
 import type { LocalAiConfig } from '../config.ts';
 import { resolvePackagePath } from '../config.ts';
 import type { Grammar } from '../protocol.ts';
-import { DecoderPool } from './decoder-pool.ts';
 import { dictionaryWords } from './dictionary.ts';
 import { grammarToJsgf } from './grammars.ts';
-import { STT_RATE, type SttEngine, type SttEvents, type SttOptions, type SttSession } from './types.ts';
+import type { SttEngine, SttEvents, SttOptions, SttSession } from './types.ts';
 
 type PsConfig = LocalAiConfig['stt']['pocketsphinx'];
 
-/**
- * How long a decoder may take to finish a stream before it is judged stuck and killed: a fixed margin plus
- * twice the stream's audio duration (decoding runs at 0.3-0.5x real time, so even a stream written all at
- * once on a busy machine is done by then).
- */
-const RESET_MARGIN_MS = 5000;
+interface HelperLine {
+  t: 'ready' | 'start' | 'partial' | 'final' | 'flushed' | 'error';
+  text?: string;
+  grammar?: boolean;
+}
 
-/** The helper's command line for one band: pre-processing, model files, decoder options. */
-export function helperArgs(c: PsConfig, narrowband: boolean): string[] {
-  const m = c.model_dir;
-  const pre = narrowband
-    ? [
-        '-fill', String(c.narrowband.fill),
-        '-gain', String(c.narrowband.gain),
-        '-cmn_weight', String(c.narrowband.cmn_weight),
-        '-cmn_update', String(c.narrowband.cmn_update),
-      ]
-    : ['-gain', String(c.wideband_gain)];
-  return [
-    ...pre,
-    '-partial_ms', String(c.partial_ms),
-    '-hmm', join(m, 'en-us'),
-    '-lm', join(m, 'en-us.lm.bin'),
-    '-dict', join(m, 'cmudict-en-us.dict'),
-    ...(c.extra_dict ? ['-extra_dict', resolvePackagePath(c.extra_dict)] : []),
-    '-vad_postspeech', String(c.vad_postspeech),
-    '-logfn', '/dev/null',
-    ...(narrowband ? ['-mllr', resolvePackagePath(c.narrowband.mllr), ...c.narrowband.decoder_args] : []),
-    ...c.extra_args,
-  ];
+const HEADER = 5;
+
+function frame(kind: string, payload?: Uint8Array): Buffer {
+  const len = payload?.byteLength ?? 0;
+  const buf = Buffer.allocUnsafe(HEADER + len);
+  buf[0] = kind.charCodeAt(0);
+  buf.writeUInt32LE(len, 1);
+  if (payload) buf.set(payload, HEADER);
+  return buf;
 }
 
 export class PocketsphinxEngine implements SttEngine {
   readonly name = 'pocketsphinx';
-  private readonly dictFiles: string[];
-  private readonly pool: DecoderPool;
+  private readonly helper: string;
+  private readonly dictFile: string;
+  private readonly spares = new Map<boolean, ChildProcessWithoutNullStreams[]>();
+  private closed = false;
 
-  /** `maxIdle`: most decoders kept loaded while no stream uses them (stt.max_streams). */
-  constructor(cfg: PsConfig, maxIdle: number, log: Logger) {
-    this.dictFiles = [join(cfg.model_dir, 'cmudict-en-us.dict'), ...(cfg.extra_dict ? [resolvePackagePath(cfg.extra_dict)] : [])];
-    this.pool = new DecoderPool(
-      { helper: resolvePackagePath(cfg.helper), args: (nb) => helperArgs(cfg, nb), warmSpares: cfg.warm_spares, maxIdle },
-      log,
-    );
+  constructor(private readonly cfg: PsConfig, private readonly log: Logger) {
+    this.helper = resolvePackagePath(cfg.helper);
+    this.dictFile = join(cfg.model_dir, 'cmudict-en-us.dict');
   }
 
   /** Why this engine cannot run here, or undefined when it can. */
@@ -68,63 +51,123 @@ export class PocketsphinxEngine implements SttEngine {
       if (!existsSync(join(cfg.model_dir, f))) return `model file ${join(cfg.model_dir, f)} is missing (apt-get install pocketsphinx-en-us)`;
     }
     if (!existsSync(resolvePackagePath(cfg.narrowband.mllr))) return `MLLR matrix ${cfg.narrowband.mllr} is missing`;
-    if (cfg.extra_dict && !existsSync(resolvePackagePath(cfg.extra_dict))) return `dictionary ${cfg.extra_dict} is missing`;
     return undefined;
+  }
+
+  private args(narrowband: boolean): string[] {
+    const c = this.cfg;
+    const m = c.model_dir;
+    const pre = narrowband
+      ? ['-fill', String(c.narrowband.fill), '-gain', String(c.narrowband.gain)]
+      : ['-gain', String(c.wideband_gain)];
+    return [
+      ...pre,
+      '-partial_ms', String(c.partial_ms),
+      '-hmm', join(m, 'en-us'),
+      '-lm', join(m, 'en-us.lm.bin'),
+      '-dict', this.dictFile,
+      '-vad_postspeech', String(c.vad_postspeech),
+      '-logfn', '/dev/null',
+      ...(narrowband ? ['-mllr', resolvePackagePath(c.narrowband.mllr), ...c.narrowband.decoder_args] : []),
+      ...c.extra_args,
+    ];
+  }
+
+  private spawnHelper(narrowband: boolean): ChildProcessWithoutNullStreams {
+    const child = spawn(this.helper, this.args(narrowband), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A spare that dies while waiting must not crash the server; its error surfaces when a stream uses it.
+    child.on('error', () => {});
+    child.stdin.on('error', () => {});
+    return child;
+  }
+
+  private takeHelper(narrowband: boolean): ChildProcessWithoutNullStreams {
+    const pool = this.spares.get(narrowband) ?? [];
+    this.spares.set(narrowband, pool);
+    let child = pool.shift();
+    while (child && child.exitCode !== null) child = pool.shift();
+    // Refill after handing one out, so the next stream also starts warm.
+    while (!this.closed && pool.length < this.cfg.warm_spares) pool.push(this.spawnHelper(narrowband));
+    return child ?? this.spawnHelper(narrowband);
   }
 
   /** Loads spare decoders now so the first call does not wait for a model load. */
   warmUp(): void {
-    for (const f of this.dictFiles) dictionaryWords(f); // read once now rather than on a call's first phrase grammar
-    this.pool.fill(true);
-    this.pool.fill(false);
+    dictionaryWords(this.dictFile); // read once now rather than on a call's first phrase grammar
+    for (const narrowband of [true, false]) {
+      const pool = this.spares.get(narrowband) ?? [];
+      this.spares.set(narrowband, pool);
+      while (pool.length < this.cfg.warm_spares) pool.push(this.spawnHelper(narrowband));
+    }
   }
 
   open(options: SttOptions, events: SttEvents): SttSession {
-    const { narrowband } = options;
-    const decoder = this.pool.take(narrowband);
-    // open: audio flows; ending: 'n' sent, waiting for the last final; detached: aborted, events dropped
-    // while the decoder resets; done: closed() delivered (or aborted).
-    let state: 'open' | 'ending' | 'detached' | 'done' = 'open';
-    let samples = 0;
+    const child = this.takeHelper(options.narrowband);
+    const log = this.log;
+    let state: 'open' | 'ending' | 'done' = 'open';
+    let stderr = '';
 
     const finish = (): void => {
       if (state === 'done') return;
-      const notify = state !== 'detached';
       state = 'done';
-      if (notify) events.closed();
-    };
-    decoder.attach({
-      start: () => events.speechStart(),
-      partial: (text) => {
-        if (options.partials) events.partial(text);
-      },
-      final: (text, grammar) => events.final(text, grammar),
-      error: (message) => events.error(new Error(`recognizer: ${message}`)),
-      exited: (reason) => {
-        // Between streams a helper never exits on its own: any exit here is a failure.
-        if (state === 'open' || state === 'ending') events.error(new Error(reason));
-        finish();
-      },
-    });
-    const resetTimeout = (): number => RESET_MARGIN_MS + (2 * samples * 1000) / STT_RATE;
-    const handBack = (): void => {
-      decoder.reset(resetTimeout(), (ok) => {
-        finish();
-        this.pool.release(decoder, narrowband, ok);
-      });
+      events.closed();
     };
 
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < 2000) stderr += d;
+    });
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      if (state === 'done') return;
+      let msg: HelperLine;
+      try {
+        msg = JSON.parse(line) as HelperLine;
+      } catch {
+        log.warn('ignored a malformed line from the recognition helper');
+        return;
+      }
+      switch (msg.t) {
+        case 'start':
+          events.speechStart();
+          break;
+        case 'partial':
+          if (options.partials && msg.text) events.partial(msg.text);
+          break;
+        case 'final':
+          events.final(msg.text ?? '', msg.grammar === true);
+          break;
+        case 'error':
+          events.error(new Error(`recognizer: ${msg.text ?? 'unknown error'}`));
+          break;
+        default:
+          break;
+      }
+    });
+    child.on('error', (err) => {
+      if (state !== 'done') events.error(new Error(`recognition helper failed to start: ${err.message}`));
+      finish();
+    });
+    child.on('exit', (code, signal) => {
+      if (state === 'open' && (code !== 0 || signal)) {
+        events.error(new Error(`recognition helper exited (${signal ?? code}) ${stderr.trim().slice(0, 200)}`));
+      }
+      // stdout may still hold the last final: the readline 'close' finishes the session.
+    });
+    lines.on('close', finish);
+
+    const send = (buf: Buffer): void => {
+      if (state === 'open' && child.stdin.writable) child.stdin.write(buf);
+    };
     const setGrammar = (grammar: Grammar): void => {
-      if (state !== 'open') return;
       if (grammar === null) {
-        decoder.send('l');
+        send(frame('l'));
         return;
       }
       if ('phrases' in grammar) {
-        const known = this.dictFiles.map((f) => dictionaryWords(f));
+        const known = dictionaryWords(this.dictFile);
         const phrases = grammar.phrases
           .map((p) => p.toLowerCase().trim().split(/\s+/))
-          .filter((words) => words.every((w) => known.some((k) => k.has(w))))
+          .filter((words) => words.every((w) => known.has(w)))
           .map((words) => words.join(' '));
         if (phrases.length === 0) {
           events.error(new Error('no grammar phrase uses only dictionary words'));
@@ -132,34 +175,30 @@ export class PocketsphinxEngine implements SttEngine {
         }
         grammar = { phrases };
       }
-      decoder.send('g', Buffer.from(grammarToJsgf(grammar), 'utf8'));
+      send(frame('g', Buffer.from(grammarToJsgf(grammar), 'utf8')));
     };
     if (options.grammar) setGrammar(options.grammar);
 
     return {
       write(pcm) {
-        if (state !== 'open') return;
-        samples += pcm.length;
-        decoder.send('a', new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+        send(frame('a', new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength)));
       },
       setGrammar,
       end() {
         if (state !== 'open') return;
         state = 'ending';
-        handBack();
+        child.stdin.end();
       },
       abort() {
-        if (state === 'done' || state === 'detached') return;
-        const wasOpen = state === 'open';
-        state = 'detached';
-        decoder.attach(undefined);
-        // An 'ending' stream already asked for the reset; its callback returns the decoder.
-        if (wasOpen) handBack();
+        state = 'done';
+        lines.close();
+        child.kill('SIGKILL');
       },
     };
   }
 
   close(): void {
-    this.pool.close();
+    this.closed = true;
+    for (const pool of this.spares.values()) for (const child of pool.splice(0)) child.kill('SIGKILL');
   }
 }

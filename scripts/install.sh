@@ -30,7 +30,7 @@ echo "install: npm dependencies"
 npm ci --no-audit --no-fund --loglevel=error
 
 if [ -f local-ai-server/package.json ] && node -e 'process.exit(require("./local-ai-server/package.json").scripts?.build ? 0 : 1)'; then
-  echo "install: local AI server native helper"
+  echo "install: local AI server native helper and channel transform"
   npm run --silent build -w local-ai-server
 fi
 echo "install: done"

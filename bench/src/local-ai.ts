@@ -20,6 +20,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SOUNDS = process.env.ASTERISK_SOUNDS_DIR ?? '/usr/share/asterisk/sounds/en_US_f_Allison';
 const FRAME = 160; // 20 ms of 8 kHz µ-law
 const SILENCE = 0xff;
+const SILENCE_FRAME = new Uint8Array(FRAME).fill(SILENCE);
 
 const CALLER_LINES = [
   'What are your opening hours?',
@@ -89,7 +90,8 @@ async function recogniseFast(client: LocalAiClient, audio: Uint8Array, grammar?:
   const finals: string[] = [];
   stream.on('final', (t) => finals.push(t));
   for (let i = 0; i < audio.length; i += FRAME) stream.write(audio.subarray(i, i + FRAME));
-  stream.write(new Uint8Array(5600).fill(SILENCE));
+  // 700 ms of trailing silence, framed like a call's.
+  for (let i = 0; i < 35; i++) stream.write(SILENCE_FRAME);
   await stream.end();
   return finals.join(' ');
 }
@@ -185,13 +187,12 @@ async function fullTurn(client: LocalAiClient, caller: Uint8Array): Promise<{ tu
   const stream = await client.openStt({ encoding: 'mulaw', sampleRate: 8000 });
   let speechEnd = 0;
   const finalAt = new Promise<[string, number]>((resolve) => stream.once('final', (t) => resolve([t, performance.now()])));
-  const silenceFrame = new Uint8Array(FRAME).fill(SILENCE);
   let stop = false;
   const pacer = (async () => {
     const start = performance.now();
     const frames = Math.ceil(caller.length / FRAME);
     for (let n = 0; !stop; n++) {
-      stream.write(n < frames ? caller.subarray(n * FRAME, (n + 1) * FRAME) : silenceFrame);
+      stream.write(n < frames ? caller.subarray(n * FRAME, (n + 1) * FRAME) : SILENCE_FRAME);
       if (n === frames - 1) speechEnd = performance.now();
       const due = start + (n + 1) * 20 - performance.now();
       if (due > 0) await sleep(due);

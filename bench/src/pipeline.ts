@@ -16,8 +16,8 @@ import { ScriptedLlm, ScriptedStt, ScriptedTts } from '../../engine/test/pipelin
 
 type Figures = Record<string, { value: number; unit: string }>;
 
-const TURNS = Number(process.env.PIPELINE_BENCH_TURNS ?? 8);
-const BARGE_INS = Number(process.env.PIPELINE_BENCH_BARGE_INS ?? 12);
+const TURNS = Number(process.env.PIPELINE_BENCH_TURNS ?? 20);
+const BARGE_INS = Number(process.env.PIPELINE_BENCH_BARGE_INS ?? 40);
 /** Allison prompts the caller says, in turn (the responder answers each, matched or not). */
 const UTTERANCES = ['hours', 'vm-newpassword', 'vm-helpexit', 'agent-pass'];
 /** A 2-wire hybrid's echo: 12 dB return loss (a typical analogue line), 60 ms round trip. */

@@ -71,9 +71,9 @@ export const localAiConfigSchema = z.object({
           /** Telephone (8 kHz) pre-processing; see README "Narrowband recognition". */
           narrowband: z
             .object({
-              fill: num(150),
+              fill: num(60),
               gain: z.coerce.number().positive().default(0.5),
-              mllr: z.string().default('data/mllr_matrix_8k_ulaw.txt'),
+              mllr: z.string().default('build/mllr_8k_ulaw.txt'),
               decoder_args: z.array(z.string()).default(['-lw', '5', '-wip', '1e-5', '-fillprob', '0.1']),
             })
             .prefault({}),

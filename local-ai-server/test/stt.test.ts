@@ -32,8 +32,8 @@ describe('speech recognition', () => {
     );
     const { wer, errors, words } = corpusWer(pairs);
     ctx.diagnostic(`WER ${(wer * 100).toFixed(1)} % (${errors}/${words} words)`);
-    // Measured 41 % on this set; a broken narrowband chain (no fill/MLLR) measures above 70 %.
-    assert.ok(wer <= 0.5, `WER ${(wer * 100).toFixed(1)} % (${errors}/${words})`);
+    // Measured 34.6 % on this set; a broken narrowband chain (no fill, or a bad transform) measures above 70 %.
+    assert.ok(wer <= 0.42, `WER ${(wer * 100).toFixed(1)} % (${errors}/${words})`);
   });
 
   it('reports speech start and growing partials before the final', async () => {

@@ -76,7 +76,7 @@ describe('speech synthesis', () => {
     assert.ok(after.length > 4000);
   });
 
-  // Measured 12 % and 63 %: the 8 kHz figure is the recognizer's narrowband weakness (its settings are tuned
+  // Measured 12 % and 57 %: the 8 kHz figure is the recognizer's narrowband weakness (its settings are tuned
   // for human callers, not synthetic voices); garbled or silent audio measures near 100 %.
   for (const [label, sampleRate, bound] of [
     ['wideband 16 kHz', 16000, 0.25],

@@ -50,7 +50,7 @@ export class PocketsphinxEngine implements SttEngine {
     for (const f of ['en-us/mdef', 'en-us.lm.bin', 'cmudict-en-us.dict']) {
       if (!existsSync(join(cfg.model_dir, f))) return `model file ${join(cfg.model_dir, f)} is missing (apt-get install pocketsphinx-en-us)`;
     }
-    if (!existsSync(resolvePackagePath(cfg.narrowband.mllr))) return `MLLR matrix ${cfg.narrowband.mllr} is missing`;
+    if (!existsSync(resolvePackagePath(cfg.narrowband.mllr))) return `MLLR matrix ${cfg.narrowband.mllr} is missing (run: npm run build -w local-ai-server)`;
     return undefined;
   }
 

@@ -19,6 +19,8 @@ import { initResampler, Resampler } from '../src/audio/resampler.ts';
 import { buildWav, parseWav } from '../src/audio/wav.ts';
 import { loadLocalAiConfig, resolvePackagePath } from '../src/config.ts';
 import { evaluationSet, referenceTexts, TEST_SET_SIZE } from '../src/eval/prompts.ts';
+import { normalizeWords } from '../src/eval/wer.ts';
+import { dictionaryWords } from '../src/stt/dictionary.ts';
 import { AudioInput } from '../src/stt/input.ts';
 
 const execFileAsync = promisify(execFile);
@@ -108,11 +110,10 @@ try {
 /** Adaptation audio and transcripts in `work`: every voice × every usable reference text. */
 async function synthesizeCorpus(dir: string): Promise<number> {
   await initResampler();
-  const dictionary = new Set(readFileSync(dictFile, 'utf8').split('\n').map((l) => l.split(' ')[0]));
+  const dictionary = dictionaryWords(dictFile);
   const held = new Set(evaluationSet(TEST_SET_SIZE).map((p) => p.text));
-  const words = (t: string) => t.toLowerCase().replace(/[-_]/g, ' ').replace(/[^a-z' ]/g, ' ').split(/\s+/).filter((w) => w && w !== "'");
   const texts = [...new Set(referenceTexts().filter((t) => !held.has(t)))]
-    .map((t) => words(t))
+    .map(normalizeWords)
     .filter((w) => w.length > 0 && w.every((x) => dictionary.has(x)));
   const jobs = VOICES.flatMap((voice) => texts.map((w, i) => ({ id: `${voice}_${i}`, voice, words: w })));
   mkdirSync(join(dir, 'wav'));

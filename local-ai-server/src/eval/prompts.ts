@@ -23,6 +23,12 @@ export interface PromptSource {
   referenceFile?: string;
 }
 
+function referenceFileOf(source: PromptSource): string {
+  return source.referenceFile ?? process.env.ASTERISK_SOUNDS_TEXT ?? DEFAULT_REFERENCE_FILE;
+}
+
+const isPlainWords = (text: string): boolean => !/[0-9[\]]/.test(text);
+
 function readReferences(file: string): Map<string, string> {
   const raw = readFileSync(file);
   const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
@@ -36,17 +42,15 @@ function readReferences(file: string): Map<string, string> {
 
 /** Every reference text that is plain words (no digits, no "[tone]" descriptions), recording or not. */
 export function referenceTexts(source: PromptSource = {}): string[] {
-  const referenceFile = source.referenceFile ?? process.env.ASTERISK_SOUNDS_TEXT ?? DEFAULT_REFERENCE_FILE;
-  return [...readReferences(referenceFile).values()].filter((t) => !/[0-9[\]]/.test(t));
+  return [...readReferences(referenceFileOf(source)).values()].filter(isPlainWords);
 }
 
 /** Prompts whose text is plain words (no digits, no "[tone]" descriptions) and whose WAV exists. */
 export function loadPrompts(source: PromptSource = {}): Prompt[] {
   const soundsDir = source.soundsDir ?? process.env.ASTERISK_SOUNDS_DIR ?? DEFAULT_SOUNDS_DIR;
-  const referenceFile = source.referenceFile ?? process.env.ASTERISK_SOUNDS_TEXT ?? DEFAULT_REFERENCE_FILE;
   const out: Prompt[] = [];
-  for (const [name, text] of readReferences(referenceFile)) {
-    if (/[0-9[\]]/.test(text)) continue;
+  for (const [name, text] of readReferences(referenceFileOf(source))) {
+    if (!isPlainWords(text)) continue;
     const file = join(soundsDir, `${name}.wav`);
     if (existsSync(file)) out.push({ name, file, text });
   }
@@ -56,9 +60,12 @@ export function loadPrompts(source: PromptSource = {}): Prompt[] {
 export const TEST_SET_SIZE = 30;
 const MIN_WORDS = 5;
 
+const longPrompts = (minWords: number, source: PromptSource): Prompt[] =>
+  loadPrompts(source).filter((p) => p.text.split(/\s+/).length >= minWords);
+
 /** A deterministic subset: every prompt with at least `minWords` words, spread evenly over the sorted list. */
 export function evaluationSet(count: number, minWords = MIN_WORDS, source: PromptSource = {}): Prompt[] {
-  const all = loadPrompts(source).filter((p) => p.text.split(/\s+/).length >= minWords);
+  const all = longPrompts(minWords, source);
   if (all.length <= count) return all;
   const step = all.length / count;
   return Array.from({ length: count }, (_, i) => all[Math.floor(i * step)]);
@@ -67,5 +74,5 @@ export function evaluationSet(count: number, minWords = MIN_WORDS, source: Promp
 /** The tuning set: every prompt of 5+ words that is not in the test set (130 with Debian's sounds 1.6.1). */
 export function tuningSet(source: PromptSource = {}): Prompt[] {
   const test = new Set(evaluationSet(TEST_SET_SIZE, MIN_WORDS, source).map((p) => p.name));
-  return loadPrompts(source).filter((p) => p.text.split(/\s+/).length >= MIN_WORDS && !test.has(p.name));
+  return longPrompts(MIN_WORDS, source).filter((p) => !test.has(p.name));
 }

@@ -13,6 +13,7 @@ import {
   type Grammar,
   type Prompt,
 } from '@ai-agent/local-ai-server';
+import { percentile } from './stats.ts';
 
 type Figures = Record<string, { value: number; unit: string }>;
 
@@ -65,11 +66,6 @@ async function startServer(): Promise<ServerProcess> {
       await new Promise((r) => child.once('exit', r));
     },
   };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -20,6 +20,9 @@ const SUITES: Suite[] = [
   { name: 'media', module: './media.ts', exportName: 'runMediaBench' },
   { name: 'local-ai', module: './local-ai.ts', exportName: 'runLocalAiBench' },
   { name: 'pipeline', module: './pipeline.ts', exportName: 'runPipelineBench' },
+  { name: 'caller', module: './caller-latency.ts', exportName: 'runCallerBench' },
+  { name: 'vad', module: './vad.ts', exportName: 'runVadBench' },
+  { name: 'media-loop', module: './media-loop.ts', exportName: 'runMediaLoopBench' },
 ];
 
 function format(value: number): string {

@@ -13,6 +13,7 @@ import { prompt8k } from '../../engine/test/pipeline/helpers/audio.ts';
 import { closeVad, startCall } from '../../engine/test/pipeline/helpers/harness.ts';
 import { sleep, type LineEcho } from '../../engine/test/pipeline/helpers/rtp-caller.ts';
 import { ScriptedLlm, ScriptedStt, ScriptedTts } from '../../engine/test/pipeline/helpers/scripted-providers.ts';
+import { percentile } from './stats.ts';
 
 type Figures = Record<string, { value: number; unit: string }>;
 
@@ -22,11 +23,6 @@ const BARGE_INS = Number(process.env.PIPELINE_BENCH_BARGE_INS ?? 40);
 const UTTERANCES = ['hours', 'vm-newpassword', 'vm-helpexit', 'agent-pass'];
 /** A 2-wire hybrid's echo: 12 dB return loss (a typical analogue line), 60 ms round trip. */
 const ECHO: LineEcho = { lossDb: 12, delayMs: 60 };
-
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 async function turnLatencies(): Promise<TurnLatency[]> {
   const log = createLogger({ service: 'bench', level: 'silent' });

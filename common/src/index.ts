@@ -5,6 +5,7 @@ export {
   Scrubber,
   registerSecret,
   registerPhoneNumber,
+  unregisterPhoneNumber,
   registerEnvSecrets,
   maskPhoneNumber,
 } from './log/scrubber.ts';
@@ -49,3 +50,4 @@ export {
   type TransferTargetConfig,
 } from './config/engine/contexts.ts';
 export { PublicHttpError, genericErrorText } from './errors/http.ts';
+export { startTsWorker } from './runtime/ts-worker.ts';

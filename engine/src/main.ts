@@ -115,12 +115,14 @@ async function main(): Promise<void> {
   readiness.set('transports', true);
   closers.unshift({ name: 'media listeners', close: () => media.close() });
   ops.sources.pacer = () => media.pacer.stats;
+  ops.sources.mediaBursts = () => media.rtp.counters;
   ops.sources.listenerRejections = () => [
     ['audiosocket', media.audiosocket.counters.rejected],
     ['websocket', media.websocket.counters.rejected],
   ];
 
   const vad = await VadService.start({ log });
+  ops.sources.vad = () => vad.stats;
   closers.unshift({ name: 'VAD', close: () => vad.close() }, { name: 'providers', close: () => providers.close() });
   const greetings = new GreetingCache();
   const build = conversationFactory({

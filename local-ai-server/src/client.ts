@@ -19,7 +19,15 @@ export interface ConnectOptions {
   /** Bearer token (LOCAL_WS_AUTH_TOKEN); needed when the server has one configured. */
   token?: string;
   signal?: AbortSignal;
+  /**
+   * Interval of the protocol's ping (0: none). A ping keeps the server from closing the connection as idle,
+   * and a ping still unanswered at the next one means the server is gone without a close: the connection is
+   * then closed. The default is a quarter of the server's default idle timeout.
+   */
+  keepAliveMs?: number;
 }
+
+const DEFAULT_KEEP_ALIVE_MS = 30_000;
 
 export type ChatEvent =
   | { type: 'delta'; text: string }
@@ -92,13 +100,21 @@ export class SttStream extends EventEmitter<SttStreamEvents> {
 export class LocalAiClient {
   private readonly handlers = new Map<number, Handler>();
   private nextId = 1;
-  private closeError: Error | undefined;
+  private closeError: LocalAiError | undefined;
+  /** Nothing has come from the server since the last ping. */
+  private unanswered = false;
+  /** Resolves when the connection has closed, whoever closed it; every open stream has failed by then. */
+  readonly closed: Promise<void>;
 
   private constructor(
     private readonly ws: WebSocket,
     readonly capabilities: Capabilities,
+    keepAliveMs: number,
   ) {
+    const keepAlive = keepAliveMs > 0 ? setInterval(() => this.ping(), keepAliveMs).unref() : undefined;
+    this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
     ws.on('message', (data, isBinary) => {
+      this.unanswered = false;
       if (isBinary) {
         const buf = data as Buffer;
         this.handlers.get(buf[0])?.(buf);
@@ -113,10 +129,20 @@ export class LocalAiClient {
       if ('id' in msg && msg.id !== undefined) this.handlers.get(msg.id)?.(msg);
     });
     ws.on('close', (code) => {
+      clearInterval(keepAlive);
       this.closeError = new LocalAiError('closed', `connection closed (${code})`);
       for (const handler of [...this.handlers.values()]) handler(Buffer.alloc(0));
     });
     ws.on('error', () => {});
+  }
+
+  private ping(): void {
+    if (this.unanswered) {
+      this.ws.terminate();
+      return;
+    }
+    this.unanswered = true;
+    this.send({ type: 'ping' });
   }
 
   static connect(url: string, options: ConnectOptions = {}): Promise<LocalAiClient> {
@@ -149,7 +175,7 @@ export class LocalAiClient {
           ws.terminate();
           return reject(new LocalAiError('protocol', 'server did not say hello'));
         }
-        resolve(new LocalAiClient(ws, hello.capabilities));
+        resolve(new LocalAiClient(ws, hello.capabilities, options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS));
       });
     });
   }
@@ -188,10 +214,11 @@ export class LocalAiClient {
     const started = new Promise<void>((res, rej) => ((ready = res), (failed = rej)));
     const id = this.allocate((msg) => {
       if (Buffer.isBuffer(msg)) {
-        // connection closed
+        // connection closed: results still owed (a final after end()) are lost
         if (msg.length === 0) {
           failed(this.closeError!);
           this.release(id);
+          if (stream.listenerCount('error') > 0) stream.emit('error', this.closeError!);
           stream.emit('closed');
         }
         return;
@@ -332,10 +359,7 @@ export class LocalAiClient {
   }
 
   close(): Promise<void> {
-    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.ws.once('close', () => resolve());
-      this.ws.close(1000);
-    });
+    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close(1000);
+    return this.closed;
   }
 }

@@ -33,6 +33,8 @@ const intentSchema = z.object({
   action: z
     .object({ tool: z.string().min(1), arguments: z.record(z.string(), z.unknown()).default({}) })
     .optional(),
+  /** Said instead of `reply` when the call cannot carry out the action (e.g. no transfer without ARI). */
+  unavailable_reply: z.string().min(1).optional(),
   /** How the caller's answer to this reply should be recognised (a per-turn grammar hint). */
   expect: z.enum(['digits', 'digit', 'yesno']).optional(),
 });
@@ -40,6 +42,8 @@ const intentSchema = z.object({
 export const dialogueSchema = z.object({
   greeting: z.string().min(1),
   fallback: z.string().min(1),
+  /** Said when an action the dialogue asked for failed (the tool answered with an error). */
+  action_unavailable: z.string().min(1).default("Sorry, I can't do that on this line. Is there anything else I can help with?"),
   /** After this many consecutive misunderstandings, the `escalate` intent runs (e.g. a transfer). */
   max_fallbacks: z.number().int().min(1).default(2),
   escalate: z.string().optional(),

@@ -14,7 +14,8 @@ import {
   type ServerMessage,
 } from './protocol.ts';
 import { AudioInput } from './stt/input.ts';
-import type { SttSession } from './stt/types.ts';
+import { openByBandwidth } from './stt/bandwidth.ts';
+import type { SttEvents, SttSession } from './stt/types.ts';
 import { SentenceSplitter } from './tts/sentences.ts';
 
 /** Largest binary frame sent to the client: 0.5 s of 16 kHz PCM, so one sentence never blocks the socket. */
@@ -127,24 +128,24 @@ export class Connection {
     slots.active += 1;
     const id = msg.id;
     const input = AudioInput.create(msg.encoding, msg.sampleRate);
-    const session = engine.open(
-      { narrowband: msg.sampleRate === 8000, partials: msg.partials ?? true, grammar: msg.grammar },
-      {
-        speechStart: () => this.send({ type: 'stt.speech_start', id }),
-        partial: (text) => this.send({ type: 'stt.partial', id, text }),
-        final: (text, grammar) => this.send({ type: 'stt.final', id, text, grammar }),
-        error: (err) => {
-          this.log.warn({ id, err: err.message }, 'recognition error');
-          this.send({ type: 'error', id, code: 'engine_error', message: err.message });
-        },
-        closed: () => {
-          if (this.streams.get(id)?.kind === 'stt') this.streams.delete(id);
-          input.close();
-          slots.active -= 1;
-          this.send({ type: 'stt.closed', id });
-        },
+    const options = { partials: msg.partials ?? true, grammar: msg.grammar };
+    const events: SttEvents = {
+      speechStart: () => this.send({ type: 'stt.speech_start', id }),
+      partial: (text) => this.send({ type: 'stt.partial', id, text }),
+      final: (text, grammar) => this.send({ type: 'stt.final', id, text, grammar }),
+      error: (err) => {
+        this.log.warn({ id, err: err.message }, 'recognition error');
+        this.send({ type: 'error', id, code: 'engine_error', message: err.message });
       },
-    );
+      closed: () => {
+        if (this.streams.get(id)?.kind === 'stt') this.streams.delete(id);
+        input.close();
+        slots.active -= 1;
+        this.send({ type: 'stt.closed', id });
+      },
+    };
+    // 8 kHz is telephone audio by its rate; 16 kHz may still be telephone audio upsampled (Asterisk's slin16).
+    const session = msg.sampleRate === 8000 ? engine.open({ ...options, narrowband: true }, events) : openByBandwidth(engine, options, events);
     this.streams.set(id, { kind: 'stt', input, session });
     this.send({ type: 'stt.ready', id });
   }

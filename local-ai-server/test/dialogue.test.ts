@@ -88,6 +88,27 @@ describe('dialogue responder', () => {
     assert.equal(reply.done?.reason, 'stop');
   });
 
+  it('never announces an action the call cannot carry out: the intent\'s unavailable reply instead', async () => {
+    const reply = await ask(client, [{ role: 'user', content: 'I want to talk to a person' }], TOOLS.filter((t) => t.name !== 'transfer'));
+    assert.doesNotMatch(reply.text, /putting you through/i);
+    assert.match(reply.text, /can't put you through/i);
+    assert.deepEqual(reply.tools, []);
+    assert.equal(reply.done?.reason, 'stop');
+  });
+
+  it('after an action: says nothing more when it worked, and that it could not be done when it failed', async () => {
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'I want to talk to a person' },
+      { role: 'assistant', content: "Of course. I'm putting you through to a member of our team now." },
+    ];
+    const worked = await ask(client, [...history, { role: 'tool', name: 'transfer', content: 'The caller was transferred to operator.' }]);
+    assert.equal(worked.text, '');
+    assert.deepEqual(worked.tools, []);
+    const failed = await ask(client, [...history, { role: 'tool', name: 'transfer', content: 'error: transfer failed: no route' }]);
+    assert.match(failed.text, /can't do that/i);
+    assert.deepEqual(failed.tools, [], 'the failed action is not asked for again');
+  });
+
   it('drives a call to a transfer and a hangup from recognised speech', async (ctx) => {
     // The caller is a different voice (rms) than the agent, sent as 8 kHz µ-law like a phone line.
     const say = async (text: string): Promise<string> => {

@@ -44,6 +44,18 @@ describe('speech synthesis', () => {
     assert.ok(mulaw8k.filter((b) => b !== 0xff && b !== 0x7f).length > mulaw8k.length / 2);
   });
 
+  it('each voice starts speaking within a few tens of ms of its first sample (no lead-in silence)', async () => {
+    for (const voice of ['slt', 'rms', 'awb', 'kal16']) {
+      const pcm = await collect(client.synthesize('Of course. I am putting you through.', { sampleRate: 16000, encoding: 'slin16le', voice }));
+      const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2);
+      const first = samples.findIndex((v) => Math.abs(v) >= 300);
+      assert.ok(first >= 0, `${voice} said something`);
+      const leadMs = first / 16;
+      // flite opens every sentence with ~200 ms of silence: all waiting, at the start of a reply.
+      assert.ok(leadMs <= 40, `${voice}: ${leadMs} ms of silence before the first sound`);
+    }
+  });
+
   it('streams text deltas sentence by sentence: audio starts before the text is complete', async () => {
     const tts = client.openTts({ sampleRate: 8000, encoding: 'mulaw' });
     tts.push('The first sentence is here. The second');

@@ -7,8 +7,9 @@ export {
 } from './caller/script.ts';
 export type { CallReport, TurnTiming, BargeInTiming, TranscriptEntry, CallEnd, CallerSession } from './caller/session.ts';
 export { STOP_SILENCE_MS, GAP_MIN_MS, SPURT_BREAK_MS } from './caller/analysis.ts';
-export { AUDIO_RMS_THRESHOLD, rms, isAudible } from './audio/level.ts';
-export { loadAudio, soundPath, soundsDir, type AudioRef } from './audio/sources.ts';
+export { AUDIO_RMS_THRESHOLD, IDLE_RMS, rms, isAudible, voicedFrames } from './audio/level.ts';
+export { loadAudio, soundPath, soundsDir, synthesise, type AudioRef, type CallerVoice } from './audio/sources.ts';
+export { MULTI_PART_ANSWERS, multiPartAnswer, multiPartAudio, type MultiPartAnswer } from './audio/multi-part-answers.ts';
 export { readWav, writeWav, type WavData } from './audio/wav.ts';
 export { ulawEncode, ulawDecode, alawEncode, alawDecode } from './audio/g711.ts';
 export { WireCodec, frameBytes, type MediaFormat } from './audio/formats.ts';

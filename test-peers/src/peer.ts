@@ -26,6 +26,11 @@ export interface AsteriskPeerOptions {
   transferAnswerAfterMs?: number | null;
   /** Network impairments on every ExternalMedia leg. */
   impair?: LegImpairments;
+  /**
+   * Delay of each media channel's StasisStart after the externalMedia reply (after the app connects, for a
+   * server-mode media WebSocket): ms, or a function of the media channel's index. Default 4 ms, as observed.
+   */
+  mediaStasisStartDelayMs?: number | ((mediaIndex: number) => number);
   log?: Logger;
 }
 
@@ -83,6 +88,7 @@ export async function startAsteriskPeer(opts: AsteriskPeerOptions = {}): Promise
     endpoints: opts.endpoints,
     transferAnswerAfterMs: opts.transferAnswerAfterMs,
     impair: opts.impair,
+    mediaStasisStartDelayMs: opts.mediaStasisStartDelayMs,
   });
   const server = new AriServer({ core, username, password, log });
   const host = opts.host ?? '127.0.0.1';

@@ -25,8 +25,14 @@ test('ari-client 2.2.0 connects and drives a full ExternalMedia call; events arr
     if (isAudible(pcm)) audible++;
     rtp.socket.send(msg, rinfo.port, rinfo.address); // echo: the agent "speaks" what it hears
   });
+  const inStasis = new Set<string>();
+  const entered = (id: string) => new Promise<void>((resolve) => {
+    if (inStasis.has(id)) return resolve();
+    client.on('StasisStart', (_e: any, channel: any) => channel.id === id && resolve());
+  });
   const setup = new Promise<{ bridgeId: string; emId: string; vars: any }>((resolve, reject) => {
     client.on('StasisStart', async (event: any, channel: any) => {
+      inStasis.add(channel.id);
       if (!channel.name.startsWith('PJSIP/')) return;
       try {
         assert.deepEqual(event.args, ['inbound', '1234']);
@@ -40,6 +46,9 @@ test('ari-client 2.2.0 connects and drives a full ExternalMedia call; events arr
         await bridge.create({ type: 'mixing' });
         const em = client.Channel();
         const created = await em.externalMedia({ app: 'ai-agent', external_host: `127.0.0.1:${rtp.port}`, format: 'ulaw' });
+        // As on Asterisk, the reply comes before the channel enters the app: bridging it now is refused.
+        await assert.rejects(bridge.addChannel({ channel: [channel.id, created.id] }), /Channel not in Stasis application/);
+        await entered(created.id);
         await bridge.addChannel({ channel: [channel.id, created.id] });
         resolve({ bridgeId: bridge.id, emId: created.id, vars: created.channelvars });
       } catch (err) {

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startAsteriskPeer, say, bargeIn, waitForAgentSilence, pause, loadAudio, ulawEncode, writeRtpHeader } from '../src/index.ts';
+import { startAsteriskPeer, say, bargeIn, waitForAgentSilence, pause, loadAudio, ulawEncode, writeRtpHeader, voicedFrames } from '../src/index.ts';
 import { EventLog, bridgeWithExternalMedia, udpSocket } from './helpers.ts';
 
 const REPLY_DELAY_MS = 300;
 const END_OF_SPEECH_MS = 100;
+/** Quiet noise (RMS ≈ 40, below the audible level) that starts each reply, as a synthesiser's lead-in does. */
+const LEAD_IN_MS = 200;
 
 test('the scripted caller measures response latency, barge-in stop time and gaps on the wire', async (t) => {
   const peer = await startAsteriskPeer();
@@ -13,9 +15,17 @@ test('the scripted caller measures response latency, barge-in stop time and gaps
   t.after(() => events.close());
   const engine = await udpSocket();
   const prompt = await loadAudio('sound:demo-congrats');
-  // Start the reply at its first loud sample so the expected latency is exact.
+  // After the lead-in, the reply starts at its first loud sample so the expected latency is exact.
   const start = prompt.findIndex((x) => Math.abs(x) > 2000);
-  const reply = prompt.subarray(start, start + 2.5 * 8000);
+  const leadIn = Int16Array.from({ length: LEAD_IN_MS * 8 }, (_, i) => (i % 2 ? 40 : -40));
+  const reply = new Int16Array(leadIn.length + 2.5 * 8000);
+  reply.set(leadIn);
+  reply.set(prompt.subarray(start, start + 2.5 * 8000), leadIn.length);
+  // The caller's prompt has silence before and after its words: speech is timed by its audible frames.
+  const said = await loadAudio('sound:hello-world');
+  const voiced = voicedFrames(said)!;
+  const leadingMs = voiced.first * 20;
+  const trailingMs = (Math.ceil(said.length / 160) - 1 - voiced.last) * 20;
 
   // A tiny engine: answers 300 ms after the caller's RTP stops, stops at once when the caller talks.
   let lastCaller = 0;
@@ -62,16 +72,21 @@ test('the scripted caller measures response latency, barge-in stop time and gaps
   const report = await call.done;
 
   assert.equal(report.turns.length, 2);
-  for (const turn of report.turns) {
-    const expected = END_OF_SPEECH_MS + REPLY_DELAY_MS;
-    // The fake engine's own 20 ms timer may run late on a loaded machine, never early.
-    assert.ok(turn.responseLatencyMs !== null && turn.responseLatencyMs >= expected - 40 && turn.responseLatencyMs <= expected + 150, `latency ${turn.responseLatencyMs} vs ${expected}`);
-  }
   assert.equal(report.bargeIns.length, 1);
   const b = report.bargeIns[0];
+  // The fake engine answers the end of the caller's RTP (its trailing silence included); the caller times
+  // from the end of its words to the first audible reply frame, after the lead-in.
+  const expected = trailingMs + END_OF_SPEECH_MS + REPLY_DELAY_MS + LEAD_IN_MS;
+  for (const turn of [...report.turns, b]) {
+    // The fake engine's own 20 ms timer may run late on a loaded machine, never early.
+    assert.ok(turn.responseLatencyMs !== null && turn.responseLatencyMs >= expected - 40 && turn.responseLatencyMs <= expected + 150, `latency ${turn.responseLatencyMs} vs ${expected}`);
+    assert.ok(turn.replyLeadInMs !== null && Math.abs(turn.replyLeadInMs - LEAD_IN_MS) <= 20, `lead-in ${turn.replyLeadInMs}`);
+    assert.ok(turn.speechEndMs - turn.onsetMs >= (voiced.last - voiced.first) * 20 - 1, JSON.stringify(turn));
+  }
   assert.ok(b.agentStopMs !== null && b.agentStopMs <= 150, `agent stopped ${b.agentStopMs} ms after onset`);
   const secondReply = report.agentSpurts[1];
-  assert.ok(b.onsetMs - secondReply.startMs >= 680 && b.onsetMs - secondReply.startMs <= 760, 'barge-in 700 ms into the agent audio');
+  const into = b.onsetMs - secondReply.startMs - leadingMs;
+  assert.ok(into >= 680 && into <= 760, `barge-in ${into} ms into the agent audio, not 700`);
   // The injected hole is found; any other gap must come from the sender itself stalling (a loaded CI box).
   const senderStalls = sends.slice(1).filter((t, i) => t - sends[i] > 50 && t - sends[i] < 400).length;
   assert.ok(report.gaps.count >= 1 && report.gaps.maxMs >= 120, JSON.stringify(report.gaps));

@@ -64,7 +64,7 @@ export async function udpSocket(): Promise<{ socket: Socket; port: number }> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Does what an engine does for a new caller: answer, bridge, ExternalMedia, add both. */
+/** Does what an engine does for a new caller: answer, bridge, ExternalMedia, wait for it in Stasis, add both. */
 export async function bridgeWithExternalMedia(
   peer: AsteriskPeer, events: EventLog, callerId: string, query: string,
 ): Promise<{ bridgeId: string; channel: any }> {
@@ -73,6 +73,8 @@ export async function bridgeWithExternalMedia(
   const bridge = await ari(peer, 'POST', '/bridges?type=mixing');
   const em = await ari(peer, 'POST', `/channels/externalMedia?app=ai-agent&${query}`);
   if (em.status !== 200) throw new Error(`externalMedia ${em.status} ${JSON.stringify(em.json)}`);
+  // The media channel can only be bridged once it has entered the app (422 before).
+  await events.next((e) => e.type === 'StasisStart' && e.channel.id === em.json.id);
   const add = await ari(peer, 'POST', `/bridges/${bridge.json.id}/addChannel?channel=${callerId},${em.json.id}`);
   if (add.status !== 204) throw new Error(`addChannel ${add.status}`);
   return { bridgeId: bridge.json.id, channel: em.json };

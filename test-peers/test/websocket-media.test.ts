@@ -79,6 +79,7 @@ test('flush, marks, buffering, status and XOFF/XON follow chan_websocket', async
   const { state, waitText } = tap(ws);
   await new Promise((r) => ws.once('open', r));
   t.after(() => ws.close());
+  await events.next((e) => e.type === 'StasisStart' && e.channel.id === em.id);
   await ari(peer, 'POST', `/bridges/${bridge.id}/addChannel?channel=${call.channelId},${em.id}`);
   const loud = Buffer.alloc(160, 0x10); // µ-law 0x10 decodes to a loud negative level
 

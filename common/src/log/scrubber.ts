@@ -1,9 +1,11 @@
 // Masks secrets and caller numbers in any text the product writes: log lines, error messages, stack traces,
-// child-process output, files. Two layers: exact values the process was given (registered at start), and
-// credential shapes that may arrive from outside (headers, URLs, pasted keys).
+// child-process output, files. Two layers: exact values the process was given (secrets registered at start,
+// caller numbers while their call lasts), and shapes that may arrive from outside (headers, URLs, pasted keys).
 
 const MASK = '[REDACTED]';
 const MIN_SECRET_LENGTH = 4;
+const MIN_PHONE_DIGITS = 5;
+/** Numbers are registered per call in progress; this only bounds a caller that never unregisters. */
 const MAX_PHONES = 10_000;
 
 /** Credential shapes, applied in order. Each keeps a harmless prefix so a reader knows what was there. */
@@ -29,8 +31,24 @@ const PHONE_SHAPES: ReadonlyArray<RegExp> = [
   /\b((?:tel|sips?):\+?)(\d{5,15})\b/gi,
 ];
 
+/**
+ * Digits with the separators numbers are written with between them, five characters or more: where a
+ * registered number may appear.
+ */
+const DIGIT_RUN = /\+?\d[\d ().-]{3,}\d/g;
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Where the `n`th digit (from 0) of `text` is. */
+function indexOfDigit(text: string, n: number): number {
+  let seen = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++seen === n) return i;
+  }
+  return -1;
 }
 
 /** Keeps the last four digits so an operator can still tell calls apart. */
@@ -42,9 +60,13 @@ export function maskPhoneNumber(value: string): string {
 
 export class Scrubber {
   private readonly secrets = new Set<string>();
-  private readonly phones = new Set<string>();
   private secretPattern: RegExp | null = null;
-  private phonePattern: RegExp | null = null;
+  /** Digits of each registered number, with how many registrations (calls in progress) hold it. */
+  private readonly phones = new Map<string, number>();
+  /** How many registered numbers have each digit count. */
+  private readonly phoneLengths = new Map<number, number>();
+  /** The digit counts present, longest first: the only substring lengths worth looking up. */
+  private lengthsLongestFirst: number[] = [];
   showPhoneNumbers = false;
 
   /** Registers a value to be masked wherever it appears, whatever key it travelled under. */
@@ -63,15 +85,61 @@ export class Scrubber {
     if (changed) this.secretPattern = this.buildPattern(this.secrets);
   }
 
-  /** Registers a caller's number (from caller id) so every later occurrence is masked. */
+  /**
+   * Registers a caller's number (from caller id) for as long as its call lasts: every occurrence is masked,
+   * however its digits are grouped. Each registration is matched by one removePhoneNumber.
+   */
   addPhoneNumber(value: string | undefined): void {
-    if (!value) return;
-    const digits = value.replace(/\D/g, '');
-    if (digits.length < 5 || this.phones.has(value)) return;
-    if (this.phones.size >= MAX_PHONES) this.phones.delete(this.phones.values().next().value as string);
-    this.phones.add(value);
-    if (digits !== value) this.phones.add(digits);
-    this.phonePattern = this.buildPattern(this.phones);
+    const digits = value?.replace(/\D/g, '') ?? '';
+    if (digits.length < MIN_PHONE_DIGITS) return;
+    const count = this.phones.get(digits) ?? 0;
+    if (count === 0) {
+      if (this.phones.size >= MAX_PHONES) this.forgetPhone(this.phones.keys().next().value!);
+      this.countLength(digits.length, 1);
+    }
+    this.phones.set(digits, count + 1);
+  }
+
+  /** The call that registered `value` has ended. */
+  removePhoneNumber(value: string | undefined): void {
+    const digits = value?.replace(/\D/g, '') ?? '';
+    const count = this.phones.get(digits);
+    if (count === undefined) return;
+    if (count > 1) this.phones.set(digits, count - 1);
+    else this.forgetPhone(digits);
+  }
+
+  private forgetPhone(digits: string): void {
+    this.phones.delete(digits);
+    this.countLength(digits.length, -1);
+  }
+
+  private countLength(length: number, delta: 1 | -1): void {
+    const n = (this.phoneLengths.get(length) ?? 0) + delta;
+    if (n > 0) this.phoneLengths.set(length, n);
+    else this.phoneLengths.delete(length);
+    const appearedOrWent = delta === 1 ? n === 1 : n === 0;
+    if (appearedOrWent) this.lengthsLongestFirst = [...this.phoneLengths.keys()].sort((a, b) => b - a);
+  }
+
+  /** Masks each registered number in a run of digits and separators: at each digit, the longest that starts there. */
+  private maskRegistered(run: string): string {
+    const lengths = this.lengthsLongestFirst;
+    const shortest = lengths.at(-1)!;
+    const digits = run.length < shortest ? '' : run.replace(/\D/g, '');
+    let out = '';
+    let copied = 0;
+    for (let d = 0; d + shortest <= digits.length; d++) {
+      const length = lengths.find((n) => d + n <= digits.length && this.phones.has(digits.slice(d, d + n)));
+      if (length === undefined) continue;
+      // A match from the run's first digit takes its leading plus with it.
+      const start = d === 0 ? 0 : indexOfDigit(run, d);
+      const end = indexOfDigit(run, d + length - 1) + 1;
+      out += run.slice(copied, start) + maskPhoneNumber(run.slice(start, end));
+      copied = end;
+      d += length - 1;
+    }
+    return copied === 0 ? run : out + run.slice(copied);
   }
 
   private buildPattern(values: Set<string>): RegExp {
@@ -85,7 +153,7 @@ export class Scrubber {
     if (this.secretPattern) out = out.replace(this.secretPattern, MASK);
     for (const [pattern, replacement] of SHAPES) out = out.replace(pattern, replacement);
     if (!this.showPhoneNumbers) {
-      if (this.phonePattern) out = out.replace(this.phonePattern, (m) => maskPhoneNumber(m));
+      if (this.phones.size > 0) out = out.replace(DIGIT_RUN, (run) => this.maskRegistered(run));
       out = out.replace(PHONE_SHAPES[0]!, (m) => maskPhoneNumber(m));
       out = out.replace(PHONE_SHAPES[1]!, (_m, scheme: string, digits: string) => scheme + maskPhoneNumber(digits));
     }
@@ -102,6 +170,10 @@ export function registerSecret(value: string | undefined): void {
 
 export function registerPhoneNumber(value: string | undefined): void {
   scrubber.addPhoneNumber(value);
+}
+
+export function unregisterPhoneNumber(value: string | undefined): void {
+  scrubber.removePhoneNumber(value);
 }
 
 export function scrub(text: string): string {

@@ -11,7 +11,8 @@ export interface PacerClock {
 }
 
 export const monotonicClock: PacerClock = {
-  now: () => Number(process.hrtime.bigint()) / 1e6,
+  // A double from the same monotonic source as process.hrtime, without a BigInt allocation per reading.
+  now: () => performance.now(),
   setTimer: (fn, delayMs) => setTimeout(fn, delayMs),
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };

@@ -26,12 +26,14 @@ export interface PacerOptions {
   /** A tick later than this counts as late (statistics only). */
   lateThresholdMs?: number;
   onSinkError?: (err: unknown) => void;
-  /**
-   * Wake this long before a tick and busy-wait the rest: timers only resolve whole milliseconds. Costs at
-   * most this much CPU per tick for the whole process (not per call). 0 disables (simulated clocks).
-   */
-  spinMs?: number;
 }
+
+/**
+ * A tick may run this much before its due time. Timers resolve whole milliseconds (plus the kernel's timer
+ * slack), so waking within half a millisecond either side is the precision to be had without busy-waiting,
+ * which would hold the event loop (every call's media) for the rest of each millisecond.
+ */
+const EARLY_MS = 0.5;
 
 /**
  * The one 20 ms clock shared by every call. Ticks are scheduled against an absolute monotonic timeline
@@ -45,12 +47,14 @@ export class Pacer {
   private readonly clock: PacerClock;
   private readonly lateThresholdMs: number;
   private readonly onSinkError: (err: unknown) => void;
-  private readonly spinMs: number;
   private readonly sinks = new Set<PacedSink>();
   private origin = 0;
   private nextTick = 0;
   private timer: unknown = null;
-  /** Delay of each tick behind its due time, for the benchmark and pacing tests (ring of the last 4096). */
+  /**
+   * Delay of each tick behind its due time (down to -EARLY_MS), for the benchmark and pacing tests (ring of the
+   * last 4096).
+   */
   readonly lateness = new Float64Array(4096);
 
   constructor(options: PacerOptions = {}) {
@@ -58,7 +62,6 @@ export class Pacer {
     this.clock = options.clock ?? monotonicClock;
     this.lateThresholdMs = options.lateThresholdMs ?? 2;
     this.onSinkError = options.onSinkError ?? (() => {});
-    this.spinMs = options.spinMs ?? (this.clock === monotonicClock ? 1 : 0);
   }
 
   /** Adds a sink; returns the function that removes it. The clock runs only while it has sinks. */
@@ -93,19 +96,15 @@ export class Pacer {
 
   private schedule(): void {
     const due = this.origin + this.nextTick * this.frameMs;
-    // Timers fire at or after their delay in whole milliseconds: wake early and finish the wait in onTimer.
-    const delay = Math.max(0, Math.floor(due - this.clock.now() - this.spinMs));
-    this.timer = this.clock.setTimer(this.onTimer, delay);
+    // Rounded, the whole-millisecond timer is aimed within half a millisecond of the due time; one that still
+    // fires too early is simply aimed again.
+    this.timer = this.clock.setTimer(this.onTimer, Math.max(0, Math.round(due - this.clock.now())));
   }
 
   private readonly onTimer = (): void => {
     this.timer = null;
-    let now = this.clock.now();
-    if (this.spinMs > 0) {
-      const due = this.origin + this.nextTick * this.frameMs;
-      if (due - now <= this.spinMs) while (now < due) now = this.clock.now();
-    }
-    const elapsedTicks = Math.floor((now - this.origin + 0.5) / this.frameMs);
+    const now = this.clock.now();
+    const elapsedTicks = Math.floor((now - this.origin + EARLY_MS) / this.frameMs);
     if (elapsedTicks >= this.nextTick) {
       if (elapsedTicks > this.nextTick) {
         this.stats.skippedTicks += elapsedTicks - this.nextTick;

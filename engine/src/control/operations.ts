@@ -122,8 +122,13 @@ export class EngineOperations {
 
   /** Closes records a previous process left open, then starts the retention purge. Call before taking calls. */
   start(): void {
-    const closed = this.records.closeAbandoned(new Date().toISOString());
-    if (closed) this.log.warn({ calls: closed }, 'call records left open by the previous run were closed');
+    // Queued ahead of every call's first write, so it cannot close a call of this run.
+    void this.records.closeAbandoned(new Date().toISOString()).then(
+      (closed) => {
+        if (closed) this.log.warn({ calls: closed }, 'call records left open by the previous run were closed');
+      },
+      (err: unknown) => this.log.warn({ reason: (err as Error).message }, 'closing records left open by the previous run failed'),
+    );
     this.retention.start();
   }
 
@@ -151,7 +156,7 @@ export class EngineOperations {
       hangupGraceMs: DRAIN_HANGUP_GRACE_MS,
       closers: [
         ...options.closers,
-        { name: 'call store', close: () => { this.retention.stop(); this.store.close(); } },
+        { name: 'call store', close: () => { this.retention.stop(); return this.store.close(); } },
       ],
       log: this.log,
     });

@@ -90,7 +90,7 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     this.log = options.log.child({ callId: options.call.id, agent: options.agent.name });
     this.machine = new CallStateMachine((to, from) => this.onState(to, from));
     this.playout = new Playout(options.media, options.call.id);
-    this.toolbox = new Toolbox(this.ctx);
+    this.toolbox = new Toolbox(this.ctx, options.control.actions);
     this.noInputFrames = Math.round(this.ctx.limits.no_input_seconds * FRAMES_PER_SECOND);
     this.maxFrames = Math.round(this.ctx.limits.max_call_seconds * FRAMES_PER_SECOND);
   }

@@ -1,7 +1,7 @@
 import { sampleRateOf } from '../audio/codec.ts';
 import { EventEmitter } from 'node:events';
 import type { ContextConfig, Logger } from '@ai-agent/common';
-import type { ChatMessage, SttStream, ToolCall } from '../providers/types.ts';
+import type { ChatMessage, SttGrammar, SttStream, ToolCall } from '../providers/types.ts';
 import type { CallOutcome, TurnLatency } from '../store/types.ts';
 import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../transport/media-stream.ts';
 import { Toolbox } from '../tools/toolbox.ts';
@@ -12,9 +12,10 @@ import { BargeInPolicy } from './barge-in-policy.ts';
 import { EchoGuard } from './echo-guard.ts';
 import { CallStateMachine, type ConversationState } from './call-state.ts';
 import { LatencyObserver, type TurnMoment } from './latency-observer.ts';
-import { playedOut, playStockApology, requestHangup } from './call-ending.ts';
+import { playStockApology, requestHangup } from './call-ending.ts';
 import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
+import { expectsDigits, looksUnfinished } from './turn-end.ts';
 import type { ConversationEvents, ConversationOptions, ConversationStats } from './types.ts';
 import { SpeechDetector } from './vad/speech-detector.ts';
 import { WINDOW_MS, type VadStream } from './vad/vad-service.ts';
@@ -43,6 +44,8 @@ interface Speech {
   /** History entries holding this speech's text; cut to the heard words on a barge-in. */
   messages: AssistantMessage[];
   audible: boolean;
+  /** What the responder expects the caller's answer to be, applied once this speech is heard. */
+  expect?: SttGrammar;
   latency?: TurnLatency;
   startedAt: string;
   /** Resolves true once played to the end, false when cut or the call ended. */
@@ -55,9 +58,16 @@ interface Speech {
  * chunks → TTS → the call's media, with barge-in. States: starting → greeting → listening ⇄ thinking ⇄
  * speaking → (transferring) → ending → ended. All timing that matters to the caller is counted in inbound
  * frames (they arrive every 20 ms even in silence), so the call owns no timers.
+ *
+ * Turn end: when the caller goes quiet the recogniser is finalized at once and the reply is prepared, but
+ * its audio is held until the turn is over: `endpointing_ms` after the end of speech, or
+ * `endpointing_unfinished_ms` when what was said so far sounds unfinished (digits expected, a trailing
+ * "and", a filler). A caller who goes on before then is answered once, for everything they said.
  */
 /** Longest wait for an STT final after the endpoint before silence counts as no input again (10 s). */
 const FINAL_WAIT_FRAMES = 500;
+/** Longest the end of a turn waits for the STT final it is judged on (2 s); then it ends without it. */
+const TURN_FINAL_WAIT_FRAMES = 100;
 
 export class Conversation extends EventEmitter<ConversationEvents> {
   /** Frames the no-input watchdog still waits for a pending STT final (counted down, never a timer). */
@@ -84,7 +94,20 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private speech: Speech | null = null;
   private frames = 0;
   private silentFrames = 0;
-  private endpointDue = -1;
+  /** The caller has the floor: replies started now are held until the turn ends. */
+  private turnOpen = false;
+  /** Frame at which the caller's turn ends unless they speak again (-1: no end pending). */
+  private turnEndDue = -1;
+  private speechEndFrame = 0;
+  /** Frame at which STT was last asked for its final (-1: never). */
+  private finalRequestedFrame = -1;
+  private turnEndExtended = false;
+  /** What the responder expects next (digits, yes/no), for the turn-end judgement. */
+  private expecting: SttGrammar = null;
+  /** The caller's words of the current turn, recorded once the turn is over. */
+  private callerTurn: { text: string; startedAt: string } | null = null;
+  /** Replies waiting for the turn end before they may act (tools). */
+  private turnEndWaiters: Array<() => void> = [];
   private dtmfDigits = '';
   private dtmfLastFrame = 0;
   private partial = '';
@@ -92,7 +115,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
    * Caller speech over the agent being judged: when it began, whether the agent was paused for it, and
    * (while only a likely onset paused it) the audio-timeline ms of that onset, -1 once speech is confirmed.
    */
-  private bargeIn: { onsetAt: number; paused: boolean; tentativeMs: number } | null = null;
+  private bargeIn: { onsetAt: number; paused: boolean; tentativeMs: number; stoppedAt: number } | null = null;
   /** A false barge-in was already recorded for the current caller utterance. */
   private falseRecorded = false;
   private outcome: CallOutcome | null = null;
@@ -100,6 +123,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private readonly noInputFrames: number;
   private readonly maxFrames: number;
   private readonly endpointFrames: number;
+  private readonly unfinishedFrames: number;
 
   constructor(options: ConversationOptions) {
     super();
@@ -112,11 +136,12 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const b = this.ctx.barge_in;
     this.echo = new EchoGuard({ enabled: b.echo_margin_db > 0, marginDb: b.echo_margin_db, tailFrames: Math.ceil(b.echo_tail_ms / FRAME_MS) });
     this.playout = new Playout(options.media, options.call.id);
-    this.toolbox = new Toolbox(this.ctx);
+    this.toolbox = new Toolbox(this.ctx, options.control.actions);
     this.history.push({ role: 'system', content: this.ctx.system_prompt });
     this.noInputFrames = Math.round(this.ctx.limits.no_input_seconds * FRAMES_PER_SECOND);
     this.maxFrames = Math.round(this.ctx.limits.max_call_seconds * FRAMES_PER_SECOND);
     this.endpointFrames = Math.ceil(this.ctx.endpointing_ms / FRAME_MS);
+    this.unfinishedFrames = Math.ceil(this.ctx.endpointing_unfinished_ms / FRAME_MS);
   }
 
   get state(): ConversationState {
@@ -167,6 +192,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.closed = true;
     const final = this.outcome ?? outcome;
     this.outcome = final;
+    this.commitCallerTurn();
+    this.releaseTurnEndWaiters();
     const speech = this.speech;
     if (speech) {
       // A reply that had fully played (e.g. the goodbye before a hangup tool) was not interrupted.
@@ -204,9 +231,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       void this.finishWith('max_duration', this.ctx.farewell);
       return;
     }
-    if (this.endpointDue >= 0 && n >= this.endpointDue) this.endpoint();
+    if (this.turnEndDue >= 0 && n >= this.turnEndDue) this.turnEndReached();
     if (this.dtmfDigits && n - this.dtmfLastFrame >= DTMF_IDLE_FRAMES) this.flushDtmf();
-    if (this.machine.state === 'listening' && !this.detector.speaking && this.endpointDue < 0 && !this.dtmfDigits) {
+    if (this.machine.state === 'listening' && !this.detector.speaking && this.turnEndDue < 0 && !this.dtmfDigits) {
       // While the recogniser still owes the final of words the caller said, the caller is not silent.
       if (this.awaitingFinalFrames > 0) this.awaitingFinalFrames--;
       else if (++this.silentFrames >= this.noInputFrames) this.noInput();
@@ -221,28 +248,91 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (change === 'start') {
       this.speechSinceFinal = true;
       this.silentFrames = 0;
-      this.endpointDue = -1;
+      this.turnOpen = true;
+      this.turnEndDue = -1;
       this.partial = '';
       this.falseRecorded = false;
     }
     if (this.agentAudible()) {
+      if (change === 'end') this.turnOpen = false;
       if (this.detector.speaking) this.judgeBargeIn();
       else if (change === 'end' && this.bargeIn) this.falseBargeIn('short speech');
       else this.likelyOnset(probability, endMs, at);
       return;
     }
     if (change === 'end') {
-      this.metric('speech_end', this.detector.lastSpeechAt);
-      this.endpointDue = this.frames + this.endpointFrames;
+      // When the caller's last word left them: the frame carrying it waited in the jitter buffer first.
+      this.metric('speech_end', this.detector.lastSpeechAt - this.inboundDelayMs);
+      this.endpoint();
     }
   };
 
-  /** The caller's utterance is over (VAD end + endpointing delay): ask STT for its final now. */
+  /**
+   * The caller went quiet: ask STT for the final now, so the reply is ready by the time the turn ends and
+   * the turn is judged on the words themselves (a partial lags the audio by up to 200 ms). Digits are the
+   * exception: the recogniser runs on, so a number read out with pauses is decoded as one utterance.
+   */
   private endpoint(): void {
-    this.endpointDue = -1;
+    this.speechEndFrame = this.frames;
+    this.turnEndExtended = this.unfinishedFrames > this.endpointFrames && expectsDigits(this.expecting);
+    this.turnEndDue = this.frames + (this.turnEndExtended ? this.unfinishedFrames : this.endpointFrames);
+    if (!this.turnEndExtended) this.requestFinal();
+  }
+
+  private soundsUnfinished(): boolean {
+    if (this.unfinishedFrames <= this.endpointFrames) return false;
+    return looksUnfinished(`${this.callerTurn?.text ?? ''} ${this.partial}`, this.expecting, this.ctx.language);
+  }
+
+  private requestFinal(): void {
+    this.finalRequestedFrame = this.frames;
     this.awaitingFinalFrames = FINAL_WAIT_FRAMES;
     this.metric('endpoint');
     if (this.stt && this.opts.providers.stt.capabilities.finalize) this.stt.finalize();
+  }
+
+  /** The wait after the caller's last word is over: end the turn once its words are in and sound finished. */
+  private turnEndReached(): void {
+    if (this.finalRequestedFrame < this.speechEndFrame && this.speechSinceFinal) {
+      this.requestFinal();
+      this.turnEndDue = this.frames + 1;
+      return;
+    }
+    if (this.awaitingFinalFrames > 0 && this.frames - this.finalRequestedFrame < TURN_FINAL_WAIT_FRAMES) {
+      // The words are not in yet: judge the turn once they are (checked again on the next frame).
+      this.turnEndDue = this.frames + 1;
+      return;
+    }
+    if (!this.turnEndExtended && this.soundsUnfinished()) {
+      this.turnEndExtended = true;
+      this.turnEndDue = this.speechEndFrame + this.unfinishedFrames;
+      return;
+    }
+    this.endTurn();
+  }
+
+  /** The caller's turn is over: their words are recorded and a held reply starts playing. */
+  private endTurn(): void {
+    this.log.debug({ afterSpeechMs: (this.frames - this.speechEndFrame) * FRAME_MS, unfinished: this.turnEndExtended }, 'caller turn over');
+    this.turnEndDue = -1;
+    this.turnOpen = false;
+    this.metric('turn_end');
+    this.commitCallerTurn();
+    this.releaseTurnEndWaiters();
+    if (!this.playout.isHeld) return;
+    this.playout.release();
+    if (this.speech && this.playout.hasAudio) this.onFirstAudio(this.speech);
+  }
+
+  private releaseTurnEndWaiters(): void {
+    const waiters = this.turnEndWaiters;
+    this.turnEndWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves once the caller's turn is over and held replies play. */
+  private turnEnded(): Promise<void> {
+    return new Promise((resolve) => this.turnEndWaiters.push(resolve));
   }
 
   private readonly onPartial = (text: string): void => {
@@ -264,10 +354,6 @@ export class Conversation extends EventEmitter<ConversationEvents> {
         this.log.debug({ words: said.split(/\s+/).length }, 'final without caller speech ignored');
         return;
       }
-    }
-    if (said && this.turnGrammar) {
-      this.turnGrammar = false;
-      this.stt?.setGrammar(null);
     }
     if (!said) {
       if (this.bargeIn && !this.detector.speaking) this.falseBargeIn('no words');
@@ -312,6 +398,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.dtmfDigits = '';
     this.opts.sink.event({ kind: 'dtmf', at: new Date().toISOString(), digits });
     this.userSays(`[DTMF ${digits}]`);
+    // Keyed digits end the caller's turn: nothing spoken is pending.
+    if (!this.detector.speaking) this.endTurn();
   }
 
   // ---- barge-in ----
@@ -327,7 +415,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       if (!this.policy.shouldPause(ms)) return;
       // Stop the agent's voice now; whether it resumes is decided once the speech can be judged.
       this.playout.pause();
-      this.bargeIn = { onsetAt: this.detector.startAt, paused: true, tentativeMs: -1 };
+      this.bargeIn = { onsetAt: this.detector.startAt, paused: true, tentativeMs: -1, stoppedAt: performance.now() };
     }
     this.bargeIn.tentativeMs = -1;
     if (this.policy.judge(ms, this.partial) === 'interrupt') this.interrupt();
@@ -342,7 +430,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (!b) {
       if (probability < this.ctx.barge_in.pause_threshold) return;
       this.playout.pause();
-      this.bargeIn = { onsetAt: at, paused: true, tentativeMs: endMs };
+      this.bargeIn = { onsetAt: at, paused: true, tentativeMs: endMs, stoppedAt: performance.now() };
       return;
     }
     if (b.tentativeMs >= 0 && endMs - b.tentativeMs >= this.ctx.barge_in.resume_after_ms) {
@@ -366,7 +454,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private interrupt(): void {
     const speech = this.speech;
     if (!speech) return;
-    const onsetAt = this.bargeIn?.onsetAt ?? performance.now();
+    const now = performance.now();
+    const onsetAt = this.bargeIn?.onsetAt ?? now;
+    const stoppedAt = this.bargeIn?.stoppedAt ?? now;
     const heard = this.playout.cut();
     this.speech = null;
     this.bargeIn = null;
@@ -375,7 +465,16 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.recordAgentTurn(speech, heard, true);
     speech.settle(false);
     this.stats.bargeIns++;
-    this.opts.sink.event({ kind: 'barge_in', at: new Date().toISOString(), reactionMs: Math.round(performance.now() - onsetAt), heardText: heard });
+    // As the caller has it: from their first sound (a VAD window before the window that heard it, and the
+    // inbound jitter delay before that) to the last agent frame leaving; the decision may come later.
+    const callerOnset = onsetAt - WINDOW_MS - this.inboundDelayMs;
+    this.opts.sink.event({
+      kind: 'barge_in',
+      at: new Date().toISOString(),
+      reactionMs: Math.round(stoppedAt - callerOnset),
+      decisionMs: Math.round(now - callerOnset),
+      heardText: heard,
+    });
     this.machine.to('listening');
   }
 
@@ -397,6 +496,11 @@ export class Conversation extends EventEmitter<ConversationEvents> {
 
   private userSays(text: string): void {
     if (this.closed || this.machine.is('ending', 'transferring', 'starting')) return;
+    if (this.callerTurn) this.callerTurn.text = `${this.callerTurn.text} ${text}`;
+    else this.callerTurn = { text, startedAt: new Date().toISOString() };
+    if (!this.turnOpen && this.turnEndDue < 0) this.commitCallerTurn();
+    // A reply that leads into a tool ending or moving the call is heard out; the words are only recorded.
+    if (this.speech?.kind === 'reply' && !this.speech.interruptible) return;
     this.silentFrames = 0;
     const pending = this.speech;
     const last = this.history[this.history.length - 1];
@@ -407,9 +511,46 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const tail = this.history[this.history.length - 1];
     if (tail?.role === 'user' && this.machine.is('thinking')) tail.content = `${tail.content} ${text}`;
     else this.history.push({ role: 'user', content: text });
-    this.stats.turns++;
-    this.opts.sink.turn({ speaker: 'caller', text, startedAt: new Date().toISOString(), interrupted: false });
     void this.respond();
+  }
+
+  private commitCallerTurn(): void {
+    const turn = this.callerTurn;
+    if (!turn) return;
+    this.callerTurn = null;
+    if (this.turnGrammar) {
+      // The answer the grammar was for is complete (it may have come as several finals).
+      this.turnGrammar = false;
+      this.stt?.setGrammar(null);
+    }
+    this.stats.turns++;
+    this.opts.sink.turn({ speaker: 'caller', text: turn.text, startedAt: turn.startedAt, interrupted: false });
+  }
+
+  /**
+   * A tool is about to end or move the call: the caller hears this speech to the end — audio a tentative
+   * barge-in held back plays again, and caller speech no longer cuts it.
+   */
+  private lockSpeech(speech: Speech): void {
+    speech.interruptible = false;
+    if (this.bargeIn?.paused) this.playout.resume();
+    this.bargeIn = null;
+  }
+
+  /**
+   * A hint for the caller's next answer (digits, yes/no), applied once the question is heard, for the STT
+   * and the turn-end judgement, until that answer's turn is over.
+   */
+  private expectAnswer(grammar: SttGrammar): void {
+    this.stt?.setGrammar(grammar);
+    this.turnGrammar = grammar !== null;
+    this.expecting = grammar;
+  }
+
+  /** Resolves once the caller heard everything said so far (see ToolContext.playedOut). */
+  private heardOut(): Promise<void> {
+    if (this.speech) this.lockSpeech(this.speech);
+    return this.playout.whenHeard();
   }
 
   /** Ends the current speech where it is: history and record keep what was heard of it. */
@@ -434,6 +575,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const speech: Speech = { kind, interruptible, abort, messages, audible: false, startedAt: new Date().toISOString(), played, settle };
     this.speech = speech;
     this.playout.begin(() => this.onSpeechPlayed(speech));
+    if (kind === 'reply' && this.turnOpen) this.playout.hold();
     return speech;
   }
 
@@ -447,8 +589,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   }
 
   private onFirstAudio(speech: Speech): void {
-    if (speech.audible) return;
+    if (speech.audible || this.playout.isHeld) return;
     speech.audible = true;
+    if (speech.expect !== undefined) this.expectAnswer(speech.expect);
+    else if (speech.kind === 'reply') this.expecting = null; // its hint, if any, is applied when it arrives
     if (speech.kind === 'reply') {
       this.metric('first_audio');
       speech.latency = this.latency.take();
@@ -512,11 +656,14 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       for (let round = 0; round < MAX_TOOL_ROUNDS && !signal.aborted; round++) {
         const { text, calls } = await this.replyRound(speech);
         if (signal.aborted || calls.length === 0) break;
+        // A caller who goes on before their turn is over replaces this reply: its tools must not act yet.
+        if (this.playout.isHeld) await this.turnEnded();
+        if (signal.aborted) break;
         if (await this.runTools(calls, text, signal)) return;
       }
       if (signal.aborted) return;
       this.playout.finish();
-      if (!speech.audible && this.speech === speech) {
+      if (!speech.audible && !this.playout.hasAudio && this.speech === speech) {
         // Nothing to say (e.g. a silent tool round): back to listening at once.
         this.cancelSpeech();
         if (this.machine.is('thinking')) this.machine.to('listening');
@@ -557,10 +704,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
           enqueue(chunker.push(event.text));
         } else if (event.type === 'tool_call') {
           calls.push(event.call);
+          if (this.toolbox.endsCall(event.call.name)) this.lockSpeech(speech);
         } else {
-          // A hint for the caller's next answer only (digits, yes/no): cleared once that answer is in.
-          this.stt?.setGrammar(event.grammar);
-          this.turnGrammar = event.grammar !== null;
+          speech.expect = event.grammar;
+          if (speech.audible) this.expectAnswer(event.grammar);
         }
       }
     } catch (err) {
@@ -611,10 +758,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       replyText,
       signal,
       say: async (text) => {
-        await playedOut(this.opts.media);
+        await this.heardOut();
         if (!this.closed) await this.say(text, { interruptible: false });
       },
-      playedOut: () => playedOut(this.opts.media),
+      playedOut: () => this.heardOut(),
       end: (outcome) => {
         this.outcome = outcome;
         this.machine.to(outcome === 'transferred' ? 'transferring' : 'ending');
@@ -701,6 +848,11 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   }
 
   // ---- plumbing ----
+
+  /** How long caller audio waits in the engine before the pipeline sees it (the jitter buffer's delay). */
+  private get inboundDelayMs(): number {
+    return this.opts.media.counters.jitter.targetDelayMs;
+  }
 
   private onState(to: ConversationState, from: ConversationState): void {
     this.log.debug({ from, to }, 'conversation state');

@@ -26,11 +26,17 @@ interface Segment {
  * The agent's speech on its way to the caller: what was written, where each sentence sits in the media
  * queue, and therefore what was heard when it is cut. `pause()` stops the audio at once but keeps what
  * was not heard, so `resume()` continues exactly where the caller stopped hearing it; `cut()` abandons it.
+ * `hold()` keeps a reply from starting until the caller's turn is over (`release()`); a hold and a pause
+ * are independent, and audio flows only when neither is on.
  */
 export class Playout {
   private segments: Segment[] = [];
   private paused = false;
+  private held = false;
   private finished = false;
+  /** `whenHeard()` callers waiting for audio that is paused or held, and those waiting on a media mark. */
+  private heardWaiters: Array<() => void> = [];
+  private readonly heardMarks = new Map<string, () => void>();
   private markId: string | null = null;
   private markSeq = 0;
   private onDrained: (() => void) | null = null;
@@ -43,15 +49,29 @@ export class Playout {
     return this.paused;
   }
 
-  /** Audio is queued, paused, or still expected. */
+  get isHeld(): boolean {
+    return this.held;
+  }
+
+  /** Some audio of this reply was written (whether or not it reached the line yet). */
+  get hasAudio(): boolean {
+    return this.segments.some((s) => s.total > 0);
+  }
+
+  /** Audio is queued, paused, held, or still expected. */
   get active(): boolean {
-    return this.segments.length > 0 && (!this.finished || this.paused || this.media.queuedSamples > 0 || this.markId !== null);
+    return this.segments.length > 0 && (!this.finished || this.blocked || this.media.queuedSamples > 0 || this.markId !== null);
+  }
+
+  private get blocked(): boolean {
+    return this.paused || this.held;
   }
 
   /** Starts a new reply; `drained` fires once all of it has played. */
   begin(drained: () => void): void {
     this.segments = [];
     this.paused = false;
+    this.held = false;
     this.finished = false;
     this.markId = null;
     this.onDrained = drained;
@@ -69,7 +89,7 @@ export class Playout {
     const c: PlayChunk = { pcm: chunk.pcm, sampleRate: chunk.sampleRate, start: -1, end: -1 };
     seg.chunks.push(c);
     seg.total += Math.round((chunk.pcm.length * RATE) / chunk.sampleRate);
-    if (!this.paused) this.put(c);
+    if (!this.blocked) this.put(c);
     return this.media.writtenSamples;
   }
 
@@ -81,33 +101,57 @@ export class Playout {
   /** No more audio will come for this reply; `drained` fires when the last of it has played. */
   finish(): void {
     this.finished = true;
-    if (!this.paused) this.placeMark();
+    if (!this.blocked) this.placeMark();
   }
 
   /** Stops the audio at once, remembering what was heard and keeping the rest. */
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.settle();
+    if (!this.held) this.settle();
   }
 
   /** Continues the reply from where the caller stopped hearing it. */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    for (const seg of this.segments) for (const c of seg.chunks) if (c.start < 0) this.put(c);
-    if (this.finished) this.placeMark();
+    if (!this.held) this.unblocked();
+  }
+
+  /** Keeps this reply's audio off the line until `release()` (nothing of it has played yet). */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (!this.paused) this.unblocked();
+  }
+
+  /**
+   * Resolves once every audio written so far has played, waiting through a pause or a hold; also when the
+   * reply is cut or the stream closes (nothing more of it can be heard).
+   */
+  whenHeard(): Promise<void> {
+    if (this.segments.length === 0 || this.media.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (this.blocked) this.heardWaiters.push(resolve);
+      else this.markHeard(resolve);
+    });
   }
 
   /** Abandons the reply; returns the text the caller heard. */
   cut(): string {
-    if (!this.paused) this.settle();
+    if (!this.blocked) this.settle();
     const heard = this.heardText();
     this.segments = [];
     this.paused = false;
+    this.held = false;
     this.finished = false;
     this.markId = null;
     this.onDrained = null;
+    this.resolveHeard();
     return heard;
   }
 
@@ -132,6 +176,27 @@ export class Playout {
   dispose(): void {
     this.media.off('mark', this.onMark);
     this.onDrained = null;
+    this.resolveHeard();
+  }
+
+  private unblocked(): void {
+    for (const seg of this.segments) for (const c of seg.chunks) if (c.start < 0) this.put(c);
+    if (this.finished) this.placeMark();
+    const waiters = this.heardWaiters;
+    this.heardWaiters = [];
+    for (const resolve of waiters) this.markHeard(resolve);
+  }
+
+  private markHeard(resolve: () => void): void {
+    if (this.media.queuedSamples === 0) resolve();
+    else this.heardMarks.set(this.media.mark(), resolve);
+  }
+
+  private resolveHeard(): void {
+    const waiting = [...this.heardWaiters, ...this.heardMarks.values()];
+    this.heardWaiters = [];
+    this.heardMarks.clear();
+    for (const resolve of waiting) resolve();
   }
 
   private put(c: PlayChunk): void {
@@ -167,6 +232,14 @@ export class Playout {
   }
 
   private readonly onMark = (id: string, reached: boolean): void => {
+    const waiter = this.heardMarks.get(id);
+    if (waiter) {
+      this.heardMarks.delete(id);
+      // Dropped by a pause's flush: wait again until the rest is back on the line.
+      if (reached || this.media.closed) waiter();
+      else this.heardWaiters.push(waiter);
+      return;
+    }
     if (id !== this.markId) return;
     this.markId = null;
     if (!reached) return;

@@ -22,11 +22,11 @@ export class RetentionJob {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Purges now; returns how many calls were deleted. */
-  runOnce(): number {
+  /** Purges now; resolves to how many calls were deleted. */
+  async runOnce(): Promise<number> {
     const cutoff = new Date(this.now() - this.settings().retentionDays * DAY_MS).toISOString();
     try {
-      const deleted = this.store.purgeEndedBefore(cutoff);
+      const deleted = await this.store.purgeEndedBefore(cutoff);
       if (deleted) this.log.info({ deleted, cutoff }, 'expired call records purged');
       return deleted;
     } catch (err) {
@@ -37,8 +37,8 @@ export class RetentionJob {
 
   start(): void {
     if (this.timer) return;
-    this.runOnce();
-    this.timer = setInterval(() => this.runOnce(), this.settings().purgeIntervalMinutes * 60_000);
+    void this.runOnce();
+    this.timer = setInterval(() => void this.runOnce(), this.settings().purgeIntervalMinutes * 60_000);
     // Housekeeping must never keep the process alive on its own.
     this.timer.unref();
   }

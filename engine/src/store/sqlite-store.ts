@@ -1,19 +1,12 @@
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { once } from 'node:events';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '@ai-agent/common';
+import { openDatabaseFile, type WriteOp } from './call-database.ts';
 import { migrate } from './migrations.ts';
 import { redactEvent, redactStart, redactText, redactTurn, type RedactionPolicy } from './record-redaction.ts';
-import type {
-  CallEventRecord,
-  CallOutcome,
-  CallRecord,
-  CallStartRecord,
-  CallStore,
-  CallSummary,
-  TurnLatency,
-  TurnRecord,
-} from './types.ts';
+import type { StoreMessage, StoreReply, StoreRequest, StoreWorkerData } from './sqlite-worker.ts';
+import { startTsWorker } from '@ai-agent/common';
+import type { CallEventRecord, CallOutcome, CallRecord, CallStartRecord, CallStore, CallSummary, TurnRecord } from './types.ts';
 
 export interface SqliteCallStoreOptions {
   /** Database file; its directory is created 0700 and the file 0600 (SQLite gives -wal/-shm the same mode). */
@@ -23,303 +16,191 @@ export interface SqliteCallStoreOptions {
 }
 
 export interface StoreCounters {
-  /** Writes refused (unknown call, malformed record, disk error). The call itself is not affected. */
+  /** Writes refused (unknown call, malformed record, disk error, store closed). The call itself is not affected. */
   writeErrors: number;
 }
 
-interface CallRow {
-  id: string;
-  channel_id: string | null;
-  context: string;
-  transport: string;
-  codec: string;
-  caller_number: string | null;
-  caller_name: string | null;
-  started_at: string;
-  answered_at: string | null;
-  ended_at: string | null;
-  outcome: string | null;
-  hangup_cause: string | null;
-  turn_count: number;
-}
+/**
+ * Writes waiting for the database beyond this many are refused: a lock held for hours would otherwise hold
+ * every record of every call in memory.
+ */
+const MAX_WAITING_WRITES = 50_000;
 
-interface TurnRow {
-  speaker: 'caller' | 'agent';
-  text: string;
-  started_at: string;
-  ended_at: string | null;
-  interrupted: number;
-  endpointing_ms: number | null;
-  stt_final_ms: number | null;
-  llm_first_token_ms: number | null;
-  first_sentence_ms: number | null;
-  tts_first_audio_ms: number | null;
-  engine_overhead_ms: number | null;
-  total_ms: number | null;
-}
-
-interface EventRow {
-  kind: CallEventRecord['kind'];
-  at: string;
-  data: string;
-}
-
-/** Turn latency fields and their columns, in one place for writing and reading. */
-const LATENCY_COLUMNS: ReadonlyArray<[keyof TurnLatency, keyof TurnRow]> = [
-  ['endpointingMs', 'endpointing_ms'],
-  ['sttFinalMs', 'stt_final_ms'],
-  ['llmFirstTokenMs', 'llm_first_token_ms'],
-  ['firstSentenceMs', 'first_sentence_ms'],
-  ['ttsFirstAudioMs', 'tts_first_audio_ms'],
-  ['engineOverheadMs', 'engine_overhead_ms'],
-  ['totalMs', 'total_ms'],
-];
-
-/** Timestamps are stored as UTC ISO 8601 of one shape, so text order is time order (purge and paging rely on it). */
-function isoTime(value: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new RangeError('not an ISO 8601 timestamp');
-  return new Date(ms).toISOString();
-}
-
-const optionalIso = (value: string | undefined): string | null => (value === undefined ? null : isoTime(value));
-const latencyValue = (value: number | undefined): number | null =>
-  value !== undefined && Number.isFinite(value) && value >= 0 ? value : null;
-
-function openDatabaseFile(path: string): Database {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  // Create (or tighten) the file before SQLite opens it: SQLite copies its mode to the WAL and shared-memory files.
-  closeSync(openSync(path, 'a', 0o600));
-  chmodSync(path, 0o600);
-  const db = new BetterSqlite3(path);
-  db.pragma('journal_mode = WAL');
-  // WAL + NORMAL: a power loss may drop the last transactions, never corrupt the file; commits stay cheap.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  return db;
+interface PendingRequest {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
 }
 
 /**
- * Call records in an embedded SQLite database (WAL mode). Every text is scrubbed on the way in; a write that
- * fails is logged and counted, never thrown at the call that made it.
+ * Call records in an embedded SQLite database (WAL mode), owned by a worker thread: a write is redacted here,
+ * queued and returns at once, so a slow disk or another process holding the database's lock delays the records,
+ * never the event loop (and with it every call's audio). Writes are committed in batches, in order; a lock is
+ * waited out, so nothing is lost, and close() settles once everything queued before it is on disk. Every text is
+ * scrubbed on the way in; a write that fails is logged and counted, never thrown at the call that made it.
  */
 export class SqliteCallStore implements CallStore {
   readonly counters: StoreCounters = { writeErrors: 0 };
-  private readonly db: Database;
   private readonly log: Logger;
   private readonly redaction: RedactionPolicy;
-  private readonly stmt: {
-    begin: Statement;
-    answered: Statement;
-    addTurn: Statement;
-    countTurn: Statement;
-    addEvent: Statement;
-    countBargeIn: Statement;
-    finish: Statement;
-    getCall: Statement;
-    getTurns: Statement;
-    getEvents: Statement;
-    list: Statement;
-    listBefore: Statement;
-    purge: Statement;
-    closeAbandoned: Statement;
-  };
-  private closed = false;
+  private readonly worker: Worker;
+  private readonly requests = new Map<number, PendingRequest>();
+  private nextRequestId = 1;
+  /** Writes sent to the worker and not yet reported committed or refused. */
+  private waitingWrites = 0;
+  private closing: Promise<void> | null = null;
+  /** The worker has exited (after close, or because it failed). */
+  private stopped = false;
 
   constructor(options: SqliteCallStoreOptions) {
     this.log = options.log.child({ component: 'call-store' });
     this.redaction = options.redaction;
-    this.db = openDatabaseFile(options.path);
+    // Opened and migrated here, before any call: a database this engine cannot use stops the start.
+    const db = openDatabaseFile(options.path, { create: true });
     try {
-      const applied = migrate(this.db);
+      const applied = migrate(db);
       if (applied.length) this.log.info({ applied }, 'call database migrated');
-    } catch (err) {
-      this.db.close();
-      throw err;
+    } finally {
+      db.close();
     }
-    const summaryColumns =
-      'id, channel_id, context, transport, codec, caller_number, caller_name, started_at, answered_at, ended_at, outcome, hangup_cause, turn_count';
-    this.stmt = {
-      begin: this.db.prepare(
-        `INSERT INTO calls (id, channel_id, context, transport, codec, caller_number, caller_name, started_at)
-         VALUES (@id, @channelId, @context, @transport, @codec, @callerNumber, @callerName, @startedAt)`,
-      ),
-      answered: this.db.prepare('UPDATE calls SET answered_at = ? WHERE id = ? AND answered_at IS NULL'),
-      addTurn: this.db.prepare(
-        `INSERT INTO turns (call_id, seq, speaker, text, started_at, ended_at, interrupted,
-           endpointing_ms, stt_final_ms, llm_first_token_ms, first_sentence_ms, tts_first_audio_ms, engine_overhead_ms, total_ms)
-         VALUES (@callId, (SELECT turn_count + 1 FROM calls WHERE id = @callId), @speaker, @text, @startedAt, @endedAt, @interrupted,
-           @endpointing_ms, @stt_final_ms, @llm_first_token_ms, @first_sentence_ms, @tts_first_audio_ms, @engine_overhead_ms, @total_ms)`,
-      ),
-      countTurn: this.db.prepare('UPDATE calls SET turn_count = turn_count + 1 WHERE id = ?'),
-      addEvent: this.db.prepare(
-        `INSERT INTO events (call_id, seq, kind, at, data)
-         VALUES (@callId, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE call_id = @callId), @kind, @at, @data)`,
-      ),
-      countBargeIn: this.db.prepare('UPDATE calls SET barge_in_count = barge_in_count + 1 WHERE id = ?'),
-      // The first end wins: a drain's hangup and the teardown that follows both report one.
-      finish: this.db.prepare('UPDATE calls SET ended_at = ?, outcome = ?, hangup_cause = ? WHERE id = ? AND ended_at IS NULL'),
-      getCall: this.db.prepare(`SELECT ${summaryColumns} FROM calls WHERE id = ?`),
-      getTurns: this.db.prepare('SELECT * FROM turns WHERE call_id = ? ORDER BY seq'),
-      getEvents: this.db.prepare('SELECT kind, at, data FROM events WHERE call_id = ? ORDER BY seq'),
-      list: this.db.prepare(`SELECT ${summaryColumns} FROM calls ORDER BY started_at DESC, id DESC LIMIT ?`),
-      // Keyset paging on (started_at, id): calls that started in the same millisecond are neither lost nor repeated.
-      listBefore: this.db.prepare(
-        `SELECT ${summaryColumns} FROM calls WHERE (started_at, id) < (SELECT started_at, id FROM calls WHERE id = ?)
-         ORDER BY started_at DESC, id DESC LIMIT ?`,
-      ),
-      purge: this.db.prepare('DELETE FROM calls WHERE ended_at IS NOT NULL AND ended_at < ?'),
-      closeAbandoned: this.db.prepare("UPDATE calls SET ended_at = ?, outcome = 'error', hangup_cause = ? WHERE ended_at IS NULL"),
-    };
+    const workerData: StoreWorkerData = { path: options.path };
+    this.worker = startTsWorker(new URL('./sqlite-worker.ts', import.meta.url), { workerData });
+    this.worker.on('message', (reply: StoreReply) => this.onReply(reply));
+    this.worker.on('error', (err) => this.log.error({ reason: err.message }, 'call store worker failed'));
+    this.worker.on('exit', () => this.onExit());
+    // Held open only while records are on their way (see send), like any other pending I/O.
+    this.worker.unref();
   }
 
-  /** Runs one write; a failure is logged (without the record's content) and counted. */
-  private write(operation: string, callId: string, body: () => void): void {
-    if (this.closed) {
-      this.counters.writeErrors++;
-      this.log.warn({ callId, operation }, 'call record write after the store was closed');
-      return;
+  private get outstanding(): number {
+    return this.waitingWrites + this.requests.size;
+  }
+
+  private send(message: StoreMessage): void {
+    if (this.outstanding === 0) this.worker.ref();
+    this.worker.postMessage(message);
+  }
+
+  private settled(): void {
+    // Once closing, held until the worker has exited.
+    if (this.outstanding === 0 && !this.closing) this.worker.unref();
+  }
+
+  private refuse(operation: WriteOp['kind'], callId: string, message: string, reason?: string): void {
+    this.counters.writeErrors++;
+    this.log.warn({ callId, operation, reason }, message);
+  }
+
+  /** Queues one write; `makeOp` redacts the record (a failure there is refused like a failure on disk). */
+  private write(operation: WriteOp['kind'], callId: string, makeOp: () => WriteOp): void {
+    if (this.closing || this.stopped) return this.refuse(operation, callId, 'call record write after the store was closed');
+    if (this.waitingWrites >= MAX_WAITING_WRITES) {
+      return this.refuse(operation, callId, 'call record refused: too many records waiting for the database');
     }
+    let op: WriteOp;
     try {
-      body();
+      op = makeOp();
     } catch (err) {
-      this.counters.writeErrors++;
-      this.log.warn({ callId, operation, reason: (err as Error).message }, 'call record write failed');
+      return this.refuse(operation, callId, 'call record write failed', (err as Error).message);
     }
+    this.send({ type: 'write', op });
+    this.waitingWrites++;
+  }
+
+  private request<T>(build: (id: number) => StoreRequest): Promise<T> {
+    if (this.closing || this.stopped) return Promise.reject(new Error('the call store is closed'));
+    const id = this.nextRequestId++;
+    return new Promise<T>((resolve, reject) => {
+      this.send(build(id));
+      this.requests.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  private onReply(reply: StoreReply): void {
+    switch (reply.type) {
+      case 'written':
+        this.waitingWrites -= reply.count;
+        for (const f of reply.failures) this.refuse(f.operation, f.callId, 'call record write failed', f.reason);
+        break;
+      case 'busy':
+        this.log.warn({ waitedMs: reply.waitedMs, waiting: this.waitingWrites }, 'call database locked by another connection; records wait');
+        return;
+      case 'result':
+      case 'failed': {
+        const pending = this.requests.get(reply.id);
+        this.requests.delete(reply.id);
+        if (reply.type === 'result') pending?.resolve(reply.value);
+        else pending?.reject(new Error(reply.reason));
+        break;
+      }
+    }
+    this.settled();
+  }
+
+  private onExit(): void {
+    this.stopped = true;
+    if (this.waitingWrites > 0) {
+      this.counters.writeErrors += this.waitingWrites;
+      this.log.error({ records: this.waitingWrites }, 'call records lost: the store worker stopped');
+      this.waitingWrites = 0;
+    }
+    for (const pending of this.requests.values()) pending.reject(new Error('the call store worker stopped'));
+    this.requests.clear();
   }
 
   begin(call: CallStartRecord): void {
-    this.write('begin', call.id, () => {
-      const r = redactStart(call, this.redaction);
-      this.stmt.begin.run({
-        id: r.id,
-        channelId: r.channelId ?? null,
-        context: r.context,
-        transport: r.transport,
-        codec: r.codec,
-        callerNumber: r.callerNumber ?? null,
-        callerName: r.callerName ?? null,
-        startedAt: isoTime(r.startedAt),
-      });
-    });
+    this.write('begin', call.id, () => ({ kind: 'begin', call: redactStart(call, this.redaction) }));
   }
 
   answered(callId: string, at: string): void {
-    this.write('answered', callId, () => {
-      this.stmt.answered.run(isoTime(at), callId);
-    });
+    this.write('answered', callId, () => ({ kind: 'answered', callId, at }));
   }
 
   addTurn(callId: string, turn: TurnRecord): void {
-    this.write('addTurn', callId, () => {
-      const t = redactTurn(turn);
-      const params: Record<string, unknown> = {
-        callId,
-        speaker: t.speaker,
-        text: t.text,
-        startedAt: isoTime(t.startedAt),
-        endedAt: optionalIso(t.endedAt),
-        interrupted: t.interrupted ? 1 : 0,
-      };
-      for (const [field, column] of LATENCY_COLUMNS) params[column] = latencyValue(t.latency?.[field]);
-      this.db.transaction(() => {
-        // An unknown call id fails here: the seq subquery yields NULL (NOT NULL) and the foreign key has no parent.
-        this.stmt.addTurn.run(params);
-        this.stmt.countTurn.run(callId);
-      })();
-    });
+    this.write('addTurn', callId, () => ({ kind: 'addTurn', callId, turn: redactTurn(turn) }));
   }
 
   addEvent(callId: string, event: CallEventRecord): void {
-    this.write('addEvent', callId, () => {
-      const { kind, at, ...data } = redactEvent(event, this.redaction);
-      this.db.transaction(() => {
-        this.stmt.addEvent.run({ callId, kind, at: isoTime(at), data: JSON.stringify(data) });
-        if (kind === 'barge_in') this.stmt.countBargeIn.run(callId);
-      })();
-    });
+    this.write('addEvent', callId, () => ({ kind: 'addEvent', callId, event: redactEvent(event, this.redaction) }));
   }
 
   finish(callId: string, end: { endedAt: string; outcome: CallOutcome; hangupCause?: string }): void {
-    this.write('finish', callId, () => {
-      this.stmt.finish.run(isoTime(end.endedAt), end.outcome, redactText(end.hangupCause) ?? null, callId);
-    });
+    this.write('finish', callId, () => ({ kind: 'finish', callId, end: { ...end, hangupCause: redactText(end.hangupCause) } }));
   }
 
-  get(callId: string): CallRecord | undefined {
-    const row = this.stmt.getCall.get(callId) as CallRow | undefined;
-    if (!row) return undefined;
-    const { turnCount: _turnCount, ...call } = summaryFromRow(row);
-    const turns = (this.stmt.getTurns.all(callId) as TurnRow[]).map(turnFromRow);
-    const events = (this.stmt.getEvents.all(callId) as EventRow[]).map(
-      (e) => ({ kind: e.kind, at: e.at, ...(JSON.parse(e.data) as object) }) as CallEventRecord,
-    );
-    return { ...call, turns, events };
+  get(callId: string): Promise<CallRecord | undefined> {
+    return this.request((id) => ({ type: 'get', id, callId }));
   }
 
-  list(query: { limit: number; before?: string }): CallSummary[] {
-    const rows = query.before === undefined
-      ? this.stmt.list.all(query.limit)
-      : this.stmt.listBefore.all(query.before, query.limit);
-    return (rows as CallRow[]).map(summaryFromRow);
+  list(query: { limit: number; before?: string }): Promise<CallSummary[]> {
+    return this.request((id) => ({ type: 'list', id, limit: query.limit, before: query.before }));
   }
 
-  purgeEndedBefore(cutoff: string): number {
-    return this.stmt.purge.run(isoTime(cutoff)).changes;
+  /** Deletes in batches of PURGE_BATCH calls, writes going between them. */
+  purgeEndedBefore(cutoff: string): Promise<number> {
+    return this.request((id) => ({ type: 'purge', id, cutoff }));
   }
 
   /**
    * Ends records left open by a previous process that stopped without finishing them (crash, kill -9). Call it
-   * at start, before any call is taken; returns how many.
+   * at start, before any call is taken (writes made after it come after it); resolves to how many.
    */
-  closeAbandoned(at: string): number {
-    return this.stmt.closeAbandoned.run(isoTime(at), 'engine stopped before the call ended').changes;
+  closeAbandoned(at: string): Promise<number> {
+    return this.request((id) => ({ type: 'closeAbandoned', id, at }));
   }
 
-  /** Folds the WAL into the database file and closes it. Idempotent. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } finally {
-      this.db.close();
-    }
+  /**
+   * Writes everything queued, folds the WAL into the database file, closes it and waits for the worker to be
+   * gone (a process that exits while the worker is still winding down can abort in the SQLite binding).
+   * Idempotent. Never rejects: a failure is logged (and lost records counted), and a shutdown goes on.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    if (this.stopped) return (this.closing = Promise.resolve());
+    const exited = once(this.worker, 'exit').then(() => undefined);
+    this.request((id) => ({ type: 'close', id })).catch((err: Error) => {
+      this.log.error({ reason: err.message }, 'closing the call database failed');
+    });
+    this.closing = exited;
+    return exited;
   }
-}
-
-function summaryFromRow(row: CallRow): CallSummary {
-  const summary: CallSummary = {
-    id: row.id,
-    context: row.context,
-    transport: row.transport,
-    codec: row.codec,
-    startedAt: row.started_at,
-    turnCount: row.turn_count,
-  };
-  if (row.channel_id !== null) summary.channelId = row.channel_id;
-  if (row.caller_number !== null) summary.callerNumber = row.caller_number;
-  if (row.caller_name !== null) summary.callerName = row.caller_name;
-  if (row.answered_at !== null) summary.answeredAt = row.answered_at;
-  if (row.ended_at !== null) summary.endedAt = row.ended_at;
-  if (row.outcome !== null) summary.outcome = row.outcome as CallOutcome;
-  if (row.hangup_cause !== null) summary.hangupCause = row.hangup_cause;
-  return summary;
-}
-
-function turnFromRow(row: TurnRow): TurnRecord {
-  const turn: TurnRecord = { speaker: row.speaker, text: row.text, startedAt: row.started_at, interrupted: row.interrupted === 1 };
-  if (row.ended_at !== null) turn.endedAt = row.ended_at;
-  const latency: TurnLatency = {};
-  let any = false;
-  for (const [field, column] of LATENCY_COLUMNS) {
-    const value = row[column];
-    if (typeof value === 'number') {
-      latency[field] = value;
-      any = true;
-    }
-  }
-  if (any) turn.latency = latency;
-  return turn;
 }

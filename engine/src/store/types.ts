@@ -40,7 +40,11 @@ export interface TurnRecord {
 }
 
 export type CallEventRecord =
-  | { kind: 'barge_in'; at: string; reactionMs?: number; heardText: string }
+  /**
+   * `reactionMs`: caller speech onset → agent audio stopped leaving the engine; `decisionMs`: → the
+   * interruption was decided (the reply is abandoned). Both from the caller's onset as received.
+   */
+  | { kind: 'barge_in'; at: string; reactionMs?: number; decisionMs?: number; heardText: string }
   /** Caller speech over the agent that did not interrupt it (noise, a backchannel such as "mm-hm"). */
   | { kind: 'false_barge_in'; at: string; reason: string; transcript: string; speechMs: number }
   | { kind: 'tool_call'; at: string; name: string; arguments: string; result: string }
@@ -70,16 +74,24 @@ export interface CallRecord extends CallStartRecord {
 
 export type CallSummary = Omit<CallRecord, 'turns' | 'events'> & { turnCount: number };
 
+/** A store on disk answers later (off the event loop); one in memory may answer at once. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Writes return at once and never throw: they are queued, and a store that keeps them on disk writes them
+ * off the event loop. Reads come after every write made before them.
+ */
 export interface CallStore {
   begin(call: CallStartRecord): void;
   answered(callId: string, at: string): void;
   addTurn(callId: string, turn: TurnRecord): void;
   addEvent(callId: string, event: CallEventRecord): void;
   finish(callId: string, end: { endedAt: string; outcome: CallOutcome; hangupCause?: string }): void;
-  get(callId: string): CallRecord | undefined;
+  get(callId: string): Awaitable<CallRecord | undefined>;
   /** Newest first. `before`: the id of the last call of the previous page; the list continues after it. */
-  list(query: { limit: number; before?: string }): CallSummary[];
+  list(query: { limit: number; before?: string }): Awaitable<CallSummary[]>;
   /** Deletes calls that ended before `cutoff`; returns how many. */
-  purgeEndedBefore(cutoff: string): number;
-  close(): void;
+  purgeEndedBefore(cutoff: string): Awaitable<number>;
+  /** Settles once every write made before it is stored; later writes are refused. */
+  close(): Awaitable<void>;
 }

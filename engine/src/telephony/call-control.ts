@@ -8,7 +8,14 @@ export interface TransferTarget {
   priority: number;
 }
 
+/** Which actions this call's telephony can carry out (a dialplan AudioSocket call has no ARI). */
+export interface CallActions {
+  transfer: boolean;
+  sendDtmf: boolean;
+}
+
 export interface CallControl {
+  readonly actions: CallActions;
   /** Hangs up the caller's channel (after whatever the pipeline wanted played has played). */
   hangup(outcome?: CallOutcome): Promise<void>;
   /** Blind transfer: leaves Stasis into the dialplan at the target; the caller hears ringback, not silence. */

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from 'ari-client';
-import { registerPhoneNumber, type Logger } from '@ai-agent/common';
+import type { Client, PlaybackFinished } from 'ari-client';
+import { registerPhoneNumber, unregisterPhoneNumber, type Logger } from '@ai-agent/common';
 import type { CallOutcome, CallStore } from '../store/types.ts';
 import { CallRecorder } from './call-recorder.ts';
 import type { Admission } from './admission.ts';
 import type { AriConnection } from './ari-connection.ts';
-import type { CallControl, CallInfo, TransferTarget } from './call-control.ts';
+import type { CallActions, CallControl, CallInfo, TransferTarget } from './call-control.ts';
 import type { ConversationFactory, ConversationPort, ConversationState } from './conversation-port.ts';
 import type { MediaLeg, MediaLegFactory } from './media-leg.ts';
 import type { ActiveCall, CallState } from './registry.ts';
@@ -14,8 +14,18 @@ import type { ManagedSession } from './session-registry.ts';
 
 /** Longest wait for a goodbye message before the line is cut anyway. */
 const FINISH_GRACE_MS = 15_000;
-/** Longest a stock prompt may take before we stop waiting for PlaybackFinished. */
-const PLAYBACK_LIMIT_MS = 15_000;
+/**
+ * A stock prompt is a goodbye too, so it gets the same bound; it only matters if PlaybackFinished is lost (the
+ * stock prompts last a few seconds).
+ */
+const PLAYBACK_LIMIT_MS = FINISH_GRACE_MS;
+/**
+ * Longest wait for the media channel's StasisStart: a few ms after the externalMedia reply on an idle Asterisk,
+ * later on a busy one. Bridging it before answers 422.
+ */
+const MEDIA_STASIS_LIMIT_MS = 5_000;
+/** Pause before the one retry of a media addChannel refused with 422 after its StasisStart. */
+const BRIDGE_RETRY_MS = 50;
 
 /** The registry's view of the conversation's own states. */
 export function fromConversation(state: ConversationState): CallState {
@@ -53,13 +63,17 @@ export interface CallSessionDeps {
  */
 export class CallSession implements CallControl, ManagedSession {
   readonly id = randomUUID();
+  readonly actions: CallActions = { transfer: true, sendDtmf: true };
   readonly info: CallInfo;
   private recorder!: CallRecorder;
   private readonly state: SessionState;
   private readonly log: Logger;
   private leg: MediaLeg | null = null;
-  /** Chosen before ExternalMedia is requested: its StasisStart can arrive before the reply. */
+  /** Chosen before ExternalMedia is requested, so its StasisStart is recognised whenever it comes. */
   private readonly mediaChannelId = randomUUID();
+  private mediaInStasis = false;
+  /** Set while run() waits for the media channel's StasisStart; also called by teardown to stop that wait. */
+  private wakeMediaWait: (() => void) | null = null;
   private bridgeId: string | null = null;
   private conversation: ConversationPort | null = null;
   private releaseAdmission: (() => void) | null = null;
@@ -106,8 +120,23 @@ export class CallSession implements CallControl, ManagedSession {
     return channelId === this.mediaChannelId;
   }
 
+  /** StasisStart of this session's media channel: from now on it can be bridged. */
+  mediaEnteredStasis(): void {
+    this.mediaInStasis = true;
+    this.wakeMediaWait?.();
+  }
+
   private get ari(): Client {
     return this.deps.ari.api;
+  }
+
+  /** The client, or null while ARI is down: media and records are still released; reconcile cleans Asterisk later. */
+  private get ariIfConnected(): Client | null {
+    try {
+      return this.deps.ari.api;
+    } catch {
+      return null;
+    }
   }
 
   async run(): Promise<void> {
@@ -128,18 +157,28 @@ export class CallSession implements CallControl, ManagedSession {
       this.state.to('connecting_media');
       const bridge = await this.ari.bridges.create({ type: 'mixing', bridgeId: randomUUID(), name: `ai-${this.id}` });
       this.bridgeId = bridge.id;
-      this.leg = await this.deps.legs.create({ callId: this.id, app: this.deps.app, channelId: this.mediaChannelId }, this.ari);
-      if (this.outcome) return;
-      await this.ari.bridges.addChannel({ bridgeId: bridge.id, channel: [this.caller.id, this.leg.channelId].join(',') });
-      this.leg.stream.once('close', (reason) => {
+      // The caller is already in Stasis: bridge it while the media leg is being set up.
+      const callerBridged = this.ari.bridges.addChannel({ bridgeId: bridge.id, channel: this.caller.id });
+      callerBridged.catch(() => undefined); // awaited below; this only covers the leg failing first
+      const leg = await this.deps.legs.create({ callId: this.id, app: this.deps.app, channelId: this.mediaChannelId }, this.ari);
+      if (this.outcome) {
+        await leg.close(this.ariIfConnected); // the caller left meanwhile and teardown had no leg to close
+        return;
+      }
+      this.leg = leg;
+      leg.stream.once('close', (reason) => {
         if (!this.outcome) void this.end('error', `media closed: ${reason}`);
       });
+      await callerBridged;
+      await this.waitForMediaInStasis();
+      if (this.outcome) return;
+      await this.bridgeMedia(bridge.id);
       if (this.outcome) return;
 
       this.state.to('greeting');
       this.conversation = this.deps.conversations({
         info: this.info,
-        media: this.leg.stream,
+        media: leg.stream,
         control: this,
         log: this.log,
         record: this.recorder.sink,
@@ -151,6 +190,35 @@ export class CallSession implements CallControl, ManagedSession {
       if (this.outcome) return; // the caller left while we were setting up
       this.log.error({ err: { message: (err as Error).message } }, 'call setup failed');
       await this.end('error', 'setup failed');
+    }
+  }
+
+  /** Resolves once the media channel is in Stasis (or the call ended); rejects after MEDIA_STASIS_LIMIT_MS. */
+  private waitForMediaInStasis(): Promise<void> {
+    if (this.mediaInStasis || this.outcome) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.wakeMediaWait = null;
+        reject(new Error(`media channel did not enter Stasis within ${MEDIA_STASIS_LIMIT_MS} ms`));
+      }, MEDIA_STASIS_LIMIT_MS);
+      this.wakeMediaWait = () => {
+        clearTimeout(timer);
+        this.wakeMediaWait = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Adds the media channel to the bridge, retrying once if Asterisk still says it is not in Stasis. */
+  private async bridgeMedia(bridgeId: string): Promise<void> {
+    const add = () => this.ari.bridges.addChannel({ bridgeId, channel: this.mediaChannelId });
+    try {
+      await add();
+    } catch (err) {
+      if (!/Channel not in Stasis application/.test((err as Error).message)) throw err;
+      this.log.warn('media channel not yet bridgeable after its StasisStart; retrying once');
+      await new Promise((resolve) => setTimeout(resolve, BRIDGE_RETRY_MS));
+      if (!this.outcome) await add();
     }
   }
 
@@ -194,15 +262,22 @@ export class CallSession implements CallControl, ManagedSession {
   async playSound(media: string): Promise<void> {
     const playbackId = randomUUID();
     const client = this.ari;
-    const finished = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, PLAYBACK_LIMIT_MS);
-      client.once(`PlaybackFinished-${playbackId}` as 'PlaybackFinished', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    await client.channels.play({ channelId: this.caller.id, media, playbackId });
-    await finished;
+    let settle!: () => void;
+    const finished = new Promise<void>((resolve) => (settle = resolve));
+    // Listening before the request, so a prompt that finishes at once is not missed.
+    const onFinished = (event: PlaybackFinished): void => {
+      if (event.playback?.id === playbackId) settle();
+    };
+    client.on('PlaybackFinished', onFinished);
+    const limit = setTimeout(settle, PLAYBACK_LIMIT_MS);
+    try {
+      await client.channels.play({ channelId: this.caller.id, media, playbackId });
+      // A playback still queued when the caller leaves never finishes: the end of the call ends the wait too.
+      await Promise.race([finished, this.done]);
+    } finally {
+      clearTimeout(limit);
+      client.removeListener('PlaybackFinished', onFinished);
+    }
   }
 
   // --- Events routed from the Stasis application ---
@@ -236,13 +311,9 @@ export class CallSession implements CallControl, ManagedSession {
   private async teardown(callerAlreadyGone: boolean): Promise<void> {
     const wasTransferred = this.outcome === 'transferred';
     this.state.to('ending');
+    this.wakeMediaWait?.();
     this.conversation?.close();
-    let ari: Client | null = null;
-    try {
-      ari = this.deps.ari.api;
-    } catch {
-      ari = null; // ARI is down: media and records are still released; reconcile cleans Asterisk later
-    }
+    const ari = this.ariIfConnected;
     await this.leg?.close(ari);
     if (ari && this.bridgeId) await ari.bridges.destroy({ bridgeId: this.bridgeId }).catch(() => undefined);
     if (ari && !callerAlreadyGone && !wasTransferred) {
@@ -253,6 +324,7 @@ export class CallSession implements CallControl, ManagedSession {
     this.state.to('ended');
     this.recorder.finish(this.outcome!, this.hangupCause);
     this.log.info({ outcome: this.outcome, cause: this.hangupCause }, 'call ended');
+    unregisterPhoneNumber(this.caller.callerNumber);
     this.resolveDone();
   }
 }

@@ -4,7 +4,7 @@ import type { AudioSocketStream } from '../transport/audiosocket/audiosocket-str
 import type { CallOutcome, CallStore } from '../store/types.ts';
 import type { Admission } from './admission.ts';
 import { CallRecorder } from './call-recorder.ts';
-import type { CallControl, CallInfo } from './call-control.ts';
+import type { CallActions, CallControl, CallInfo } from './call-control.ts';
 import type { ConversationFactory, ConversationPort } from './conversation-port.ts';
 import type { ActiveCall } from './registry.ts';
 import type { ManagedSession } from './session-registry.ts';
@@ -20,11 +20,12 @@ export interface DialplanAudioSocketDeps {
 
 /**
  * A call the dialplan sent straight to our listener with `AudioSocket(uuid,host:port)`, without ARI. Hanging up
- * sends the 0x00 frame, after which Asterisk continues the dialplan; transfer and DTMF out need ARI and are
- * reported to the model as unavailable.
+ * sends the 0x00 frame, after which Asterisk continues the dialplan; transfer and DTMF out need ARI, so the
+ * model is not offered them.
  */
 export class DialplanAudioSocketSession implements CallControl, ManagedSession {
   readonly id = randomUUID();
+  readonly actions: CallActions = { transfer: false, sendDtmf: false };
   readonly info: CallInfo;
   private readonly recorder: CallRecorder;
   private readonly log: Logger;

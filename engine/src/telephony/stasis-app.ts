@@ -65,8 +65,13 @@ export class StasisApp {
   }
 
   private onStasisStart(event: StasisStart, channel: Channel): void {
-    // Our own ExternalMedia / WebSocket channels enter the app too; they belong to an existing session.
-    if (this.byChannel(channel.id)) return;
+    // Our own ExternalMedia / WebSocket channels enter the app too, a few ms after the externalMedia reply: the
+    // session waits for that before it bridges them.
+    const owner = this.byChannel(channel.id);
+    if (owner) {
+      if (owner.isMediaChannel(channel.id)) owner.mediaEnteredStasis();
+      return;
+    }
     if (MEDIA_CHANNEL.test(channel.name)) {
       // A media channel of a session that is already gone (or of another engine): never a caller.
       this.log.debug({ channelId: channel.id }, 'ignoring StasisStart of an unowned media channel');

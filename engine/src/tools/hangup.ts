@@ -11,12 +11,13 @@ const parameters = z.object({
  */
 export const hangupTool: Tool<z.infer<typeof parameters>> = {
   name: 'hangup',
+  endsCall: true,
   description: 'End the call once the conversation is finished. Say goodbye in your reply before calling it.',
   parameters,
   async run(args, ctx) {
+    ctx.end('completed');
     if (ctx.replyText.trim()) await ctx.playedOut();
     else await ctx.say(ctx.context.farewell);
-    ctx.end('completed');
     await ctx.control.hangup('completed');
     return { content: `The call has ended${args.reason ? ` (${args.reason})` : ''}.`, ended: true };
   },

@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import type { ContextConfig } from '@ai-agent/common';
 import type { ToolCall, ToolSchema } from '../providers/types.ts';
+import type { CallActions } from '../telephony/call-control.ts';
 import { hangupTool } from './hangup.ts';
 import { sendDtmfTool } from './send-dtmf.ts';
 import { transferTool } from './transfer.ts';
 import type { Tool, ToolContext, ToolResult } from './types.ts';
 
 export type ToolName = ContextConfig['tools'][number];
+
+/** Tools that need a telephony action the call may not have (a dialplan AudioSocket call has no ARI). */
+const NEEDS: Partial<Record<ToolName, keyof CallActions>> = { transfer: 'transfer', send_dtmf: 'sendDtmf' };
 
 function toolFor(name: ToolName, context: ContextConfig): Tool<any> {
   switch (name) {
@@ -20,20 +24,29 @@ function toolFor(name: ToolName, context: ContextConfig): Tool<any> {
 }
 
 /**
- * The tools a context offers the model: their JSON schemas for the request, and a runner that validates
- * the model's arguments. Anything wrong (unknown tool, bad JSON, bad arguments, a failing action) comes
- * back as an error text for the model, never as an exception out of the call.
+ * The tools a context offers the model on one call: those the call can carry out (a model is never offered
+ * a transfer it could only announce), their JSON schemas for the request, and a runner that validates the
+ * model's arguments. Anything wrong (unknown tool, bad JSON, bad arguments, a failing action) comes back as
+ * an error text for the model, never as an exception out of the call.
  */
 export class Toolbox {
   readonly schemas: readonly ToolSchema[];
   private readonly tools = new Map<string, Tool<any>>();
 
-  constructor(context: ContextConfig) {
-    for (const name of context.tools) this.tools.set(name, toolFor(name, context));
+  constructor(context: ContextConfig, actions: CallActions) {
+    for (const name of context.tools) {
+      const needs = NEEDS[name];
+      if (!needs || actions[needs]) this.tools.set(name, toolFor(name, context));
+    }
     this.schemas = [...this.tools.values()].map((t) => {
       const { $schema: _ignored, ...parameters } = z.toJSONSchema(t.parameters) as Record<string, unknown>;
       return { name: t.name, description: t.description, parameters };
     });
+  }
+
+  /** The named tool ends or moves the call (see Tool.endsCall). */
+  endsCall(name: string): boolean {
+    return this.tools.get(name)?.endsCall === true;
   }
 
   async run(call: ToolCall, ctx: ToolContext): Promise<ToolResult> {

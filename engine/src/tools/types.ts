@@ -12,9 +12,12 @@ export interface ToolContext {
   replyText: string;
   /** Speaks `text` as the agent and resolves once it has played (or was cut off). */
   say(text: string): Promise<void>;
-  /** Resolves once everything the agent queued so far has played. */
+  /**
+   * Resolves once the caller has heard everything the agent said so far, to the end: audio held by a
+   * tentative barge-in is played too, and nothing the caller says from now on cuts it.
+   */
   playedOut(): Promise<void>;
-  /** The conversation ends here (the tool hangs up or hands the call over). */
+  /** The conversation ends here (the tool hangs up or hands the call over): caller input is no longer answered. */
   end(outcome: CallOutcome): void;
   signal: AbortSignal;
 }
@@ -28,6 +31,11 @@ export interface ToolResult {
 
 export interface Tool<Args = unknown> {
   readonly name: string;
+  /**
+   * The tool ends the call or moves it away: the speech before it must be heard whole, so the conversation
+   * stops treating caller speech over it as a barge-in as soon as the model asks for the tool.
+   */
+  readonly endsCall?: boolean;
   readonly description: string;
   readonly parameters: z.ZodType<Args>;
   run(args: Args, ctx: ToolContext): Promise<ToolResult>;

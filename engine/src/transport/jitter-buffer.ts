@@ -120,6 +120,11 @@ export class JitterBuffer {
     return this.maxPacketSamples;
   }
 
+  /** Packets it can hold ahead of the playout point. */
+  get depth(): number {
+    return this.slots.length;
+  }
+
   /**
    * Accepts a decoded packet. `timestamp` is in samples at `sampleRate` (RTP timestamp or a running count).
    * Returns false (and counts why) when the packet is dropped.

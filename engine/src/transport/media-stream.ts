@@ -62,6 +62,11 @@ export interface MediaStreamCounters {
   outboundDrains: number;
   /** Samples (native rate) dropped because the playback queue hit its limit. */
   outboundOverflowSamples: number;
+  /**
+   * Frames dropped unsent because the peer was not reading: its socket already held the transport's send
+   * backlog limit (a few seconds of audio). Only transports over TCP (AudioSocket, WebSocket) have one.
+   */
+  outboundBackpressureFrames?: number;
   flushes: number;
   /** Rejected input by reason. */
   rejected: ReasonCounts;

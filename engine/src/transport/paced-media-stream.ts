@@ -257,6 +257,11 @@ export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> i
     this.emit('error', err);
   }
 
+  /** Packets the jitter buffer can hold: the largest burst a transport's flood guard need let through. */
+  protected get jitterDepth(): number {
+    return this.jitter.depth;
+  }
+
   protected resetJitter(): void {
     this.jitter.reset();
   }

@@ -28,7 +28,7 @@ describe('call routes', () => {
   });
   after(async () => {
     await harness.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -42,7 +42,7 @@ describe('drain', () => {
       closers: [
         { name: 'listeners', close: () => { order.push(`listeners closed with ${registry.count()} calls`); } },
         { name: 'failing', close: () => { throw new Error('already closed'); } },
-        { name: 'store', close: () => { order.push('store closed'); store.close(); } },
+        { name: 'store', close: () => { order.push('store closed'); return store.close(); } },
       ],
       log: testLog,
       pollMs: 10,

@@ -92,7 +92,7 @@ describe('GET /metrics', () => {
   });
   after(async () => {
     await harness.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

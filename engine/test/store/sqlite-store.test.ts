@@ -48,16 +48,16 @@ function recordCall(store: SqliteCallStore, id: string): void {
 }
 
 describe('SqliteCallStore', () => {
-  it('keeps a complete call record across a close and reopen', () => {
+  it('keeps a complete call record across a close and reopen', async () => {
     const path = freshPath();
     const store = open(path);
     recordCall(store, 'call-1');
-    const before = store.get('call-1');
-    store.close();
+    const before = await store.get('call-1');
+    await store.close();
 
     const reopened = open(path);
-    const record = reopened.get('call-1') as CallRecord;
-    reopened.close();
+    const record = (await reopened.get('call-1')) as CallRecord;
+    await reopened.close();
     assert.deepEqual(record, before);
     assert.equal(record.context, 'sales');
     assert.equal(record.codec, 'ulaw');
@@ -82,20 +82,21 @@ describe('SqliteCallStore', () => {
     ]);
   });
 
-  it('uses WAL and creates the directory 0700 and the files 0600', () => {
+  it('uses WAL and creates the directory 0700 and the files 0600', async () => {
     const path = freshPath();
     const store = open(path);
     recordCall(store, 'perm');
+    await store.get('perm');
     assert.equal(statSync(join(path, '..')).mode & 0o777, 0o700);
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.equal(statSync(`${path}-wal`).mode & 0o777, 0o600, 'the WAL file inherits the database mode');
     const probe = new BetterSqlite3(path, { readonly: true });
     assert.equal(probe.pragma('journal_mode', { simple: true }), 'wal');
     probe.close();
-    store.close();
+    await store.close();
   });
 
-  it('scrubs every text it writes: secrets, credential shapes and phone numbers', () => {
+  it('scrubs every text it writes: secrets, credential shapes and phone numbers', async () => {
     const secret = `canary-${randomBytes(10).toString('hex')}`;
     registerSecret(secret);
     const path = freshPath();
@@ -108,8 +109,8 @@ describe('SqliteCallStore', () => {
     store.addEvent('scrub', { kind: 'tool_call', at: t(4), name: 'note', arguments: `{"text":"${secret}"}`, result: `saved ${secret}` });
     store.addEvent('scrub', { kind: 'dtmf', at: t(5), digits: '4921' });
     store.finish('scrub', { endedAt: t(6), outcome: 'error', hangupCause: `upstream said ${secret}` });
-    const record = store.get('scrub')!;
-    store.close();
+    const record = (await store.get('scrub'))!;
+    await store.close();
 
     const serialized = JSON.stringify(record);
     assert.ok(!serialized.includes(secret), 'no planted secret in the record');
@@ -121,40 +122,40 @@ describe('SqliteCallStore', () => {
     assert.ok(!onDisk.includes(secret));
   });
 
-  it('stores tool arguments per policy: full, redacted or none', () => {
+  it('stores tool arguments per policy: full, redacted or none', async () => {
     const secret = `toolcanary-${randomBytes(8).toString('hex')}`;
     registerSecret(secret);
-    const stored = (mode: ToolArgumentsPolicy): string => {
+    const stored = async (mode: ToolArgumentsPolicy): Promise<string> => {
       const store = open(freshPath(), policy(mode));
       store.begin({ id: 'x', context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: t(0) });
       store.addEvent('x', { kind: 'tool_call', at: t(1), name: 'note', arguments: `{"pin":"${secret}"}`, result: 'ok' });
-      const event = store.get('x')!.events[0]!;
-      store.close();
+      const event = (await store.get('x'))!.events[0]!;
+      await store.close();
       assert.equal(event.kind, 'tool_call');
       return event.kind === 'tool_call' ? event.arguments : '';
     };
-    assert.equal(stored('full'), `{"pin":"${secret}"}`);
-    assert.equal(stored('redacted'), '{"pin":"[REDACTED]"}');
-    assert.equal(stored('none'), TOOL_ARGUMENTS_NOT_STORED);
+    assert.equal(await stored('full'), `{"pin":"${secret}"}`);
+    assert.equal(await stored('redacted'), '{"pin":"[REDACTED]"}');
+    assert.equal(await stored('none'), TOOL_ARGUMENTS_NOT_STORED);
   });
 
-  it('keeps numbers in full only when show_phone_numbers is set', () => {
+  it('keeps numbers in full only when show_phone_numbers is set', async () => {
     const store = open(freshPath(), policy('redacted', true));
     const previous = scrubber.showPhoneNumbers;
     scrubber.showPhoneNumbers = true;
     try {
       store.begin({ id: 'n', context: 'c', transport: 'rtp', codec: 'ulaw', callerNumber: '+15550001111', startedAt: t(0) });
       store.addEvent('n', { kind: 'dtmf', at: t(1), digits: '12#' });
-      const record = store.get('n')!;
+      const record = (await store.get('n'))!;
       assert.equal(record.callerNumber, '+15550001111');
       assert.deepEqual(record.events[0], { kind: 'dtmf', at: t(1), digits: '12#' });
     } finally {
       scrubber.showPhoneNumbers = previous;
-      store.close();
+      await store.close();
     }
   });
 
-  it('refuses bad writes without throwing, counts them, and keeps serving other calls', () => {
+  it('refuses bad writes without throwing, counts them, and keeps serving other calls', async () => {
     const store = open(freshPath());
     store.addTurn('never-begun', { speaker: 'caller', text: 'hi', startedAt: t(0), interrupted: false });
     store.addEvent('never-begun', { kind: 'dtmf', at: t(0), digits: '1' });
@@ -162,44 +163,44 @@ describe('SqliteCallStore', () => {
     store.begin({ id: 'ok', context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: t(0) });
     store.begin({ id: 'ok', context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: t(0) }); // duplicate id
     store.addTurn('ok', { speaker: 'agent', text: 'hello', startedAt: t(1), interrupted: false, latency: { totalMs: Number.NaN } });
+    const record = (await store.get('ok'))!;
     assert.equal(store.counters.writeErrors, 4);
-    const record = store.get('ok')!;
     assert.equal(record.turns.length, 1);
     assert.equal(record.turns[0]!.latency, undefined, 'a non-finite latency is not stored');
-    assert.equal(store.get('never-begun'), undefined);
-    store.close();
+    assert.equal(await store.get('never-begun'), undefined);
+    await store.close();
   });
 
-  it('ends a call once: the first end wins', () => {
+  it('ends a call once: the first end wins', async () => {
     const store = open(freshPath());
     store.begin({ id: 'e', context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: t(0) });
     store.finish('e', { endedAt: t(5), outcome: 'drained', hangupCause: 'drain' });
     store.finish('e', { endedAt: t(6), outcome: 'caller_hangup' });
-    const record = store.get('e')!;
+    const record = (await store.get('e'))!;
     assert.equal(record.outcome, 'drained');
     assert.equal(record.endedAt, t(5));
-    store.close();
+    await store.close();
   });
 
-  it('lists newest first with a turn count, paging after the last id seen', () => {
+  it('lists newest first with a turn count, paging after the last id seen', async () => {
     const store = open(freshPath());
     for (let i = 0; i < 5; i++) {
       store.begin({ id: `c${i}`, context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: t(i * 10) });
       for (let k = 0; k < i; k++) store.addTurn(`c${i}`, { speaker: 'caller', text: 'x', startedAt: t(i * 10 + 1), interrupted: false });
     }
-    const first = store.list({ limit: 2 });
+    const first = await store.list({ limit: 2 });
     assert.deepEqual(first.map((c) => [c.id, c.turnCount]), [['c4', 4], ['c3', 3]]);
-    const next = store.list({ limit: 10, before: first.at(-1)!.id });
+    const next = await store.list({ limit: 10, before: first.at(-1)!.id });
     assert.deepEqual(next.map((c) => c.id), ['c2', 'c1', 'c0']);
     // Calls that started in the same millisecond page without loss or repetition.
     for (const id of ['t-a', 't-b', 't-c']) store.begin({ id, context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: t(59) });
-    const page1 = store.list({ limit: 2 });
-    const page2 = store.list({ limit: 2, before: page1.at(-1)!.id });
+    const page1 = await store.list({ limit: 2 });
+    const page2 = await store.list({ limit: 2, before: page1.at(-1)!.id });
     assert.deepEqual([...page1, ...page2].map((c) => c.id), ['t-c', 't-b', 't-a', 'c4']);
-    store.close();
+    await store.close();
   });
 
-  it('purges calls that ended before the cutoff, and nothing else', () => {
+  it('purges calls that ended before the cutoff, and nothing else', async () => {
     const path = freshPath();
     const store = open(path);
     store.begin({ id: 'old-ended', context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: '2025-01-01T00:00:00.000Z' });
@@ -211,11 +212,11 @@ describe('SqliteCallStore', () => {
     store.finish('recent', { endedAt: '2026-03-01T00:05:00.000Z', outcome: 'completed' });
 
     const job = new RetentionJob(store, () => ({ retentionDays: 30, purgeIntervalMinutes: 60 }), log, () => Date.parse('2026-03-10T00:00:00Z'));
-    assert.equal(job.runOnce(), 1);
-    assert.equal(store.get('old-ended'), undefined);
-    assert.ok(store.get('old-still-open'), 'a call that has not ended is never purged');
-    assert.ok(store.get('recent'));
-    store.close();
+    assert.equal(await job.runOnce(), 1);
+    assert.equal(await store.get('old-ended'), undefined);
+    assert.ok(await store.get('old-still-open'), 'a call that has not ended is never purged');
+    assert.ok(await store.get('recent'));
+    await store.close();
     // Its turns and events went with it.
     const probe = new BetterSqlite3(path, { readonly: true });
     assert.equal((probe.prepare("SELECT count(*) AS n FROM turns WHERE call_id = 'old-ended'").get() as { n: number }).n, 0);
@@ -223,25 +224,25 @@ describe('SqliteCallStore', () => {
     probe.close();
   });
 
-  it('closes records a previous process left open', () => {
+  it('closes records a previous process left open', async () => {
     const path = freshPath();
     const first = open(path);
     first.begin({ id: 'orphan', context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: t(0) });
-    first.close();
+    await first.close();
     const second = open(path);
-    assert.equal(second.closeAbandoned(t(30)), 1);
-    const record = second.get('orphan')!;
+    assert.equal(await second.closeAbandoned(t(30)), 1);
+    const record = (await second.get('orphan'))!;
     assert.equal(record.outcome, 'error');
     assert.equal(record.endedAt, t(30));
-    second.close();
+    await second.close();
   });
 });
 
 describe('schema migrations', () => {
-  it('brings a version-1 database to the latest version, keeping and backfilling its records', () => {
+  it('brings a version-1 database to the latest version, keeping and backfilling its records', async () => {
     const path = freshPath();
     const store = open(path);
-    store.close();
+    await store.close();
     rmSync(path);
     // A database as the first schema left it, with a call in it.
     const old = new BetterSqlite3(path);
@@ -254,11 +255,11 @@ describe('schema migrations', () => {
     old.close();
 
     const migrated = open(path);
-    assert.equal(migrated.list({ limit: 1 })[0]!.turnCount, 2, 'turn count backfilled by migration 2');
-    assert.equal(migrated.get('v1-call')!.turns.length, 2);
+    assert.equal((await migrated.list({ limit: 1 }))[0]!.turnCount, 2, 'turn count backfilled by migration 2');
+    assert.equal((await migrated.get('v1-call'))!.turns.length, 2);
     migrated.addTurn('v1-call', { speaker: 'agent', text: 'bye', startedAt: t(4), interrupted: false });
-    assert.equal(migrated.list({ limit: 1 })[0]!.turnCount, 3);
-    migrated.close();
+    assert.equal((await migrated.list({ limit: 1 }))[0]!.turnCount, 3);
+    await migrated.close();
 
     const probe = new BetterSqlite3(path, { readonly: true });
     const versions = probe.prepare('SELECT version FROM schema_version ORDER BY version').all() as Array<{ version: number }>;
@@ -267,9 +268,9 @@ describe('schema migrations', () => {
     probe.close();
   });
 
-  it('refuses a database from a newer engine and leaves it untouched', () => {
+  it('refuses a database from a newer engine and leaves it untouched', async () => {
     const path = freshPath();
-    open(path).close();
+    await open(path).close();
     const db = new BetterSqlite3(path);
     db.prepare('INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)').run(LATEST_SCHEMA_VERSION + 1, 'future', t(0));
     db.close();

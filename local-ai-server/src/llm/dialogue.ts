@@ -9,6 +9,8 @@ import type { Responder, ResponderEvent } from './types.ts';
 
 interface Turn {
   reply: string;
+  /** The intent that answered, when one did. */
+  intent?: string;
   action?: IntentConfig['action'];
   expect?: Expectation;
 }
@@ -61,7 +63,7 @@ export class DialogueResponder implements Responder {
     state.pending = undefined;
     if (intent.name === this.cfg.repeat_intent) return { reply: state.last || this.cfg.greeting };
     const expect = intent.expect ? { grammar: GRAMMAR_FOR_SLOT[intent.expect] ?? { builtin: intent.expect } } : undefined;
-    return { reply: fill(intent.reply, values, state.last), action: intent.action, expect };
+    return { reply: fill(intent.reply, values, state.last), intent: intent.name, action: intent.action, expect };
   }
 
   /** Tries to read the pending slot from the utterance; undefined when it holds no usable value. */
@@ -138,18 +140,40 @@ export class DialogueResponder implements Responder {
   }
 
   async *respond(messages: ChatMessage[], tools: ToolSpec[] | undefined): AsyncIterable<ResponderEvent> {
+    const last = messages[messages.length - 1];
+    if (last?.role === 'tool') {
+      // The round after an action: nothing more to say if it worked; if it failed, say so and go on.
+      if (/^error\b/i.test(last.content)) yield* this.speak(this.cfg.action_unavailable);
+      yield { type: 'done', reason: 'stop' };
+      return;
+    }
     const turn = this.reply(messages);
-    // Streamed a few words at a time, like a model, so the client's sentence splitter is exercised the same way.
-    const words = turn.reply.split(/(?<=\s)/);
-    for (let i = 0; i < words.length; i += 4) yield { type: 'delta', text: words.slice(i, i + 4).join('') };
     const action = turn.action;
-    const offered = !tools || (action !== undefined && tools.some((t) => t.name === action.tool));
-    if (action && offered) {
+    // `tools` absent means the client did not say what it offers: assume everything.
+    const offered = action !== undefined && (!tools || tools.some((t) => t.name === action.tool));
+    if (action && !offered) {
+      // Never announce what the call cannot do ("putting you through" on a line that cannot transfer).
+      yield* this.speak(this.intentNamed(turn)?.unavailable_reply ?? turn.reply);
+      yield { type: 'done', reason: 'stop' };
+      return;
+    }
+    yield* this.speak(turn.reply);
+    if (action) {
       yield { type: 'tool_call', name: action.tool, arguments: action.arguments };
       yield { type: 'done', reason: 'tool_call' };
       return;
     }
     yield { type: 'done', reason: 'stop', expect: turn.expect };
+  }
+
+  /** Streamed a few words at a time, like a model, so the client's sentence splitter is exercised the same way. */
+  private *speak(text: string): Iterable<ResponderEvent> {
+    const words = text.split(/(?<=\s)/);
+    for (let i = 0; i < words.length; i += 4) yield { type: 'delta', text: words.slice(i, i + 4).join('') };
+  }
+
+  private intentNamed(turn: Turn): IntentConfig | undefined {
+    return turn.intent ? this.byName.get(turn.intent) : undefined;
   }
 
   async close(): Promise<void> {}

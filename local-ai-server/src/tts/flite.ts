@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalAiConfig } from '../config.ts';
 import { parseWav, type PcmAudio } from '../audio/wav.ts';
+import { trimLeadIn } from './lead-in.ts';
 import type { TtsEngine } from './types.ts';
 
 /** Voices that speak at 16 kHz; kal (8 kHz diphone) is left out because it is far less intelligible. */
@@ -53,7 +54,7 @@ export class FliteEngine implements TtsEngine {
         try {
           if (signal.aborted) throw new Error('synthesis cancelled');
           if (code !== 0) throw new Error(`flite exited with ${code}`);
-          resolve(parseWav(readFileSync(file)));
+          resolve(trimLeadIn(parseWav(readFileSync(file))));
         } catch (err) {
           reject(err as Error);
         } finally {

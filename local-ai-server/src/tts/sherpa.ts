@@ -3,6 +3,7 @@
 import type { LocalAiConfig } from '../config.ts';
 import type { PcmAudio } from '../audio/wav.ts';
 import { importOptional, requireFiles } from '../optional.ts';
+import { trimLeadIn } from './lead-in.ts';
 import type { TtsEngine } from './types.ts';
 
 interface SherpaTts {
@@ -41,7 +42,7 @@ export class SherpaTtsEngine implements TtsEngine {
       const v = Math.max(-1, Math.min(1, audio.samples[i]));
       samples[i] = Math.round(v * 32767);
     }
-    return { sampleRate: audio.sampleRate, samples };
+    return trimLeadIn({ sampleRate: audio.sampleRate, samples });
   }
 
   close(): void {}

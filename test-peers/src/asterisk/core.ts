@@ -34,7 +34,15 @@ export interface AsteriskCoreOptions {
   transferAnswerAfterMs?: number | null;
   /** Impairments applied to every ExternalMedia leg. */
   impair?: LegImpairments;
+  /**
+   * How long after the externalMedia reply (after the app connects, for a server-mode media WebSocket) the media
+   * channel's StasisStart comes: a number of ms, or one per media channel by its index (0, 1, …).
+   */
+  mediaStasisStartDelayMs?: number | ((mediaIndex: number) => number);
 }
+
+/** Observed on an idle host: StasisStart ~4 ms after the externalMedia reply (later when the host is busy). */
+export const DEFAULT_MEDIA_STASIS_START_DELAY_MS = 4;
 
 /**
  * The Asterisk the peer models: channels, bridges, playbacks, Stasis apps and their events, and the
@@ -51,6 +59,7 @@ export class AsteriskCore {
   readonly mediaSockets = new Map<string, PendingMediaSocket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopClock: (() => void) | null = null;
+  private mediaChannels = 0;
   readonly startedAt = new Date();
 
   constructor(readonly opts: AsteriskCoreOptions) {
@@ -105,6 +114,12 @@ export class AsteriskCore {
   setVar(ch: Channel, name: string, value: string, emit = true): void {
     ch.vars.set(name, value);
     if (emit) this.emit('ChannelVarset', { variable: name, value, channel: this.channelJson(ch) }, ch);
+  }
+
+  /** The wait before the next media channel enters the app (bridging it earlier answers 422). */
+  mediaStasisStartDelay(): number {
+    const delay = this.opts.mediaStasisStartDelayMs ?? DEFAULT_MEDIA_STASIS_START_DELAY_MS;
+    return typeof delay === 'number' ? delay : delay(this.mediaChannels++);
   }
 
   enterStasis(ch: Channel, app: string, args: string[]): void {

@@ -60,8 +60,16 @@ function newChannel(core: AsteriskCore, q: Record<string, string | undefined>, n
   return ch;
 }
 
-/** The observed sequence after the driver answers: Dial, ChannelStateChange(Up), Dial ANSWER, ChannelVarset, StasisStart. */
+/**
+ * The observed sequence after the driver answers: Dial, ChannelStateChange(Up), Dial ANSWER, ChannelVarset,
+ * StasisStart — a few ms after the reply (or the app's connection), so the channel is not yet in Stasis when the
+ * reply arrives.
+ */
 function announce(core: AsteriskCore, ch: Channel, app: string, dialstring: string, varName: string, args: string[]): void {
+  core.later(core.mediaStasisStartDelay(), () => announceNow(core, ch, app, dialstring, varName, args));
+}
+
+function announceNow(core: AsteriskCore, ch: Channel, app: string, dialstring: string, varName: string, args: string[]): void {
   if (ch.hungUp) return;
   const peer = () => core.channelJson(ch);
   core.emit('Dial', { dialstatus: '', dialstring, forward: '', peer: peer() }, ch);

@@ -14,7 +14,7 @@ const run = promisify(execFile);
  * Where caller audio comes from. A string reference is one of:
  *   `sound:<name>`   an Asterisk prompt from the Debian package asterisk-core-sounds-en-wav
  *   `digits:<0-9*#>` the prompts digits/<d> one after another (as SayDigits)
- *   `tts:<text>`     speech synthesised by espeak-ng (or flite), converted with sox
+ *   `tts:<text>`     speech synthesised by flite (or espeak-ng), converted with sox
  *   `tone:<name>`    one cadence cycle of ring, busy, congestion or dial
  *   `silence:<ms>`   digital silence
  *   anything else    a WAV file path (converted with sox when it is not 8 kHz mono 16-bit)
@@ -40,16 +40,20 @@ export function soundPath(name: string): string | null {
   return existsSync(path) ? path : null;
 }
 
-/** Resolves a reference to 8 kHz mono samples. Results are memoised per process. */
-export function loadAudio(ref: AudioRef): Promise<Int16Array> {
-  if (typeof ref !== 'string') return Promise.resolve(ref);
-  let pending = memo.get(ref);
+/** One pending result per key and process (a failure is forgotten, so a later call tries again). */
+function memoised(cache: Map<string, Promise<Int16Array>>, key: string, make: () => Promise<Int16Array>): Promise<Int16Array> {
+  let pending = cache.get(key);
   if (!pending) {
-    pending = resolve(ref);
-    memo.set(ref, pending);
-    pending.catch(() => memo.delete(ref));
+    pending = make();
+    cache.set(key, pending);
+    pending.catch(() => cache.delete(key));
   }
   return pending;
+}
+
+/** Resolves a reference to 8 kHz mono samples. Results are memoised per process. */
+export function loadAudio(ref: AudioRef): Promise<Int16Array> {
+  return typeof ref === 'string' ? memoised(memo, ref, () => resolve(ref)) : Promise.resolve(ref);
 }
 
 async function resolve(ref: string): Promise<Int16Array> {
@@ -122,21 +126,44 @@ async function convert(input: string, output: string): Promise<void> {
   renameSync(tmp, output);
 }
 
-/** espeak-ng first (clear, fast), flite as a fallback; both render at their own rate, sox brings it to 8 kHz. */
-async function synthesise(text: string): Promise<Int16Array> {
-  const out = cached(`tts:flite-rms:${text}`);
+/** A synthetic voice: `flite/<voice>` (rms, awb, slt, kal16) or `espeak-ng/<voice>` (en-us, en-gb-x-rp, …). */
+export type CallerVoice = `flite/${string}` | `espeak-ng/${string}`;
+
+let fliteVoices: Promise<string[]> | null = null;
+const spoken = new Map<string, Promise<Int16Array>>();
+
+async function render(voice: CallerVoice, text: string, file: string): Promise<void> {
+  const name = voice.slice(voice.indexOf('/') + 1);
+  if (voice.startsWith('espeak-ng/')) {
+    await run('espeak-ng', ['-v', name, '-s', '160', '-w', file, text]);
+    return;
+  }
+  // flite speaks an unknown voice name in its default voice without a word: check the name first.
+  fliteVoices ??= run('flite', ['-lv']).then(({ stdout }) => stdout.replace(/^.*?:/, '').trim().split(/\s+/));
+  if (!(await fliteVoices).includes(name)) throw new AudioSourceError(`flite has no voice ${name}`);
+  await run('flite', ['-voice', name, '-t', text, '-o', file]);
+}
+
+/**
+ * `text` spoken at 8 kHz (cached on disk). Without a voice: flite's natural-speech "rms" voice, espeak-ng
+ * when flite is missing; a formant voice such as espeak-ng's is far from any human caller and trips speech
+ * recognisers that a person would not. With a voice, that voice or an error.
+ */
+export function synthesise(text: string, voice?: CallerVoice): Promise<Int16Array> {
+  const key = `tts:${voice ?? 'flite-rms'}:${text}`;
+  // Two calls preparing the same words at once must not share temporary files.
+  return memoised(spoken, key, () => speak(key, text, voice));
+}
+
+async function speak(key: string, text: string, voice?: CallerVoice): Promise<Int16Array> {
+  const out = cached(key);
   if (!existsSync(out)) {
     const raw = `${out}.${process.pid}.raw.wav`;
-    // flite's natural-speech "rms" voice first: a formant voice such as espeak-ng's is far from any human
-    // caller and trips speech recognisers that a person would not.
     try {
-      await run('flite', ['-voice', 'rms', '-t', text, '-o', raw]);
-    } catch {
-      try {
-        await run('espeak-ng', ['-v', 'en-us', '-s', '160', '-w', raw, text]);
-      } catch (err) {
-        throw new AudioSourceError(`neither flite nor espeak-ng could synthesise speech: ${(err as Error).message}`);
-      }
+      if (voice) await render(voice, text, raw);
+      else await render('flite/rms', text, raw).catch(() => render('espeak-ng/en-us', text, raw));
+    } catch (err) {
+      throw new AudioSourceError(`${voice ?? 'neither flite nor espeak-ng'} could not synthesise speech: ${(err as Error).message}`);
     }
     await convert(raw, out);
     rmSync(raw, { force: true });

@@ -3,7 +3,10 @@
  *
  * Definitions (also in the README):
  *  - agent audio: a frame from the engine whose RMS reaches AUDIO_RMS_THRESHOLD (audio/level.ts);
- *  - response latency: end of a caller utterance (its last frame sent) → first agent audio frame after it;
+ *  - caller speech: the frames of an utterance at that same level, so the silence a recording carries
+ *    before and after the words is not speech; onset is the first such frame sent, end the last;
+ *  - response latency: end of caller speech → first agent audio frame after it;
+ *  - reply lead-in: agent sound heard below the audible level (RMS above IDLE_RMS) right before that frame;
  *  - barge-in stop: caller onset (first frame of speech over the agent) → last agent audio frame before
  *    the agent stays quiet for STOP_SILENCE_MS;
  *  - gap: inside an agent spurt, two consecutive agent frames (audible or not) more than GAP_MIN_MS

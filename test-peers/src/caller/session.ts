@@ -2,7 +2,8 @@ import type { Logger } from '@ai-agent/common';
 import { FRAME_MS, FRAME_SAMPLES, MIX_RATE } from '../audio/formats.ts';
 import { writeWav } from '../audio/wav.ts';
 import { loadAudio, type AudioRef } from '../audio/sources.ts';
-import { agentStopAfter, firstAtOrAfter, gapsOf, spurtsOf, type GapStats } from './analysis.ts';
+import { AUDIO_RMS_THRESHOLD, IDLE_RMS, rms, voicedFrames } from '../audio/level.ts';
+import { SPURT_BREAK_MS, agentStopAfter, firstAtOrAfter, gapsOf, spurtsOf, type GapStats } from './analysis.ts';
 import { Recorder } from './recorder.ts';
 import { DEFAULT_WAIT_TIMEOUT_MS, audioRefsOf, describeRef, type ScriptStep } from './script.ts';
 
@@ -19,17 +20,21 @@ export interface TranscriptEntry {
   text: string;
 }
 
+/** One caller utterance, timed by its speech: its leading and trailing silence are not speech. */
 export interface TurnTiming {
   audio: string;
-  /** When the caller's utterance ended (ms since call start). */
+  /** When the caller's speech began (ms since call start): the first audible frame sent. */
+  onsetMs: number;
+  /** When it ended: the last audible frame sent. */
   speechEndMs: number;
-  /** End of caller speech → first agent audio; null when the agent never answered. */
+  /** End of caller speech → first agent audio after it; null when the agent never answered. */
   responseLatencyMs: number | null;
+  /** Agent sound below the audible level heard just before that first audio (a synthesiser's lead-in, say). */
+  replyLeadInMs: number | null;
 }
 
-export interface BargeInTiming {
-  audio: string;
-  onsetMs: number;
+/** Speech over the agent; the timings of what the caller said are as for a turn. */
+export interface BargeInTiming extends TurnTiming {
   /** Onset → last agent audio before it went quiet; null when the agent never stopped. */
   agentStopMs: number | null;
 }
@@ -57,9 +62,19 @@ export interface CallReport {
 
 class Hangup extends Error {}
 
+/** Agent audio is heard on the tick it arrives or soon after (the leg's buffer); later is other audio. */
+const LEAD_IN_MATCH_MS = 100;
+
 interface Speaking {
   samples: Int16Array;
   pos: number;
+  /** Frame indices of the first and last audible frames (the whole utterance when none is). */
+  voiced: { first: number; last: number };
+  /** Index of the next frame to send. */
+  frame: number;
+  /** When the first and last audible frames were sent. */
+  onsetAt: number;
+  endAt: number;
   resolve: () => void;
 }
 
@@ -97,6 +112,11 @@ export class CallerSession {
   private agentAudible: number[] = [];
   private agentFrames: number[] = [];
   private lastAgentAudible = -Infinity;
+  /** Sub-audible frames heard since the last silent one; -1 once the sound has become audible. */
+  private quietRun = 0;
+  private lastHeardSound = -Infinity;
+  /** Each start of audible sound heard: when, and the sub-audible sound heard just before it (ms). */
+  private readonly leadIns: Array<{ at: number; ms: number }> = [];
   private readonly transcript: TranscriptEntry[] = [];
   private readonly utterances: Array<{ audio: string; end: number; bargeIn: boolean; onset: number }> = [];
   private readonly timeouts: string[] = [];
@@ -129,6 +149,9 @@ export class CallerSession {
     this.serviceWaiters(now);
     const s = this.speaking;
     if (!s || this.ended) return this.opts.transmitSilence && !this.ended ? this.silence : null;
+    const index = s.frame++;
+    if (index === s.voiced.first) s.onsetAt = now;
+    if (index === s.voiced.last) s.endAt = now;
     const n = Math.min(FRAME_SAMPLES, s.samples.length - s.pos);
     this.frame.set(s.samples.subarray(s.pos, s.pos + n));
     if (n < FRAME_SAMPLES) this.frame.fill(0, n);
@@ -142,7 +165,20 @@ export class CallerSession {
 
   /** What the caller hears this tick. */
   hear(frame: Int16Array | null): void {
-    if (!this.ended) this.recorder.append(frame);
+    if (this.ended) return;
+    this.recorder.append(frame);
+    // Nothing heard for a moment inside sound is a late frame, not silence.
+    if (!frame && this.now - this.lastHeardSound < SPURT_BREAK_MS) return;
+    const level = frame ? rms(frame) : 0;
+    if (level > IDLE_RMS) this.lastHeardSound = this.now;
+    if (level >= AUDIO_RMS_THRESHOLD) {
+      if (this.quietRun >= 0) this.leadIns.push({ at: this.now, ms: this.quietRun * FRAME_MS });
+      this.quietRun = -1;
+    } else if (level <= IDLE_RMS) {
+      this.quietRun = 0;
+    } else if (this.quietRun >= 0) {
+      this.quietRun++;
+    }
   }
 
   /** An agent frame arrived on the wire (or, for WebSocket media, was played out). */
@@ -211,13 +247,15 @@ export class CallerSession {
 
   private async speak(ref: AudioRef, bargeIn: boolean): Promise<void> {
     const samples = this.audio.get(ref) ?? (await loadAudio(ref));
-    const onset = this.now + FRAME_MS;
     this.note('caller', `${bargeIn ? 'barges in with' : 'says'} ${describeRef(ref)} (${(samples.length / MIX_RATE).toFixed(2)} s)`);
+    const voiced = voicedFrames(samples) ?? { first: 0, last: Math.ceil(samples.length / FRAME_SAMPLES) - 1 };
+    let speaking!: Speaking;
     await new Promise<void>((resolve) => {
-      this.speaking = { samples, pos: 0, resolve };
+      speaking = { samples, pos: 0, voiced, frame: 0, onsetAt: 0, endAt: 0, resolve };
+      this.speaking = speaking;
     });
     this.guard();
-    this.utterances.push({ audio: describeRef(ref), end: this.now, bargeIn, onset });
+    this.utterances.push({ audio: describeRef(ref), end: speaking.endAt, bargeIn, onset: speaking.onsetAt });
   }
 
   private sleep(ms: number): Promise<boolean> {
@@ -270,6 +308,12 @@ export class CallerSession {
     this.resolveDone(this.report());
   }
 
+  /** The lead-in heard before the agent audio that arrived at `arrival` (heard at that tick or just after). */
+  private leadInAt(arrival: number): number | null {
+    const heard = this.leadIns.find((l) => l.at >= arrival);
+    return heard && heard.at - arrival <= LEAD_IN_MATCH_MS ? heard.ms : null;
+  }
+
   private report(): CallReport {
     const end = this.ended!;
     const rel = (t: number) => Math.round(t - this.start);
@@ -277,12 +321,19 @@ export class CallerSession {
     const turns: TurnTiming[] = [];
     const bargeIns: BargeInTiming[] = [];
     for (const u of this.utterances) {
+      const first = firstAtOrAfter(times, u.end);
+      const turn: TurnTiming = {
+        audio: u.audio,
+        onsetMs: rel(u.onset),
+        speechEndMs: rel(u.end),
+        responseLatencyMs: first === null ? null : Math.round(first - u.end),
+        replyLeadInMs: first === null ? null : this.leadInAt(first),
+      };
       if (u.bargeIn) {
         const stop = agentStopAfter(times, u.onset, end.at);
-        bargeIns.push({ audio: u.audio, onsetMs: rel(u.onset), agentStopMs: stop === null ? null : Math.round(stop) });
+        bargeIns.push({ ...turn, agentStopMs: stop === null ? null : Math.round(stop) });
       } else {
-        const first = firstAtOrAfter(times, u.end);
-        turns.push({ audio: u.audio, speechEndMs: rel(u.end), responseLatencyMs: first === null ? null : Math.round(first - u.end) });
+        turns.push(turn);
       }
     }
     const spurts = spurtsOf(times);

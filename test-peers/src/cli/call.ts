@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { startAsteriskPeer } from '../peer.ts';
-import type { CallReport } from '../caller/session.ts';
+import type { CallReport, TurnTiming } from '../caller/session.ts';
 import { defaultScript, readScriptFile } from './script-file.ts';
 
 const HELP = `Usage: npm run call -- [options]
@@ -27,7 +27,7 @@ Options:
   --args a,b              Stasis() arguments (default inbound)
   --caller-number <n>     caller id number (default 15550100)
   --caller-name <name>    caller id name (default "Test Caller")
-  --question <text>       what the default script asks (spoken with espeak-ng)
+  --question <text>       what the default script asks (spoken with flite)
   --script <file.json>    a script: JSON array of steps such as
                           [{"waitForAgentSilence":{"silenceMs":1000}},{"say":"sound:hello-world"},
                            {"bargeIn":{"afterMs":800,"say":"tts:Stop please"}},{"dtmf":"12"},{"hangup":true}]
@@ -130,11 +130,13 @@ function printReport(r: CallReport, wav: string, out: (line: string) => void): v
   out('Timings (measured on the wire)');
   out(`  call duration           ${s(r.durationMs)} (ended by ${r.endedBy}${r.error ? `: ${r.error}` : ''})`);
   out(`  first agent audio       ${r.firstAgentAudioMs === null ? 'never' : s(r.firstAgentAudioMs)}`);
-  r.turns.forEach((t, i) =>
-    out(`  turn ${i + 1} response latency ${t.responseLatencyMs === null ? 'no answer' : `${t.responseLatencyMs} ms`} (after ${t.audio})`),
-  );
+  const answer = (t: TurnTiming) =>
+    t.responseLatencyMs === null
+      ? 'no answer'
+      : `${t.responseLatencyMs} ms${t.replyLeadInMs ? `, ${t.replyLeadInMs} ms of it the reply's inaudible lead-in` : ''}`;
+  r.turns.forEach((t, i) => out(`  turn ${i + 1} response latency ${answer(t)} (after ${t.audio})`));
   r.bargeIns.forEach((b, i) =>
-    out(`  barge-in ${i + 1}: agent stopped ${b.agentStopMs === null ? 'never' : `${b.agentStopMs} ms`} after caller onset`),
+    out(`  barge-in ${i + 1}: agent stopped ${b.agentStopMs === null ? 'never' : `${b.agentStopMs} ms`} after caller onset, response latency ${answer(b)}`),
   );
   out(`  gaps in agent audio     ${r.gaps.count} (longest ${r.gaps.maxMs} ms, ${r.gaps.totalMs} ms missing)`);
   if (r.timeouts.length) out(`  timed out waiting for   ${r.timeouts.join(', ')}`);

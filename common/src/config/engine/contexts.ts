@@ -120,11 +120,19 @@ export const contextSchema = z
     limits: limitsSchema.prefault({}),
     barge_in: bargeInSchema.prefault({}),
     vad: vadSchema.prefault({}),
-    /** Silence after the end of caller speech before the turn is closed (STT finalized). */
+    /** Silence after the end of caller speech before the turn is over and the reply plays. */
     endpointing_ms: ms(300, 0, 5000),
+    /**
+     * The same when what the caller said so far sounds unfinished: digits expected, or a last word that
+     * cannot end a sentence ("and", "my", a filler). Not below endpointing_ms.
+     */
+    endpointing_unfinished_ms: ms(900, 0, 5000),
   })
   .strict()
   .superRefine((ctx, issues) => {
+    if (ctx.endpointing_unfinished_ms < ctx.endpointing_ms) {
+      issues.addIssue({ code: 'custom', path: ['endpointing_unfinished_ms'], message: 'must not be below endpointing_ms' });
+    }
     if (ctx.tools.includes('transfer') && Object.keys(ctx.transfer_targets).length === 0) {
       issues.addIssue({ code: 'custom', path: ['transfer_targets'], message: 'the transfer tool needs at least one target' });
     }

@@ -15,8 +15,12 @@ const rtpSchema = z
     slin16_reply: z.enum(['ulaw', 'slin16']).default('ulaw'),
     slin16_payload_type: z.number().int().min(96).max(127).default(118),
     dtmf_payload_type: z.number().int().min(96).max(127).default(101),
-    /** Packets per call per 20 ms accepted before the excess is dropped (flood guard). */
-    max_packets_per_tick: z.number().int().min(1).max(100).default(8),
+    /**
+     * Flood guard: packets per 20 ms a call's source may send sustained (Asterisk sends 1). A burst above it, as
+     * a stalled Asterisk releases its backlog, passes while it fits in the jitter buffer (64 packets); only a
+     * sustained excess is dropped.
+     */
+    max_packets_per_tick: z.number().int().min(2).max(100).default(2),
   })
   .strict()
   .refine((r) => r.port_min <= r.port_max, { message: 'port_min must not exceed port_max', path: ['port_min'] });

@@ -15,6 +15,8 @@ export interface MetricsSources {
   media?: () => MediaTotals;
   /** Input the media listeners refused before any stream existed, per listener ('rtp', 'audiosocket', 'media_ws'). */
   listenerRejections?: () => Iterable<[listener: string, counts: Readonly<ReasonCounts>]>;
+  /** Bursts of packets a stalled sender released at once, let through to the jitter buffer (RTP server totals). */
+  mediaBursts?: () => { bursts: number; burstPackets: number };
   /** The shared pacer clock's timing faults. */
   pacer?: () => { lateTicks: number; skippedTicks: number };
   /** Control API authentication failures by reason (AuthGuard.failures). */
@@ -23,6 +25,8 @@ export interface MetricsSources {
   admissionRefusals?: () => Readonly<ReasonCounts>;
   /** Call record writes that failed. */
   storeWriteErrors?: () => number;
+  /** The VAD service's totals (VadService.stats): windows inferred, windows skipped by reason, backlog now. */
+  vad?: () => { windows: number; skipped: Readonly<Record<string, number>>; backlog: number };
 }
 
 /** Turn latency stages, as metric label values, mapped from the record's fields. */
@@ -166,6 +170,24 @@ export class EngineMetrics {
       },
     });
     new Counter({
+      name: 'ai_agent_media_bursts_absorbed_total',
+      help: 'Bursts above the sustained packet rate (a stalled sender releasing its backlog) absorbed by the jitter buffer instead of dropped.',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, {}, sources.mediaBursts?.().bursts ?? 0);
+      },
+    });
+    new Counter({
+      name: 'ai_agent_media_burst_packets_total',
+      help: 'Packets above the sustained rate accepted within absorbed bursts.',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, {}, sources.mediaBursts?.().burstPackets ?? 0);
+      },
+    });
+    new Counter({
       name: 'ai_agent_playback_queue_drains_total',
       help: 'Times a call\'s playback queue ran dry right after audio: end of an utterance, or a starving producer (underrun).',
       registers,
@@ -226,6 +248,34 @@ export class EngineMetrics {
       collect() {
         this.reset();
         setCounter(this, {}, sources.storeWriteErrors?.() ?? 0);
+      },
+    });
+    new Counter({
+      name: 'ai_agent_vad_windows_total',
+      help: 'VAD windows (32 ms of a call\'s audio) run through the speech model.',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, {}, sources.vad?.().windows ?? 0);
+      },
+    });
+    new Counter({
+      name: 'ai_agent_vad_skipped_windows_total',
+      help: 'VAD windows that got no speech probability (barge-in and endpointing blind for 32 ms), by reason: stale (workers behind), overflow, failed.',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(sources.vad?.().skipped ?? {})) setCounter(this, { reason }, n);
+      },
+    });
+    new Gauge({
+      name: 'ai_agent_vad_backlog_windows',
+      help: 'VAD windows waiting for a worker.',
+      registers,
+      collect() {
+        const vad = sources.vad?.();
+        if (vad) this.set(vad.backlog);
       },
     });
   }

@@ -65,7 +65,5 @@ export class MeteredCallStore implements CallStore {
   list: CallStore['list'] = (query) => this.inner.list(query);
   purgeEndedBefore: CallStore['purgeEndedBefore'] = (cutoff) => this.inner.purgeEndedBefore(cutoff);
 
-  close(): void {
-    this.inner.close();
-  }
+  close: CallStore['close'] = () => this.inner.close();
 }

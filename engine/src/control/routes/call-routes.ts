@@ -55,7 +55,7 @@ export function callRoutes(deps: CallRouteDeps) {
       },
       async (request) => {
         const { limit, before } = request.query;
-        const recent = deps.store.list({ limit, before });
+        const recent = await deps.store.list({ limit, before });
         return {
           active: deps.registry().list().map(activeView),
           recent,
@@ -69,7 +69,7 @@ export function callRoutes(deps: CallRouteDeps) {
       { preHandler: guard.check, schema: { params: { type: 'object', properties: { id: CALL_ID }, required: ['id'] } } },
       async (request, reply) => {
         const live = deps.registry().get(request.params.id);
-        const record = deps.store.get(request.params.id);
+        const record = await deps.store.get(request.params.id);
         if (!live && !record) return reply.code(404).send({ error: 'no such call', requestId: request.id });
         return { active: live ? activeView(live) : null, record: record ?? null };
       },

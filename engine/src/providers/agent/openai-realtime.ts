@@ -4,13 +4,15 @@ import type { RealtimeServerEvent, RealtimeSessionCreateRequest } from 'openai/r
 import type { Logger, ProvidersConfig } from '@ai-agent/common';
 import { TypedEmitter } from '../../transport/typed-emitter.ts';
 import type { AgentConnectOptions, AgentProvider, AgentSession, AgentSessionEvents, ToolCall } from '../types.ts';
-import { AgentAudioBridge } from './audio-bridge.ts';
+import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from './audio-bridge.ts';
 import { connectError, withConnectDeadline } from './connect.ts';
 
 export type OpenAiRealtimeConfig = Extract<ProvidersConfig[string], { type: 'openai_realtime' }>;
 
 /** The Realtime API's `audio/pcm` format: PCM16 at 24 kHz, both ways. */
 const VENDOR_RATE = 24000;
+/** `MAX_SEND_BACKLOG_MS` of caller audio as sent: base64 of PCM16 (the JSON around it is not counted). */
+const MAX_SEND_BACKLOG_BYTES = (((MAX_SEND_BACKLOG_MS / 1000) * VENDOR_RATE * 2) / 3) * 4;
 
 export interface OpenAiRealtimeDeps {
   apiKey: string;
@@ -99,6 +101,10 @@ class OpenAiRealtimeSession extends TypedEmitter<AgentSessionEvents> implements 
 
   writeAudio(pcm: Int16Array): void {
     if (!this.open) return;
+    if (this.rt.socket.bufferedAmount > MAX_SEND_BACKLOG_BYTES) {
+      this.stalled();
+      return;
+    }
     this.rt.send({ type: 'input_audio_buffer.append', audio: this.audio.toVendor(pcm).toString('base64') });
   }
 
@@ -140,6 +146,15 @@ class OpenAiRealtimeSession extends TypedEmitter<AgentSessionEvents> implements 
     if (socket.readyState === socket.CONNECTING) socket.terminate();
     else this.rt.close({ code: 1000, reason: 'call ended' });
     this.audio.destroy();
+  }
+
+  /** The API stopped reading: fail the session and drop the connection (a close frame would queue behind). */
+  private stalled(): void {
+    const err = sendBacklogError('OpenAI Realtime', this.rt.socket.bufferedAmount);
+    this.closing = true;
+    this.rt.socket.terminate();
+    this.audio.destroy();
+    this.emit('error', err);
   }
 
   private get open(): boolean {

@@ -8,14 +8,11 @@ export class LocalAiLlm implements LlmProvider {
   constructor(readonly name: string, private readonly pool: LocalAiPool) {}
 
   async *chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal): AsyncIterable<LlmEvent> {
-    const { client, release } = await this.pool.acquire(signal);
+    const localMessages = messages.map(toLocal);
+    const localTools = tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+    const { items, release } = await this.pool.stream(signal, (client) => client.chat(localMessages, localTools, signal));
     try {
-      const events = client.chat(
-        messages.map(toLocal),
-        tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
-        signal,
-      );
-      for await (const event of events) {
+      for await (const event of items) {
         if (event.type === 'delta') yield { type: 'text', text: event.text };
         else if (event.type === 'tool_call') {
           // The protocol has no call ids; the engine's history needs one to pair the result.

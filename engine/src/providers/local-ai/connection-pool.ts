@@ -1,4 +1,4 @@
-import { LocalAiClient } from '@ai-agent/local-ai-server';
+import { LocalAiClient, LocalAiError } from '@ai-agent/local-ai-server';
 import type { Logger } from '@ai-agent/common';
 
 export interface LocalAiPoolOptions {
@@ -7,7 +7,14 @@ export interface LocalAiPoolOptions {
   connectTimeoutMs: number;
   /** Streams one connection carries before another is opened (the server allows 16 per connection). */
   streamsPerConnection?: number;
+  /** Ping interval of each connection (default: the client's, well inside the server's idle timeout). */
+  keepAliveMs?: number;
   log: Logger;
+}
+
+export interface Lease {
+  client: LocalAiClient;
+  release: () => void;
 }
 
 interface Slot {
@@ -16,11 +23,15 @@ interface Slot {
   dead: boolean;
 }
 
+/** The connection closed under the request before anything came back: the request can go out again. */
+const connectionLost = (err: unknown): boolean => err instanceof LocalAiError && err.code === 'closed';
+
 /**
  * Connections to one local AI server, shared by every call. The protocol multiplexes streams, so calls
  * reuse a warm connection (no handshake before a call's first audio); a new connection opens when the
- * others carry their share of streams and closes again when its streams are done, and a failed one is
- * dropped so the next request reconnects.
+ * others carry their share of streams and closes again when its streams are done. Each connection pings
+ * so the server does not close it while the line is quiet, and leaves the pool the moment it closes (idle
+ * timeout, server restart, lost peer), so the next request connects afresh.
  */
 export class LocalAiPool {
   private readonly slots: Slot[] = [];
@@ -30,12 +41,14 @@ export class LocalAiPool {
     this.perConnection = options.streamsPerConnection ?? 12;
   }
 
-  /** A connected client with room for one more stream; `release()` when that stream is over. */
-  async acquire(signal?: AbortSignal): Promise<{ client: LocalAiClient; release: () => void }> {
-    let slot = this.slots.find((s) => !s.dead && s.active < this.perConnection);
+  /** A connected client with room for one more stream (`fresh`: a new connection); `release()` when done. */
+  async acquire(signal?: AbortSignal, fresh = false): Promise<Lease> {
+    let slot = fresh ? undefined : this.slots.find((s) => !s.dead && s.active < this.perConnection);
     if (!slot) {
-      slot = { client: this.connect(signal), active: 0, dead: false };
-      this.slots.push(slot);
+      const created: Slot = { client: this.connect(signal), active: 0, dead: false };
+      void created.client.then((c) => c.closed.then(() => this.drop(created)), () => undefined);
+      this.slots.push(created);
+      slot = created;
     }
     slot.active++;
     const chosen = slot;
@@ -59,13 +72,34 @@ export class LocalAiPool {
     };
   }
 
-  /** A connection failed mid-stream: forget it (its streams have failed already). */
-  markFailed(client: LocalAiClient): void {
-    for (const slot of this.slots) {
-      void slot.client.then((c) => {
-        if (c === client) this.drop(slot);
-      }, () => undefined);
+  /**
+   * Opens a stream with `open` on a pooled connection. A connection can close just as a request goes out on
+   * it (the server's idle timeout or a restart racing the request): that failure is retried once on a new
+   * connection, as nothing came back yet. Any other failure, and a server that cannot be reached, is final.
+   */
+  async open<T>(signal: AbortSignal | undefined, open: (client: LocalAiClient) => Promise<T>): Promise<Lease & { value: T }> {
+    for (let fresh = false; ; fresh = true) {
+      const lease = await this.acquire(signal, fresh);
+      try {
+        return { ...lease, value: await open(lease.client) };
+      } catch (err) {
+        lease.release();
+        if (fresh || !connectionLost(err) || signal?.aborted) throw err;
+        this.options.log.info({ err: (err as Error).message }, 'local AI connection closed as a request went out; retrying on a new one');
+      }
     }
+  }
+
+  /**
+   * open() for a request answered by a stream of items (synthesis, chat): it counts as open once its first
+   * item (or its end) has come, so a retry never repeats anything the caller has seen.
+   */
+  async stream<T>(signal: AbortSignal | undefined, start: (client: LocalAiClient) => AsyncIterable<T>): Promise<{ items: AsyncIterable<T>; release: () => void }> {
+    const { value, release } = await this.open(signal, async (client) => {
+      const iterator = start(client)[Symbol.asyncIterator]();
+      return { iterator, first: await iterator.next() };
+    });
+    return { items: resume(value.iterator, value.first), release };
   }
 
   async close(): Promise<void> {
@@ -74,6 +108,7 @@ export class LocalAiPool {
   }
 
   private drop(slot: Slot): void {
+    if (slot.dead) return;
     slot.dead = true;
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
@@ -83,9 +118,20 @@ export class LocalAiPool {
   private connect(signal?: AbortSignal): Promise<LocalAiClient> {
     const timeout = AbortSignal.timeout(this.options.connectTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    return LocalAiClient.connect(this.options.url, { token: this.options.token, signal: combined }).catch((err: unknown) => {
+    const { url, token, keepAliveMs } = this.options;
+    return LocalAiClient.connect(url, { token, signal: combined, ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) }).catch((err: unknown) => {
       if (timeout.aborted) throw new Error(`local AI server did not answer within ${this.options.connectTimeoutMs} ms`);
-      throw err;
+      if (signal?.aborted || err instanceof LocalAiError) throw err;
+      throw new Error(`local AI server unreachable: ${(err as Error).message}`);
     });
+  }
+}
+
+/** The rest of an iteration whose first result was already taken. */
+async function* resume<T>(iterator: AsyncIterator<T>, first: IteratorResult<T>): AsyncIterable<T> {
+  try {
+    for (let r = first; !r.done; r = await iterator.next()) yield r.value;
+  } finally {
+    await iterator.return?.();
   }
 }

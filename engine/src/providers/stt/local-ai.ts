@@ -1,11 +1,13 @@
 import { Resampler } from '../../audio/resampler.ts';
 import { EventEmitter } from 'node:events';
-import type { LocalAiClient, SttStream as LocalSttStream } from '@ai-agent/local-ai-server';
-import type { LocalAiPool } from '../local-ai/connection-pool.ts';
+import type { SttStream as LocalSttStream } from '@ai-agent/local-ai-server';
+import type { Lease, LocalAiPool } from '../local-ai/connection-pool.ts';
 import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents } from '../types.ts';
 
 /** Audio kept while a recognition stream opens (1 s at 16 kHz); beyond it the oldest is dropped. */
 const MAX_BUFFERED_SAMPLES = 16000;
+/** Quiet 20 ms frames after a server-side end of utterance before the decoder is given back (1 s). */
+const LINGER_FRAMES = 50;
 /** Audio before the onset that goes with it, so the first syllable is not clipped (300 ms at 16 kHz). */
 const PREROLL_SAMPLES = 4800;
 /**
@@ -39,7 +41,11 @@ export class LocalAiStt implements SttProvider {
 }
 
 class LocalAiSttStream extends EventEmitter implements SttStream {
-  /** Narrowband calls are sent at 8 kHz: the server's telephone model and channel adaptation expect it. */
+  /**
+   * Calls that were 8 kHz on the wire are sent at 8 kHz: the server's telephone treatment expects it, and it
+   * halves the traffic. A 16 kHz wire goes as is: it may still carry a narrowband caller (Asterisk's slin16),
+   * which the server tells from the audio's bandwidth.
+   */
   private readonly sendRate: 8000 | 16000;
   private readonly down: Resampler | null;
   private current: LocalSttStream | null = null;
@@ -52,6 +58,12 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   private pendingSamples = 0;
   private grammar: SttGrammar;
   private closed = false;
+  /**
+   * Frames without sound since the server ended an utterance on its own, or -1. Its decoder is kept for a
+   * moment: a caller reading out digits pauses longer than the server's end of utterance, and reopening a
+   * recogniser for the next digit would lose its onset.
+   */
+  private quietSinceFinal = -1;
 
   constructor(private readonly pool: LocalAiPool, private readonly options: SttOpenOptions) {
     super();
@@ -85,6 +97,10 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     if (this.closed) return;
     if (this.current) {
       this.current.write(this.wire(pcm));
+      if (this.quietSinceFinal >= 0) {
+        if (carriesSound(pcm)) this.quietSinceFinal = 0;
+        else if (++this.quietSinceFinal >= LINGER_FRAMES) this.endCurrent();
+      }
       return;
     }
     if (this.opening) {
@@ -123,6 +139,7 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
 
   /** Ends the open recogniser (its final arrives through its listeners) and goes idle. */
   private endCurrent(): void {
+    this.quietSinceFinal = -1;
     const ending = this.current;
     const release = this.release;
     this.current = null;
@@ -131,26 +148,20 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   }
 
   private async openNext(): Promise<void> {
-    let acquired: { client: LocalAiClient; release: () => void } | null = null;
-    let stream: LocalSttStream;
+    let opened: Lease & { value: LocalSttStream };
     try {
-      acquired = await this.pool.acquire(this.options.signal);
-      stream = await acquired.client.openStt({
-        encoding: 'slin16le',
-        sampleRate: this.sendRate,
-        partials: true,
-        ...(this.grammar ? { grammar: this.grammar } : {}),
-      });
-    } catch (err) {
+      opened = await this.pool.open(this.options.signal, (client) =>
+        client.openStt({
+          encoding: 'slin16le',
+          sampleRate: this.sendRate,
+          partials: true,
+          ...(this.grammar ? { grammar: this.grammar } : {}),
+        }),
+      );
+    } finally {
       this.opening = false;
-      if (acquired) {
-        acquired.release();
-        this.pool.markFailed(acquired.client);
-      }
-      throw err;
     }
-    const { client, release } = acquired;
-    this.opening = false;
+    const { value: stream, release } = opened;
     if (this.closed) {
       void stream.end().finally(release);
       return;
@@ -161,8 +172,8 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     });
     stream.on('final', (text) => {
       if (this.closed) return;
-      // The server ended the utterance itself: give its decoder back until the caller makes sound again.
-      if (this.current === stream) this.endCurrent();
+      // The server ended the utterance itself: its decoder goes back once the caller stays quiet a while.
+      if (this.current === stream) this.quietSinceFinal = 0;
       this.emit('final', text);
     });
     stream.on('speech_start', () => {
@@ -173,12 +184,11 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
       this.fail(err);
     });
     stream.on('closed', () => {
-      // Closed by the server or the connection while still in use: the recognition is gone.
+      // Closed by the server while still in use: the recognition is gone.
       if (this.current === stream && !ended) this.fail(new Error('recognition stream closed by the server'));
       if (this.current === stream) {
         this.current = null;
         this.release = null;
-        this.pool.markFailed(client);
         release();
       }
     });

@@ -1,3 +1,4 @@
+import type { SynthesisOptions } from '@ai-agent/local-ai-server';
 import type { LocalAiPool } from '../local-ai/connection-pool.ts';
 import type { TtsChunk, TtsOptions, TtsProvider } from '../types.ts';
 
@@ -8,10 +9,10 @@ export class LocalAiTts implements TtsProvider {
   constructor(readonly name: string, private readonly pool: LocalAiPool) {}
 
   async *synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk> {
-    const { client, release } = await this.pool.acquire(options.signal);
+    const format: SynthesisOptions = { sampleRate: RATE, encoding: 'slin16le', ...(options.voice ? { voice: options.voice } : {}) };
+    const { items, release } = await this.pool.stream(options.signal, (client) => client.synthesize(text, format, options.signal));
     try {
-      const audio = client.synthesize(text, { sampleRate: RATE, encoding: 'slin16le', ...(options.voice ? { voice: options.voice } : {}) }, options.signal);
-      for await (const bytes of audio) {
+      for await (const bytes of items) {
         if (options.signal.aborted) return;
         yield { pcm: toInt16(bytes), sampleRate: RATE };
       }

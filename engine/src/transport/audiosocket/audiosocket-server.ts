@@ -19,7 +19,7 @@ export interface AudioSocketServerOptions {
   /** A connection must send its UUID frame within this time. */
   uuidTimeoutMs?: number;
   maxConnections?: number;
-  stream?: Partial<Pick<AudioSocketStreamOptions, 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds' | 'maxSocketBacklog' | 'maxFramesPerTick'>>;
+  stream?: Partial<Pick<AudioSocketStreamOptions, 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds' | 'maxSendBacklogMs' | 'maxFramesPerTick'>>;
 }
 
 export interface AudioSocketServerCounters {

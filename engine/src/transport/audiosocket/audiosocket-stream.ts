@@ -1,17 +1,19 @@
 import type { Socket } from 'node:net';
 import { codecFor, type WireFormat } from '../../audio/codec.ts';
+import { FRAME_MS } from '../media-stream.ts';
 import { PacedMediaStream, type PacedStreamOptions } from '../paced-media-stream.ts';
 import { AUDIO_KIND_BY_RATE, AUDIO_RATE_BY_KIND, encodeHeader, HEADER_BYTES, KIND_DTMF, KIND_ERROR, KIND_HANGUP, KIND_UUID } from './audiosocket-frame.ts';
 
 export interface AudioSocketStreamOptions extends Omit<PacedStreamOptions, 'codec' | 'transport' | 'idlePolicy'> {
   format: WireFormat;
-  /** Bytes queued in the socket beyond which outbound frames are dropped (a stalled peer). */
-  maxSocketBacklog?: number;
+  /**
+   * Audio (ms) the socket may hold unsent beyond what the kernel took; while it holds more, each tick's frame
+   * is dropped and counted (the peer has stopped reading). Default 2000.
+   */
+  maxSendBacklogMs?: number;
   /** Audio frames accepted per 20 ms before the rest are dropped (flood guard). */
   maxFramesPerTick?: number;
 }
-
-const SEND_RING = 4;
 
 /** Refuses what AudioSocket cannot carry honestly; returns the checked format. */
 export function checkAudioSocketFormat(format: WireFormat): WireFormat {
@@ -33,9 +35,9 @@ export class AudioSocketStream extends PacedMediaStream {
   readonly uuid: string;
   private readonly socket: Socket;
   private readonly audioKind: number;
-  private readonly maxSocketBacklog: number;
-  private readonly sendBuffers: Buffer[];
-  private sendIndex = 0;
+  private readonly maxSendBacklogBytes: number;
+  /** The next frame is built here; replaced whenever the socket keeps it (see `sendFrame`). */
+  private sendBuffer: Buffer;
   private readonly maxFramesPerTick: number;
   private framesThisTick = 0;
   /** Reading was paused by the flood guard (and is resumed by the next tick). */
@@ -49,9 +51,10 @@ export class AudioSocketStream extends PacedMediaStream {
     this.uuid = uuid;
     this.socket = socket;
     this.audioKind = AUDIO_KIND_BY_RATE.get(codec.sampleRate)!;
-    this.maxSocketBacklog = options.maxSocketBacklog ?? 64 * 1024;
     this.maxFramesPerTick = options.maxFramesPerTick ?? 8;
-    this.sendBuffers = Array.from({ length: SEND_RING }, () => Buffer.alloc(HEADER_BYTES + this.outBytes.length));
+    this.sendBuffer = Buffer.alloc(HEADER_BYTES + this.outBytes.length);
+    this.maxSendBacklogBytes = Math.ceil((options.maxSendBacklogMs ?? 2000) / FRAME_MS) * this.sendBuffer.length;
+    this.counters.outboundBackpressureFrames = 0;
     this.startPacing();
   }
 
@@ -117,17 +120,22 @@ export class AudioSocketStream extends PacedMediaStream {
 
   protected sendFrame(payload: Uint8Array): void {
     if (this.socket.destroyed || !this.socket.writable) return;
-    if (this.socket.writableLength > this.maxSocketBacklog) {
-      this.reject('send_backlog');
+    if (this.socket.writableLength >= this.maxSendBacklogBytes) {
+      // Dropping the newest frame bounds both memory and the delay the caller hears once the peer reads again.
+      this.counters.outboundBackpressureFrames!++;
+      this.warnings.warn('send_backlog', { callId: this.id, bufferedBytes: this.socket.writableLength }, 'AudioSocket peer is not reading; outbound audio dropped');
       return;
     }
-    const buf = this.sendBuffers[this.sendIndex];
-    this.sendIndex = (this.sendIndex + 1) % SEND_RING;
+    const buf = this.sendBuffer;
     encodeHeader(buf, this.audioKind, payload.length);
     buf.set(payload, HEADER_BYTES);
     this.counters.packetsOut++;
     this.counters.bytesOut += buf.length;
     this.socket.write(buf);
+    // A write the kernel did not take whole waits in the socket still pointing at `buf`: leave that buffer to
+    // it and build the next frame in a new one. While the peer reads, every write is taken at once and one
+    // buffer serves the whole call; a lagging peer costs one buffer per frame up to the backlog limit.
+    if (this.socket.writableLength > 0) this.sendBuffer = Buffer.allocUnsafe(buf.length);
   }
 
   protected closeTransport(reason: string): void {

@@ -4,7 +4,7 @@ import type { Pacer } from '../../audio/pacer.ts';
 import { sharedPacer } from '../../audio/pacer.ts';
 import type { IdlePolicy } from '../paced-media-stream.ts';
 import { ipLiteralLookup } from './literal-lookup.ts';
-import { RtpMediaStream, type RtpFormat, type RtpStreamOptions } from './rtp-stream.ts';
+import { RtpMediaStream, type RtpBurstCounters, type RtpFormat, type RtpStreamOptions } from './rtp-stream.ts';
 
 export interface RtpServerOptions {
   log: Logger;
@@ -20,7 +20,8 @@ export interface RtpServerOptions {
   stream?: Partial<Pick<RtpStreamOptions, 'slin16Reply' | 'slin16PayloadType' | 'dtmfPayloadType' | 'maxPacketsPerTick' | 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds'>>;
 }
 
-export interface RtpServerCounters {
+/** Burst counts are summed over every stream the server handed out, finished ones included. */
+export interface RtpServerCounters extends RtpBurstCounters {
   allocated: number;
   active: number;
   /** allocate() calls that found no free port in the range. */
@@ -35,7 +36,7 @@ export interface RtpServerCounters {
  */
 export class RtpMediaServer {
   readonly host: string;
-  readonly counters: RtpServerCounters = { allocated: 0, active: 0, portsExhausted: 0 };
+  readonly counters: RtpServerCounters = { allocated: 0, active: 0, portsExhausted: 0, bursts: 0, burstPackets: 0 };
   private readonly options: RtpServerOptions;
   private readonly pacer: Pacer;
   private readonly streams = new Set<RtpMediaStream>();
@@ -59,6 +60,7 @@ export class RtpMediaServer {
       pacer: this.pacer,
       log: this.options.log.child({ callId, transport: 'rtp' }),
       idlePolicy: this.options.idlePolicy ?? 'silence',
+      burstCounters: this.counters,
     });
     this.streams.add(stream);
     this.counters.allocated++;

@@ -16,8 +16,20 @@ export interface RtpStreamOptions extends Omit<PacedStreamOptions, 'codec' | 'ou
   slin16Reply?: 'ulaw' | 'slin16';
   slin16PayloadType?: number;
   dtmfPayloadType?: number;
-  /** Packets accepted from the latched source per 20 ms before the rest are dropped (flood guard). */
+  /**
+   * Flood guard: packets per 20 ms the source may send sustained. Bursts above it pass while they fit in the
+   * jitter buffer; only a sustained excess is dropped.
+   */
   maxPacketsPerTick?: number;
+  /** Where absorbed bursts are counted (the server's totals); the stream keeps its own when omitted. */
+  burstCounters?: RtpBurstCounters;
+}
+
+export interface RtpBurstCounters {
+  /** Bursts above the sustained rate (a stalled sender releasing its backlog) let through to the jitter buffer. */
+  bursts: number;
+  /** Packets above the sustained rate accepted within those bursts. */
+  burstPackets: number;
 }
 
 const STATIC_PT: Record<'ulaw' | 'alaw', number> = { ulaw: 0, alaw: 8 };
@@ -34,7 +46,18 @@ export class RtpMediaStream extends PacedMediaStream {
   private readonly inPayloadType: number;
   private readonly outPayloadType: number;
   private readonly dtmfPayloadType: number;
-  private readonly maxPacketsPerTick: number;
+  private readonly burstCounters: RtpBurstCounters;
+  /**
+   * Flood guard, a token bucket refilled by the pacer: each tick grants `sustainedPerTick` packets, and what a
+   * tick leaves unused tops up a reserve that bursts draw on. A tick's share and the reserve together are the
+   * jitter buffer's depth: a burst that passes is one it can hold and play out; anything more is a flood.
+   */
+  private readonly sustainedPerTick: number;
+  private readonly reserveDepth: number;
+  private allowance: number;
+  private reserve: number;
+  private inBurst = false;
+  private lastTick = -1;
   private readonly header = emptyRtpHeader();
   private readonly sendBuffers: Buffer[];
   private sendIndex = 0;
@@ -44,7 +67,6 @@ export class RtpMediaStream extends PacedMediaStream {
   private readonly ssrcOut = randomInt(0, 0xffffffff);
   private seqOut = randomInt(0, 0xffff);
   private readonly tsBase = randomInt(0, 0xffffffff);
-  private packetsThisTick = 0;
   private lastDtmfTimestamp = -1;
 
   constructor(socket: Socket, options: RtpStreamOptions) {
@@ -57,7 +79,11 @@ export class RtpMediaStream extends PacedMediaStream {
     this.inPayloadType = options.format === 'slin16' ? dynamic : STATIC_PT[options.format];
     this.outPayloadType = outCodec.format === 'slin16' ? dynamic : STATIC_PT[outCodec.format as 'ulaw' | 'alaw'];
     this.dtmfPayloadType = options.dtmfPayloadType ?? 101;
-    this.maxPacketsPerTick = options.maxPacketsPerTick ?? 8;
+    this.burstCounters = options.burstCounters ?? { bursts: 0, burstPackets: 0 };
+    this.sustainedPerTick = options.maxPacketsPerTick ?? 2;
+    this.reserveDepth = Math.max(0, this.jitterDepth - this.sustainedPerTick);
+    this.allowance = this.sustainedPerTick;
+    this.reserve = this.reserveDepth;
     this.sendBuffers = Array.from({ length: SEND_RING }, () => Buffer.alloc(RTP_HEADER_BYTES + this.outBytes.length));
     socket.on('message', this.onMessage);
     socket.on('error', (err) => this.fail(err));
@@ -80,7 +106,7 @@ export class RtpMediaStream extends PacedMediaStream {
       this.reject('unknown_source');
       return;
     }
-    if (++this.packetsThisTick > this.maxPacketsPerTick) {
+    if (!this.admit()) {
       this.reject('rate_limited');
       return;
     }
@@ -134,8 +160,29 @@ export class RtpMediaStream extends PacedMediaStream {
     this.socket.send(buf, this.remotePort, this.remoteAddress);
   }
 
-  override receiveTick(): void {
-    this.packetsThisTick = 0;
+  /** Takes a token for one packet: false once this tick's share and the burst reserve are both spent. */
+  private admit(): boolean {
+    if (this.allowance >= 1) {
+      this.allowance--;
+      return true;
+    }
+    if (this.reserve < 1) return false;
+    this.reserve--;
+    this.burstCounters.burstPackets++;
+    if (!this.inBurst) {
+      this.inBurst = true;
+      this.burstCounters.bursts++;
+    }
+    return true;
+  }
+
+  /** The pacer passes its tick number: ticks it skipped after a stall refill the bucket as well. */
+  override receiveTick(tick = this.lastTick + 1): void {
+    const elapsed = Math.max(1, tick - this.lastTick);
+    this.lastTick = tick;
+    this.reserve = Math.min(this.reserveDepth, this.reserve + this.allowance + this.sustainedPerTick * (elapsed - 1));
+    this.allowance = this.sustainedPerTick;
+    if (this.reserve >= this.reserveDepth) this.inBurst = false;
     super.receiveTick();
   }
 

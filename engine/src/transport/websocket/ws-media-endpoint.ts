@@ -11,7 +11,7 @@ import { mediaStartInfo, WsMediaStream, type MediaStartInfo, type WsMediaStreamO
 /** chan_websocket's subprotocol. */
 export const MEDIA_SUBPROTOCOL = 'media';
 
-type StreamDefaults = Partial<Pick<WsMediaStreamOptions, 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds' | 'maxMessagesPerTick'>>;
+type StreamDefaults = Partial<Pick<WsMediaStreamOptions, 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds' | 'maxMessagesPerTick' | 'maxSendBacklogMs'>>;
 
 /** Waits for the first message, which must be MEDIA_START; rejects on anything else or timeout. */
 function awaitMediaStart(ws: WebSocket, timeoutMs: number): Promise<MediaStartInfo> {

@@ -9,7 +9,14 @@ export interface WsMediaStreamOptions extends Omit<PacedStreamOptions, 'codec' |
   id?: string;
   /** Binary messages accepted per 20 ms before the rest are dropped (flood guard). */
   maxMessagesPerTick?: number;
+  /**
+   * Audio (ms) the connection may hold unsent beyond what the kernel took; while it holds more, each tick's
+   * frame is dropped and counted (the peer has stopped reading). Default 2000.
+   */
+  maxSendBacklogMs?: number;
 }
+
+const BINARY = { binary: true } as const;
 
 /** What MEDIA_START told us. */
 export interface MediaStartInfo {
@@ -51,6 +58,9 @@ export class WsMediaStream extends PacedMediaStream {
   readonly info: MediaStartInfo;
   private readonly ws: WebSocket;
   private readonly maxMessagesPerTick: number;
+  private readonly maxSendBacklogBytes: number;
+  /** The next frame is copied here; replaced whenever the connection keeps it (see `sendFrame`). */
+  private sendBuffer: Buffer;
   /** Marks sent to Asterisk and not yet reported: wire id → caller's id. */
   private readonly remoteMarks = new Map<string, string>();
   private messagesThisTick = 0;
@@ -65,6 +75,9 @@ export class WsMediaStream extends PacedMediaStream {
     this.ws = ws;
     this.maxMessagesPerTick = options.maxMessagesPerTick ?? 8;
     const frameBytes = this.outBytes.length;
+    this.sendBuffer = Buffer.alloc(frameBytes);
+    this.maxSendBacklogBytes = Math.ceil((options.maxSendBacklogMs ?? 2000) / FRAME_MS) * frameBytes;
+    this.counters.outboundBackpressureFrames = 0;
     if (info.ptime !== FRAME_MS || (info.optimalFrameSize > 0 && info.optimalFrameSize !== frameBytes)) {
       this.log.warn({ ptime: info.ptime, optimalFrameSize: info.optimalFrameSize, frameBytes }, 'WebSocket media frame size differs from 20 ms frames');
     }
@@ -159,10 +172,22 @@ export class WsMediaStream extends PacedMediaStream {
 
   protected sendFrame(payload: Uint8Array): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount >= this.maxSendBacklogBytes) {
+      // Dropping the newest frame bounds both memory and the delay the caller hears once the peer reads again.
+      this.counters.outboundBackpressureFrames!++;
+      this.warnings.warn('send_backlog', { callId: this.id, bufferedBytes: this.ws.bufferedAmount }, 'WebSocket media peer is not reading; outbound audio dropped');
+      return;
+    }
+    // ws does not copy an unmasked (server-side) frame: the socket writes the caller's bytes, and a write the
+    // kernel did not take whole waits in the socket still pointing at them. So the frame goes out from a
+    // buffer of ours, which is left to the socket when it is kept (bufferedAmount > 0) and replaced. While the
+    // peer reads, every write is taken at once and one buffer serves the whole call.
+    const buf = this.sendBuffer;
+    buf.set(payload);
     this.counters.packetsOut++;
-    this.counters.bytesOut += payload.length;
-    // ws copies (or frames) the data synchronously into its send buffer, so the frame buffer can be reused.
-    this.ws.send(payload, { binary: true });
+    this.counters.bytesOut += buf.length;
+    this.ws.send(buf, BINARY);
+    if (this.ws.bufferedAmount > 0) this.sendBuffer = Buffer.allocUnsafe(buf.length);
   }
 
   protected override markPassed(id: string): void {

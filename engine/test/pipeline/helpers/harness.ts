@@ -5,7 +5,7 @@ import { Conversation } from '../../../src/pipeline/conversation.ts';
 import { GreetingCache } from '../../../src/pipeline/greeting-cache.ts';
 import type { ConversationHooks, ConversationSink, PipelineProviders } from '../../../src/pipeline/types.ts';
 import { VadService } from '../../../src/pipeline/vad/vad-service.ts';
-import type { CallControl, TransferTarget } from '../../../src/telephony/call-control.ts';
+import type { CallActions, CallControl, TransferTarget } from '../../../src/telephony/call-control.ts';
 import type { CallEventRecord, CallOutcome, TurnRecord } from '../../../src/store/types.ts';
 import { RtpMediaServer } from '../../../src/transport/rtp/rtp-server.ts';
 import type { RtpMediaStream } from '../../../src/transport/rtp/rtp-stream.ts';
@@ -26,6 +26,8 @@ export class RecordingSink implements ConversationSink {
 
 /** Stands in for the ARI call session: records actions; hangup ends the media like Asterisk would. */
 export class RecordingControl implements CallControl {
+  /** A dialplan AudioSocket call, say, has neither. */
+  actions: CallActions = { transfer: true, sendDtmf: true };
   readonly hangups: Array<{ at: number; reason?: string }> = [];
   readonly transfers: TransferTarget[] = [];
   readonly dtmf: string[] = [];
@@ -48,7 +50,7 @@ export class RecordingControl implements CallControl {
 }
 
 let sharedVad: Promise<VadService> | null = null;
-/** One VAD worker per test process, as in the engine. */
+/** One VAD service per test process, as in the engine. */
 export function vadService(): Promise<VadService> {
   sharedVad ??= VadService.start({ log });
   return sharedVad;
@@ -78,6 +80,8 @@ export async function startCall(options: {
   context?: Record<string, unknown>;
   hooks?: ConversationHooks;
   greetings?: GreetingCache;
+  /** What the call's telephony can do (default: everything, as on an ARI call). */
+  actions?: CallActions;
 }): Promise<TestCall> {
   const context = contextSchema.parse(options.context ?? {});
   const server = new RtpMediaServer({ log, portMin: 0, portMax: 0 });
@@ -87,6 +91,7 @@ export async function startCall(options: {
   media.setRemote('127.0.0.1', callerPort);
   const control = new RecordingControl();
   control.media = media;
+  if (options.actions) control.actions = options.actions;
   const sink = new RecordingSink();
   const baseListeners = {
     frame: media.listenerCount('frame'), dtmf: media.listenerCount('dtmf'), close: media.listenerCount('close'), mark: media.listenerCount('mark'),

@@ -1,0 +1,319 @@
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type {
+  CallEventRecord,
+  CallOutcome,
+  CallRecord,
+  CallStartRecord,
+  CallSummary,
+  TurnLatency,
+  TurnRecord,
+} from './types.ts';
+
+/** One write of a call record, already redacted by the store that queued it. */
+export type WriteOp =
+  | { kind: 'begin'; call: CallStartRecord }
+  | { kind: 'answered'; callId: string; at: string }
+  | { kind: 'addTurn'; callId: string; turn: TurnRecord }
+  | { kind: 'addEvent'; callId: string; event: CallEventRecord }
+  | { kind: 'finish'; callId: string; end: { endedAt: string; outcome: CallOutcome; hangupCause?: string } };
+
+export const callIdOf = (op: WriteOp): string => (op.kind === 'begin' ? op.call.id : op.callId);
+
+export interface WriteFailure {
+  callId: string;
+  operation: WriteOp['kind'];
+  reason: string;
+}
+
+/** Calls deleted per purge transaction, so a large purge never holds the write lock for long. */
+export const PURGE_BATCH = 500;
+
+interface CallRow {
+  id: string;
+  channel_id: string | null;
+  context: string;
+  transport: string;
+  codec: string;
+  caller_number: string | null;
+  caller_name: string | null;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  outcome: string | null;
+  hangup_cause: string | null;
+  turn_count: number;
+}
+
+interface TurnRow {
+  speaker: 'caller' | 'agent';
+  text: string;
+  started_at: string;
+  ended_at: string | null;
+  interrupted: number;
+  endpointing_ms: number | null;
+  stt_final_ms: number | null;
+  llm_first_token_ms: number | null;
+  first_sentence_ms: number | null;
+  tts_first_audio_ms: number | null;
+  engine_overhead_ms: number | null;
+  total_ms: number | null;
+}
+
+interface EventRow {
+  kind: CallEventRecord['kind'];
+  at: string;
+  data: string;
+}
+
+/** Turn latency fields and their columns, in one place for writing and reading. */
+const LATENCY_COLUMNS: ReadonlyArray<[keyof TurnLatency, keyof TurnRow]> = [
+  ['endpointingMs', 'endpointing_ms'],
+  ['sttFinalMs', 'stt_final_ms'],
+  ['llmFirstTokenMs', 'llm_first_token_ms'],
+  ['firstSentenceMs', 'first_sentence_ms'],
+  ['ttsFirstAudioMs', 'tts_first_audio_ms'],
+  ['engineOverheadMs', 'engine_overhead_ms'],
+  ['totalMs', 'total_ms'],
+];
+
+/** Timestamps are stored as UTC ISO 8601 of one shape, so text order is time order (purge and paging rely on it). */
+function isoTime(value: string): string {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new RangeError('not an ISO 8601 timestamp');
+  return new Date(ms).toISOString();
+}
+
+const optionalIso = (value: string | undefined): string | null => (value === undefined ? null : isoTime(value));
+const latencyValue = (value: number | undefined): number | null =>
+  value !== undefined && Number.isFinite(value) && value >= 0 ? value : null;
+
+/** Another connection holds the lock past busy_timeout: worth waiting for, unlike every other failure. */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/**
+ * Opens the call database. `create`: make the file first if needed (its directory 0700, the file 0600); without
+ * it, a missing file is an error rather than an empty database.
+ */
+export function openDatabaseFile(path: string, options: { create: boolean }): Database {
+  if (options.create) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Create (or tighten) the file before SQLite opens it: SQLite copies its mode to the WAL and shared-memory files.
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+  }
+  const db = new BetterSqlite3(path, { fileMustExist: !options.create });
+  db.pragma('journal_mode = WAL');
+  // WAL + NORMAL: a power loss may drop the last transactions, never corrupt the file; commits stay cheap.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** The call-record tables of one open, migrated database: every statement the store runs. */
+export class CallDatabase {
+  private readonly stmt: {
+    begin: Statement;
+    answered: Statement;
+    addTurn: Statement;
+    countTurn: Statement;
+    addEvent: Statement;
+    countBargeIn: Statement;
+    finish: Statement;
+    getCall: Statement;
+    getTurns: Statement;
+    getEvents: Statement;
+    list: Statement;
+    listBefore: Statement;
+    purgeBatch: Statement;
+    closeAbandoned: Statement;
+  };
+  /** Each write in its own savepoint inside the batch's transaction: a bad record fails alone. */
+  private readonly applyOne: (op: WriteOp) => void;
+  private readonly applyBatch: { immediate(ops: readonly WriteOp[]): WriteFailure[] };
+
+  constructor(private readonly db: Database) {
+    const summaryColumns =
+      'id, channel_id, context, transport, codec, caller_number, caller_name, started_at, answered_at, ended_at, outcome, hangup_cause, turn_count';
+    this.stmt = {
+      begin: db.prepare(
+        `INSERT INTO calls (id, channel_id, context, transport, codec, caller_number, caller_name, started_at)
+         VALUES (@id, @channelId, @context, @transport, @codec, @callerNumber, @callerName, @startedAt)`,
+      ),
+      answered: db.prepare('UPDATE calls SET answered_at = ? WHERE id = ? AND answered_at IS NULL'),
+      addTurn: db.prepare(
+        `INSERT INTO turns (call_id, seq, speaker, text, started_at, ended_at, interrupted,
+           endpointing_ms, stt_final_ms, llm_first_token_ms, first_sentence_ms, tts_first_audio_ms, engine_overhead_ms, total_ms)
+         VALUES (@callId, (SELECT turn_count + 1 FROM calls WHERE id = @callId), @speaker, @text, @startedAt, @endedAt, @interrupted,
+           @endpointing_ms, @stt_final_ms, @llm_first_token_ms, @first_sentence_ms, @tts_first_audio_ms, @engine_overhead_ms, @total_ms)`,
+      ),
+      countTurn: db.prepare('UPDATE calls SET turn_count = turn_count + 1 WHERE id = ?'),
+      addEvent: db.prepare(
+        `INSERT INTO events (call_id, seq, kind, at, data)
+         VALUES (@callId, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE call_id = @callId), @kind, @at, @data)`,
+      ),
+      countBargeIn: db.prepare('UPDATE calls SET barge_in_count = barge_in_count + 1 WHERE id = ?'),
+      // The first end wins: a drain's hangup and the teardown that follows both report one.
+      finish: db.prepare('UPDATE calls SET ended_at = ?, outcome = ?, hangup_cause = ? WHERE id = ? AND ended_at IS NULL'),
+      getCall: db.prepare(`SELECT ${summaryColumns} FROM calls WHERE id = ?`),
+      getTurns: db.prepare('SELECT * FROM turns WHERE call_id = ? ORDER BY seq'),
+      getEvents: db.prepare('SELECT kind, at, data FROM events WHERE call_id = ? ORDER BY seq'),
+      list: db.prepare(`SELECT ${summaryColumns} FROM calls ORDER BY started_at DESC, id DESC LIMIT ?`),
+      // Keyset paging on (started_at, id): calls that started in the same millisecond are neither lost nor repeated.
+      listBefore: db.prepare(
+        `SELECT ${summaryColumns} FROM calls WHERE (started_at, id) < (SELECT started_at, id FROM calls WHERE id = ?)
+         ORDER BY started_at DESC, id DESC LIMIT ?`,
+      ),
+      purgeBatch: db.prepare(
+        `DELETE FROM calls WHERE rowid IN
+           (SELECT rowid FROM calls WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ${PURGE_BATCH})`,
+      ),
+      closeAbandoned: db.prepare("UPDATE calls SET ended_at = ?, outcome = 'error', hangup_cause = ? WHERE ended_at IS NULL"),
+    };
+    this.applyOne = db.transaction((op: WriteOp) => this.run(op));
+    this.applyBatch = db.transaction((ops: readonly WriteOp[]) => {
+      const failures: WriteFailure[] = [];
+      for (const op of ops) {
+        try {
+          this.applyOne(op);
+        } catch (err) {
+          // A lock is not the record's fault: the whole batch is tried again.
+          if (isBusy(err)) throw err;
+          failures.push({ callId: callIdOf(op), operation: op.kind, reason: (err as Error).message });
+        }
+      }
+      return failures;
+    });
+  }
+
+  /**
+   * Applies writes in order in one transaction (one commit for the batch); returns the ones refused (unknown call,
+   * malformed record). Throws only when the batch as a whole failed: a lock (isBusy) or a disk error.
+   */
+  applyWrites(ops: readonly WriteOp[]): WriteFailure[] {
+    return this.applyBatch.immediate(ops);
+  }
+
+  private run(op: WriteOp): void {
+    switch (op.kind) {
+      case 'begin': {
+        const c = op.call;
+        this.stmt.begin.run({
+          id: c.id,
+          channelId: c.channelId ?? null,
+          context: c.context,
+          transport: c.transport,
+          codec: c.codec,
+          callerNumber: c.callerNumber ?? null,
+          callerName: c.callerName ?? null,
+          startedAt: isoTime(c.startedAt),
+        });
+        return;
+      }
+      case 'answered':
+        this.stmt.answered.run(isoTime(op.at), op.callId);
+        return;
+      case 'addTurn': {
+        const t = op.turn;
+        const params: Record<string, unknown> = {
+          callId: op.callId,
+          speaker: t.speaker,
+          text: t.text,
+          startedAt: isoTime(t.startedAt),
+          endedAt: optionalIso(t.endedAt),
+          interrupted: t.interrupted ? 1 : 0,
+        };
+        for (const [field, column] of LATENCY_COLUMNS) params[column] = latencyValue(t.latency?.[field]);
+        // An unknown call id fails here: the seq subquery yields NULL (NOT NULL) and the foreign key has no parent.
+        this.stmt.addTurn.run(params);
+        this.stmt.countTurn.run(op.callId);
+        return;
+      }
+      case 'addEvent': {
+        const { kind, at, ...data } = op.event;
+        this.stmt.addEvent.run({ callId: op.callId, kind, at: isoTime(at), data: JSON.stringify(data) });
+        if (kind === 'barge_in') this.stmt.countBargeIn.run(op.callId);
+        return;
+      }
+      case 'finish':
+        this.stmt.finish.run(isoTime(op.end.endedAt), op.end.outcome, op.end.hangupCause ?? null, op.callId);
+        return;
+    }
+  }
+
+  get(callId: string): CallRecord | undefined {
+    const row = this.stmt.getCall.get(callId) as CallRow | undefined;
+    if (!row) return undefined;
+    const { turnCount: _turnCount, ...call } = summaryFromRow(row);
+    const turns = (this.stmt.getTurns.all(callId) as TurnRow[]).map(turnFromRow);
+    const events = (this.stmt.getEvents.all(callId) as EventRow[]).map(
+      (e) => ({ kind: e.kind, at: e.at, ...(JSON.parse(e.data) as object) }) as CallEventRecord,
+    );
+    return { ...call, turns, events };
+  }
+
+  list(query: { limit: number; before?: string }): CallSummary[] {
+    const rows = query.before === undefined
+      ? this.stmt.list.all(query.limit)
+      : this.stmt.listBefore.all(query.before, query.limit);
+    return (rows as CallRow[]).map(summaryFromRow);
+  }
+
+  /** Deletes up to PURGE_BATCH calls that ended before `cutoff` (with their turns and events); returns how many. */
+  purgeBatch(cutoff: string): number {
+    return this.stmt.purgeBatch.run(isoTime(cutoff)).changes;
+  }
+
+  closeAbandoned(at: string): number {
+    return this.stmt.closeAbandoned.run(isoTime(at), 'engine stopped before the call ended').changes;
+  }
+
+  /** Folds the WAL into the database file and closes it. */
+  close(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+function summaryFromRow(row: CallRow): CallSummary {
+  const summary: CallSummary = {
+    id: row.id,
+    context: row.context,
+    transport: row.transport,
+    codec: row.codec,
+    startedAt: row.started_at,
+    turnCount: row.turn_count,
+  };
+  if (row.channel_id !== null) summary.channelId = row.channel_id;
+  if (row.caller_number !== null) summary.callerNumber = row.caller_number;
+  if (row.caller_name !== null) summary.callerName = row.caller_name;
+  if (row.answered_at !== null) summary.answeredAt = row.answered_at;
+  if (row.ended_at !== null) summary.endedAt = row.ended_at;
+  if (row.outcome !== null) summary.outcome = row.outcome as CallOutcome;
+  if (row.hangup_cause !== null) summary.hangupCause = row.hangup_cause;
+  return summary;
+}
+
+function turnFromRow(row: TurnRow): TurnRecord {
+  const turn: TurnRecord = { speaker: row.speaker, text: row.text, startedAt: row.started_at, interrupted: row.interrupted === 1 };
+  if (row.ended_at !== null) turn.endedAt = row.ended_at;
+  const latency: TurnLatency = {};
+  let any = false;
+  for (const [field, column] of LATENCY_COLUMNS) {
+    const value = row[column];
+    if (typeof value === 'number') {
+      latency[field] = value;
+      any = true;
+    }
+  }
+  if (any) turn.latency = latency;
+  return turn;
+}

@@ -121,9 +121,15 @@ async function main(): Promise<void> {
     ['websocket', media.websocket.counters.rejected],
   ];
 
-  const vad = await VadService.start({ log });
+  // Closed even when a stop signal comes while its workers still load the model: a process that exits under
+  // a loading onnxruntime aborts.
+  const vadStarting = VadService.start({ log });
+  closers.unshift(
+    { name: 'VAD', close: async () => (await vadStarting.catch(() => null))?.close() },
+    { name: 'providers', close: () => providers.close() },
+  );
+  const vad = await vadStarting;
   ops.sources.vad = () => vad.stats;
-  closers.unshift({ name: 'VAD', close: () => vad.close() }, { name: 'providers', close: () => providers.close() });
   const greetings = new GreetingCache();
   const build = conversationFactory({
     vad,

@@ -81,7 +81,8 @@ test('the scripted caller measures response latency, barge-in stop time and gaps
     // The fake engine's own 20 ms timer may run late on a loaded machine, never early.
     assert.ok(turn.responseLatencyMs !== null && turn.responseLatencyMs >= expected - 40 && turn.responseLatencyMs <= expected + 150, `latency ${turn.responseLatencyMs} vs ${expected}`);
     assert.ok(turn.replyLeadInMs !== null && Math.abs(turn.replyLeadInMs - LEAD_IN_MS) <= 20, `lead-in ${turn.replyLeadInMs}`);
-    assert.ok(turn.speechEndMs - turn.onsetMs >= (voiced.last - voiced.first) * 20 - 1, JSON.stringify(turn));
+    // A late tick sends its frame with the next one (catch-up), so a busy sender may shorten the span by a frame or two.
+    assert.ok(turn.speechEndMs - turn.onsetMs >= (voiced.last - voiced.first) * 20 - 41, JSON.stringify(turn));
   }
   assert.ok(b.agentStopMs !== null && b.agentStopMs <= 150, `agent stopped ${b.agentStopMs} ms after onset`);
   const secondReply = report.agentSpurts[1];

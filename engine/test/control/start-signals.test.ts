@@ -179,6 +179,8 @@ describe('npm start: stop signals', { timeout: 120_000 }, () => {
       const control = `http://127.0.0.1:${(product.logs('engine').find((l) => l.msg === 'engine control server listening')!.address as { port: number }).port}`;
       const call = await peer.placeCall({ callerId: { number: '4155550123' }, script: [pause(60_000)] });
       await product.waitFor(/"msg":"call entered Stasis"/, 15_000);
+      // A call in progress: its media leg is up and the greeting is playing when the signal comes.
+      await new Promise((r) => setTimeout(r, 1500));
       const services = product.services();
       assert.equal(services.length, 3, `three services: ${services}`);
 

@@ -14,6 +14,7 @@
 // Latency and barge-ins come from one call at a time. The multi-part calls run three at once (one per engine):
 // where an engine ends a turn depends on the audio it gets, not on the time it takes to process it.
 // `npm run bench -- caller` runs this suite alone.
+// Size: one suite, read top to bottom (calls → per-turn samples → figures); its helpers only serve it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,7 @@
 // A typed client for the local AI server, used by the engine's provider adapters. One WebSocket carries
 // any number of recognition, synthesis and chat streams; every long operation takes an AbortSignal.
+// Size: one class per stream kind over one socket, all speaking the same protocol; kept together so the
+// protocol's client side can be read in one place.
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import {

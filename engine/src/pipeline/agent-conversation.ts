@@ -1,3 +1,5 @@
+// Size: its vendor-independent half (watchdogs, DTMF, tool context) is to move into parts shared with
+// conversation.ts when the call core is split; until then it stays whole rather than half-moved.
 import { EventEmitter } from 'node:events';
 import type { ContextConfig, Logger } from '@ai-agent/common';
 import type { AgentProvider, AgentSession, TtsChunk, ToolCall } from '../providers/types.ts';

@@ -1,3 +1,5 @@
+// Size: over the ~300-line mark. Turn taking, barge-in, the reply runner and the watchdogs are still one
+// class; splitting them into one part each is the next step of the call-core reshaping, not yet done.
 import { sampleRateOf } from '../audio/codec.ts';
 import { EventEmitter } from 'node:events';
 import type { ContextConfig, Logger } from '@ai-agent/common';

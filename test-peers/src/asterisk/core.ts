@@ -1,3 +1,4 @@
+// Size: Asterisk's channel/bridge/playback state machine in one place, so event order matches the source.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@ai-agent/common';
 import { FRAME_SAMPLES } from '../audio/formats.ts';

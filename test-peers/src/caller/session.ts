@@ -1,3 +1,4 @@
+// Size: one scripted caller: its script runner and the timing it measures share the media clock.
 import type { Logger } from '@ai-agent/common';
 import { FRAME_MS, FRAME_SAMPLES, MIX_RATE } from '../audio/formats.ts';
 import { writeWav } from '../audio/wav.ts';

@@ -1,3 +1,5 @@
+// Size: the pool, its per-worker lanes and the skip accounting share one backlog and must stay consistent
+// with each other; they are one job (windows in, probabilities or counted skips out).
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -1,6 +1,7 @@
 // One OpenAI Realtime (GA) WebSocket session: session.created/update, the input audio buffer with an
 // energy-based server VAD, conversation items, scripted responses (audio + transcript, text, function
 // calls), cancel, truncate and error events. Event names and fields follow the openai 6.x GA types.
+// Size: one vendor session's documented event protocol; splitting it would scatter one state machine.
 import type { WebSocket } from 'ws';
 import type {
   ConversationItem,

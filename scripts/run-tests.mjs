@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Runs every test file (`<workspace>/test/**/*.test.ts`) with Node's built-in runner through tsx.
+// Checks the dependency table (.dependency-cruiser.cjs, as `npm run lint:deps`), then runs every test file
+// (`<workspace>/test/**/*.test.ts`) with Node's built-in runner through tsx.
 // Node 20's `--test` does not expand globs, so the file list is built here.
 // Usage: npm test [-- <substring filter>...]
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,6 +22,17 @@ function walk(dir, out) {
     else if (name.endsWith('.test.ts')) out.push(path);
   }
   return out;
+}
+
+// A layer importing against the table fails the run before any test: the violations are printed, each with its rule.
+const deps = spawnSync(
+  join(root, 'node_modules', '.bin', 'depcruise'),
+  [...workspaces, '--config', '.dependency-cruiser.cjs', '--output-type', 'err-long'],
+  { cwd: root, stdio: 'inherit' },
+);
+if (deps.status !== 0) {
+  console.error('dependency check failed: the imports above break the table in .dependency-cruiser.cjs');
+  process.exit(1);
 }
 
 const files = workspaces

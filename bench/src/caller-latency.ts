@@ -35,7 +35,8 @@ import {
   type ScriptStep,
   type TurnTiming,
 } from '@ai-agent/test-peers';
-import type { CallRecord, TurnLatency } from '../../engine/src/store/types.ts';
+import type { TurnLatency } from '../../engine/src/call/index.ts';
+import type { CallRecord } from '../../engine/src/store/types.ts';
 import { getJson, startEngine, startLocalAi, type EngineUnderTest } from '../../engine/test/e2e/helpers.ts';
 import type { Figures } from './main.ts';
 import { percentile } from './stats.ts';
@@ -49,6 +50,10 @@ const TRANSPORTS = [
 /** Turns (and barge-ins) wanted per transport. */
 const TURNS = Number(process.env.CALLER_BENCH_TURNS ?? 20);
 const UTTERANCES_PER_CALL = 11;
+/** CALLER_BENCH_VERBOSE=1 prints every measured turn with the engine's stages. */
+const VERBOSE = process.env.CALLER_BENCH_VERBOSE === '1';
+/** CALLER_BENCH_ONLY=latency or =multipart runs that half alone (both by default). */
+const ONLY = process.env.CALLER_BENCH_ONLY ?? '';
 const MAX_CALLS = 4;
 /**
  * Allison prompts the dialogue answers (help, options, hours), each said over the agent's reply to the one
@@ -205,6 +210,7 @@ async function measureTransport(name: string, sut: EngineUnderTest): Promise<Tra
       const reply = record.turns.find((t) => t.speaker === 'agent' && t.latency?.totalMs !== undefined && within(t.startedAt, s));
       if (callerTurns.length !== 1 || !reply || s.end + b.responseLatencyMs < at(callerTurns[0].startedAt)) continue;
       samples.turns.push({ heardMs: b.responseLatencyMs, engine: reply.latency as MeasuredTurn['engine'], leadInMs: b.replyLeadInMs });
+      if (VERBOSE) console.log(`    turn ${b.responseLatencyMs} ms heard: "${callerTurns[0].text}" → "${reply.text.slice(0, 40)}" engine ${JSON.stringify(reply.latency)}`);
     }
     console.log(
       `  ${name} call ${call + 1}: ${report.bargeIns.length} utterances, ${samples.turns.length - before.turns} turns and ` +
@@ -336,6 +342,7 @@ export async function runCallerBench(): Promise<Figures> {
       try {
         const sut = await startEngine({ dir, name: t.name, localAiPort: localAi.port, telephony: t.telephony, contexts, peer: { log: quietPeerLog } });
         engines.push([t.name, sut]);
+        if (ONLY === 'multipart') continue;
         const s = await measureTransport(t.name, sut);
         transportFigures(t.name, s, figures);
         all.turns.push(...s.turns);
@@ -359,7 +366,7 @@ export async function runCallerBench(): Promise<Figures> {
     await Promise.all(
       engines.map(async ([name, sut], k) => {
         await sleep(k * LANE_STAGGER_MS);
-        for (let i = next++; i < plans.length; i = next++) {
+        for (let i = next++; ONLY !== 'latency' && i < plans.length; i = next++) {
           try {
             console.log(`  multi-part call ${i + 1} (${plans[i].voice}, ${name}): ${await multiPartCall(sut, plans[i], tally)}`);
           } catch (err) {

@@ -3,16 +3,9 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  LocalAiClient,
-  corpusWer,
-  evaluationSet,
-  mulawEncode,
-  normalizeWords,
-  parseWav,
-  type Grammar,
-  type Prompt,
-} from '@ai-agent/local-ai-server';
+import { LocalAiClient, type Grammar } from '@ai-agent/local-ai-server/client';
+import { corpusWer, evaluationSet, normalizeWords, parseWav, type Prompt } from '@ai-agent/local-ai-server';
+import { mulawEncode } from '@ai-agent/common/audio';
 import { percentile } from './stats.ts';
 
 type Figures = Record<string, { value: number; unit: string }>;

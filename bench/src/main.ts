@@ -23,6 +23,7 @@ const SUITES: Suite[] = [
   { name: 'caller', module: './caller-latency.ts', exportName: 'runCallerBench' },
   { name: 'vad', module: './vad.ts', exportName: 'runVadBench' },
   { name: 'media-loop', module: './media-loop.ts', exportName: 'runMediaLoopBench' },
+  { name: 'pipeline-capacity', module: './pipeline-capacity.ts', exportName: 'runPipelineCapacityBench' },
 ];
 
 function format(value: number): string {

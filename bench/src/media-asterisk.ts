@@ -8,7 +8,7 @@
 // {type:'measure'} starts a measurement window; {type:'report'} ends it and answers with a Report;
 // {type:'stop'} exits. The child answers 'calls' with {type:'ready'}.
 import { createSocket, type Socket } from 'node:dgram';
-import { encodeUlaw } from '../../engine/src/audio/g711.ts';
+import { encodeUlaw } from '@ai-agent/common/audio';
 import { writeRtpHeader } from '../../engine/src/transport/rtp/rtp-packet.ts';
 import { ipLiteralLookup } from '../../engine/src/transport/rtp/literal-lookup.ts';
 

@@ -3,9 +3,8 @@
 // resample to 8 kHz → encode → paced send). The simulated Asterisk runs in a child process
 // (`media-asterisk.ts`), so the CPU and memory measured here are the engine's alone.
 //
-// N rises until the shared pacer's p99 lateness (how late a tick starts after its due time) exceeds 2 ms;
-// a step must fail twice to count, since one noisy window on a shared machine is not a limit. The last
-// passing N is then refined by bisection. Figures, all at that N:
+// N rises until the shared pacer's p99 lateness (how late a tick starts after its due time) exceeds 2 ms,
+// then is refined by bisection (capacity-search.ts). Figures, all at the highest passing N:
 // - max calls: the highest N whose pacer p99 lateness ≤ 2 ms, in this one engine process;
 // - calls per core: max calls ÷ engine cores used (engine process CPU time ÷ wall time, all threads,
 //   user + system), i.e. how many calls one fully used core carries at this cost per call;
@@ -20,6 +19,7 @@ import { createLogger } from '@ai-agent/common';
 import { Pacer } from '../../engine/src/audio/pacer.ts';
 import { RtpMediaServer } from '../../engine/src/transport/rtp/rtp-server.ts';
 import type { RtpMediaStream } from '../../engine/src/transport/rtp/rtp-stream.ts';
+import { searchCapacity } from './capacity-search.ts';
 import type { SimReport } from './media-asterisk.ts';
 
 type Figures = Record<string, { value: number; unit: string }>;
@@ -123,38 +123,24 @@ class Rig {
 export async function runMediaBench(): Promise<Figures> {
   const baseline = process.memoryUsage().rss;
   const rig = new Rig();
-  const step = async (calls: number): Promise<StepResult | null> => {
-    await rig.resize(calls);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const r = await rig.measure();
-      console.log(
-        `  ${calls} calls: pacer p99 ${r.pacerP99.toFixed(2)} ms, engine cpu ${r.cpuPercent.toFixed(0)} %, ` +
-          `loop lag p99 ${r.loopLagP99.toFixed(2)} ms, wire p99 dev ${r.wireP99.toFixed(2)} ms, asterisk sim cpu ${r.simCpuPercent.toFixed(0)} %`,
-      );
-      if (r.pacerP99 <= P99_LIMIT_MS) return r;
-    }
-    return null;
-  };
-  let best: StepResult | null = null;
-  let failedAt = MAX_CALLS + 1;
+  let best: StepResult | null;
   try {
-    for (let calls = 50; calls <= MAX_CALLS; calls = calls < 100 ? 100 : calls < 400 ? calls + 100 : calls + 200) {
-      const r = await step(calls);
-      if (!r) {
-        failedAt = calls;
-        break;
-      }
-      best = r;
-    }
-    let low = best?.calls ?? 0;
-    while (low > 0 && failedAt <= MAX_CALLS && failedAt - low > RESOLUTION) {
-      const mid = Math.round((low + failedAt) / 2 / 5) * 5;
-      const r = await step(mid);
-      if (r) {
-        best = r;
-        low = mid;
-      } else failedAt = mid;
-    }
+    ({ best } = await searchCapacity<StepResult>({
+      first: 50,
+      next: (calls) => (calls < 100 ? 100 : calls < 400 ? calls + 100 : calls + 200),
+      max: MAX_CALLS,
+      resolution: RESOLUTION,
+      resize: (calls) => rig.resize(calls),
+      measure: async () => {
+        const r = await rig.measure();
+        console.log(
+          `  ${r.calls} calls: pacer p99 ${r.pacerP99.toFixed(2)} ms, engine cpu ${r.cpuPercent.toFixed(0)} %, ` +
+            `loop lag p99 ${r.loopLagP99.toFixed(2)} ms, wire p99 dev ${r.wireP99.toFixed(2)} ms, asterisk sim cpu ${r.simCpuPercent.toFixed(0)} %`,
+        );
+        return r;
+      },
+      passes: (r) => r.pacerP99 <= P99_LIMIT_MS,
+    }));
   } finally {
     rig.close();
   }

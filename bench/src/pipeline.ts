@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { contextSchema, createLogger } from '@ai-agent/common';
 import { jsonLines, startService } from '@ai-agent/common/testing';
 import { ProviderRegistry } from '../../engine/src/providers/registry.ts';
-import type { TurnLatency } from '../../engine/src/store/types.ts';
+import type { TurnLatency } from '../../engine/src/call/index.ts';
 import { prompt8k } from '../../engine/test/pipeline/helpers/audio.ts';
 import { closeVad, startCall } from '../../engine/test/pipeline/helpers/harness.ts';
 import { sleep, type LineEcho } from '../../engine/test/pipeline/helpers/rtp-caller.ts';

@@ -51,3 +51,4 @@ export {
 } from './config/engine/contexts.ts';
 export { PublicHttpError, genericErrorText } from './errors/http.ts';
 export { startTsWorker } from './runtime/ts-worker.ts';
+export { SentenceChunker, type ChunkerOptions } from './text/sentence-chunker.ts';

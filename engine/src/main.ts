@@ -26,7 +26,7 @@ import { GreetingCache } from './pipeline/greeting-cache.ts';
 import { conversationFactory } from './pipeline/conversation-factory.ts';
 import { ProviderRegistry } from './providers/registry.ts';
 import { buildTelephony } from './telephony/build-telephony.ts';
-import type { ConversationFactory } from './telephony/conversation-port.ts';
+import type { ConversationFactory } from './call/index.ts';
 
 const VERSION = '0.1.0';
 

@@ -14,8 +14,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameS
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { mulawEncode } from '../src/audio/mulaw.ts';
-import { initResampler, Resampler } from '../src/audio/resampler.ts';
+import { mulawEncode } from '@ai-agent/common/audio';
+import { Resampler } from '../src/audio/resampler.ts';
 import { buildWav, parseWav } from '../src/audio/wav.ts';
 import { loadLocalAiConfig, resolvePackagePath } from '../src/config.ts';
 import { evaluationSet, referenceTexts, TEST_SET_SIZE } from '../src/eval/prompts.ts';
@@ -109,7 +109,6 @@ try {
 
 /** Adaptation audio and transcripts in `work`: every voice × every usable reference text. */
 async function synthesizeCorpus(dir: string): Promise<number> {
-  await initResampler();
   const dictionary = dictionaryWords(dictFile);
   const held = new Set(evaluationSet(TEST_SET_SIZE).map((p) => p.text));
   const texts = [...new Set(referenceTexts().filter((t) => !held.has(t)))]

@@ -10,8 +10,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { createLogger } from '@ai-agent/common';
 import { loadLocalAiConfig } from '../src/config.ts';
-import { mulawEncode } from '../src/audio/mulaw.ts';
-import { initResampler } from '../src/audio/resampler.ts';
+import { mulawEncode } from '@ai-agent/common/audio';
 import { parseWav } from '../src/audio/wav.ts';
 import { evaluationSet, TEST_SET_SIZE, tuningSet, type Prompt } from '../src/eval/prompts.ts';
 import { corpusWer } from '../src/eval/wer.ts';
@@ -40,7 +39,6 @@ if (values.args !== undefined) ps.narrowband.decoder_args = split(values.args);
 if (values.extra !== undefined) ps.extra_args = split(values.extra);
 ps.warm_spares = 2;
 
-await initResampler();
 const engine = new PocketsphinxEngine(ps, createLogger({ service: 'stt-wer', level: 'warn' }));
 engine.warmUp();
 

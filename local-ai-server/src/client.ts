@@ -15,7 +15,7 @@ import {
   type ServerMessage,
   type ToolSpec,
 } from './protocol.ts';
-import { AsyncQueue } from './queue.ts';
+import { AsyncQueue } from '@ai-agent/common/async-queue';
 
 export interface ConnectOptions {
   /** Bearer token (LOCAL_WS_AUTH_TOKEN); needed when the server has one configured. */

@@ -1,22 +1,21 @@
 // One client connection: routes validated messages and binary audio frames to the streams it multiplexes
 // (recognition, synthesis, chat), each addressed by a stream id 1..255 chosen by the client.
 import type { WebSocket } from 'ws';
-import type { Logger } from '@ai-agent/common';
+import { SentenceChunker, type Logger } from '@ai-agent/common';
 import { AudioOutput } from './audio/output.ts';
 import type { Engines } from './engines.ts';
 import type { Counters } from './counters.ts';
 import {
   PROTOCOL_VERSION,
   audioFrame,
-  parseClientMessage,
   type ClientMessage,
   type ErrorCode,
   type ServerMessage,
 } from './protocol.ts';
+import { parseClientMessage } from './protocol-schema.ts';
 import { AudioInput } from './stt/input.ts';
 import { openByBandwidth } from './stt/bandwidth.ts';
 import type { SttEvents, SttSession } from './stt/types.ts';
-import { SentenceSplitter } from './tts/sentences.ts';
 
 /** Largest binary frame sent to the client: 0.5 s of 16 kHz PCM, so one sentence never blocks the socket. */
 const MAX_AUDIO_CHUNK = 16000;
@@ -29,7 +28,7 @@ interface SttStream {
 
 interface TtsStream {
   kind: 'tts';
-  splitter: SentenceSplitter;
+  splitter: SentenceChunker;
   output: AudioOutput;
   voice: string;
   abort: AbortController;
@@ -157,7 +156,8 @@ export class Connection {
     if (!engine.voices.includes(voice)) return this.fail('invalid_message', `unknown voice (available: ${engine.voices.join(', ')})`, msg.id);
     const stream: TtsStream = {
       kind: 'tts',
-      splitter: new SentenceSplitter(),
+      // Whole sentences only: the engine already sends its first clause early where that helps.
+      splitter: new SentenceChunker({ firstClauseMinWords: Infinity }),
       output: new AudioOutput(msg.encoding, msg.sampleRate),
       voice,
       abort: new AbortController(),
@@ -173,8 +173,7 @@ export class Connection {
   }
 
   private ttsEnd(id: number, stream: TtsStream): void {
-    const rest = stream.splitter.flush();
-    if (rest) this.synthesize(id, stream, rest);
+    for (const rest of stream.splitter.flush()) this.synthesize(id, stream, rest);
     stream.work = stream.work.then(() => {
       if (stream.abort.signal.aborted) return;
       this.streams.delete(id);

@@ -1,7 +1,6 @@
 // Wire protocol of the local AI server (version 1), described for people in PROTOCOL.md and for machines in
-// protocol.schema.json. Client JSON messages are validated against that schema before anything reads them.
-import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+// protocol.schema.json. Types only (and the audio frame layout): the client imports this, the server's
+// validation against the schema lives in protocol-schema.ts.
 
 export const PROTOCOL_VERSION = 1;
 
@@ -69,26 +68,6 @@ export type ErrorCode =
   | 'bad_audio'
   | 'engine_unavailable'
   | 'engine_error';
-
-const schemaFile = new URL('../protocol.schema.json', import.meta.url);
-const ajv = new Ajv({ discriminator: true, allErrors: false, strict: false });
-const validateClient = ajv.compile<ClientMessage>(JSON.parse(readFileSync(schemaFile, 'utf8')));
-
-export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; code: 'bad_json' | 'invalid_message'; reason: string };
-
-/** Parses and validates one text frame. The reason names the failing field, never echoes its value. */
-export function parseClientMessage(text: string): ParseResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, code: 'bad_json', reason: 'message is not JSON' };
-  }
-  if (validateClient(value)) return { ok: true, message: value };
-  const err = validateClient.errors?.[0];
-  const where = err?.instancePath || '(message)';
-  return { ok: false, code: 'invalid_message', reason: `${where} ${err?.message ?? 'is invalid'}` };
-}
 
 /** Binary audio frame: one byte stream id, then audio bytes. */
 export function audioFrame(id: number, audio: Uint8Array): Buffer {

@@ -9,7 +9,6 @@ import type { LocalAiConfig } from './config.ts';
 import { Connection } from './connection.ts';
 import { newCounters, type Counters } from './counters.ts';
 import type { Engines } from './engines.ts';
-import { initResampler } from './audio/resampler.ts';
 
 export interface LocalAiServer {
   readonly host: string;
@@ -34,7 +33,6 @@ export async function startLocalAiServer(
   // Throws (naming LOCAL_WS_AUTH_TOKEN) before anything listens when an off-loopback bind lacks a token.
   const host = resolveBindHost('local_ws', env, log);
   const token = readSecret('LOCAL_WS_AUTH_TOKEN', env);
-  await initResampler();
 
   const counters = newCounters();
   const limiter = new AuthFailureLimiter();

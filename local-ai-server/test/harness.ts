@@ -6,9 +6,9 @@ import { loadLocalAiConfig, type LocalAiConfig } from '../src/config.ts';
 import { loadEngines } from '../src/engines.ts';
 import { startLocalAiServer, type LocalAiServer } from '../src/server.ts';
 import { LocalAiClient, type SttStream } from '../src/client.ts';
-import { mulawEncode } from '../src/audio/mulaw.ts';
+import { mulawEncode } from '@ai-agent/common/audio';
 import { parseWav } from '../src/audio/wav.ts';
-import { Resampler, initResampler } from '../src/audio/resampler.ts';
+import { Resampler } from '../src/audio/resampler.ts';
 
 export interface TestServer {
   server: LocalAiServer;
@@ -53,7 +53,6 @@ export function mulawFile(file: string): Uint8Array {
 
 /** 8 kHz µ-law from 16 kHz slin (e.g. synthesized speech) through the real resampler. */
 export async function toMulaw8k(pcm16k: Int16Array): Promise<Uint8Array> {
-  await initResampler();
   const r = Resampler.create(16000, 8000);
   const out = mulawEncode(r.process(pcm16k));
   r.close();

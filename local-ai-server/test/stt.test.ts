@@ -1,11 +1,27 @@
 // Recognition of real telephone prompts (Debian's Allison recordings, 8 kHz µ-law) through the server.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { evaluationSet } from '../src/eval/prompts.ts';
 import { corpusWer } from '../src/eval/wer.ts';
 import { mulawFile, recognise, silence, speak, startTestServer, type TestServer } from './harness.ts';
 
 const DIGITS_DIR = `${process.env.ASTERISK_SOUNDS_DIR ?? '/usr/share/asterisk/sounds/en_US_f_Allison'}/digits`;
+/** Recognition helper processes this (in-process) server has running now. */
+function helperPids(): Set<number> {
+  const pids = new Set<number>();
+  for (const task of readdirSync(`/proc/${process.pid}/task`)) {
+    for (const pid of readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ps_stream') pids.add(Number(pid));
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  return pids;
+}
+
 const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 
 describe('speech recognition', () => {
@@ -98,5 +114,29 @@ describe('speech recognition', () => {
       ['call waiting', true],
     ]);
     assert.equal(finals[4]?.[1], false, 'the last utterance is decoded with the language model again');
+  });
+
+  it('hands a finished stream\'s decoder to the next stream, back on open vocabulary', async () => {
+    const client = await t.connect();
+    const dir = process.env.ASTERISK_SOUNDS_DIR ?? '/usr/share/asterisk/sounds/en_US_f_Allison';
+    // Settle the pool first (earlier streams' refills may still be loading).
+    await recognise(client, [mulawFile(`${DIGITS_DIR}/1.wav`)], { encoding: 'mulaw', sampleRate: 8000, grammar: { builtin: 'digit' } });
+    const before = helperPids();
+    const seen = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      // Half the streams end on a digit grammar: the next one must decode with the language model again.
+      const grammar = i % 2 === 0 ? { grammar: { builtin: 'digit' as const } } : {};
+      const stream = await client.openStt({ encoding: 'mulaw', sampleRate: 8000, ...grammar });
+      const finals: boolean[] = [];
+      stream.on('final', (_text, byGrammar) => finals.push(byGrammar));
+      await speak(stream, mulawFile(i % 2 === 0 ? `${DIGITS_DIR}/${i}.wav` : `${dir}/hello-world.wav`));
+      await speak(stream, silence(700));
+      await stream.end();
+      assert.deepEqual(finals, [i % 2 === 0], `stream ${i}`);
+      for (const pid of helperPids()) seen.add(pid);
+    }
+    // A new process per stream would load the models six times (~0.7 s of CPU each).
+    const spawned = [...seen].filter((pid) => !before.has(pid));
+    assert.equal(spawned.length, 0, `helpers started for the six streams: ${spawned.length}`);
   });
 });

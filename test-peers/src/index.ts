@@ -5,7 +5,7 @@ export type { DirectCall } from './calls/direct-call.ts';
 export {
   say, pause, dtmf, waitForAgent, waitForAgentSilence, bargeIn, hangup, type ScriptStep,
 } from './caller/script.ts';
-export type { CallReport, TurnTiming, BargeInTiming, TranscriptEntry, CallEnd, CallerSession } from './caller/session.ts';
+export { CallerSession, type CallReport, type TurnTiming, type BargeInTiming, type TranscriptEntry, type CallEnd } from './caller/session.ts';
 export { STOP_SILENCE_MS, GAP_MIN_MS, SPURT_BREAK_MS } from './caller/analysis.ts';
 export { AUDIO_RMS_THRESHOLD, IDLE_RMS, rms, isAudible, voicedFrames } from './audio/level.ts';
 export { loadAudio, soundPath, soundsDir, synthesise, type AudioRef, type CallerVoice } from './audio/sources.ts';

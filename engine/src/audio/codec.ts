@@ -1,4 +1,4 @@
-import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, ALAW_SILENCE, ULAW_SILENCE } from './g711.ts';
+import { ALAW_SILENCE, decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, ULAW_SILENCE } from '@ai-agent/common/audio';
 import { readSlinBE, readSlinLE, writeSlinBE, writeSlinLE } from './pcm.ts';
 
 /** Asterisk format names this engine can carry on the wire. */

@@ -1,7 +1,5 @@
 export { codecFor, isWireFormat, sampleRateOf, type AudioCodec, type ByteOrder, type WireFormat } from './codec.ts';
-export { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from './g711.ts';
 export { readSlinBE, readSlinLE, writeSlinBE, writeSlinLE } from './pcm.ts';
-export { DEFAULT_RESAMPLER_QUALITY, Resampler } from './resampler.ts';
 export { Pacer, sharedPacer, type PacedSink, type PacerOptions, type PacerStats } from './pacer.ts';
 export { monotonicClock, type PacerClock } from './clock.ts';
 export { Concealer } from './plc.ts';

@@ -3,12 +3,19 @@
 import { EventEmitter } from 'node:events';
 import type { ContextConfig, Logger } from '@ai-agent/common';
 import type { AgentProvider, AgentSession, TtsChunk, ToolCall } from '../providers/types.ts';
-import type { CallControl, CallInfo } from '../telephony/call-control.ts';
-import type { CallOutcome } from '../store/types.ts';
-import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame, type MediaStream } from '../transport/media-stream.ts';
+import {
+  FRAME_MS,
+  PIPELINE_SAMPLE_RATE,
+  type CallControl,
+  type CallInfo,
+  type CallOutcome,
+  type ConversationState,
+  type InboundFrame,
+  type MediaStream,
+} from '../call/index.ts';
 import { Toolbox } from '../tools/toolbox.ts';
 import type { ToolContext } from '../tools/types.ts';
-import { CallStateMachine, type ConversationState } from './call-state.ts';
+import { CallStateMachine } from './call-state.ts';
 import { heardPrefix } from './heard-text.ts';
 import { playedOut, playStockApology, requestHangup } from './call-ending.ts';
 import { Playout } from './playout.ts';

@@ -1,8 +1,6 @@
 // Steps both kinds of conversation (pipeline and speech-to-speech agent) take to end a call.
 import type { Logger } from '@ai-agent/common';
-import type { CallControl } from '../telephony/call-control.ts';
-import type { CallOutcome } from '../store/types.ts';
-import type { MediaStream } from '../transport/media-stream.ts';
+import type { CallControl, CallOutcome, MediaStream } from '../call/index.ts';
 import type { ConversationHooks } from './types.ts';
 
 /** Resolves once everything queued on `media` so far has played (or was dropped). */

@@ -1,6 +1,5 @@
 // The conversation's explicit state machine: which state may follow which.
-
-export type ConversationState = 'starting' | 'greeting' | 'listening' | 'thinking' | 'speaking' | 'transferring' | 'ending' | 'ended';
+import type { ConversationState } from '../call/index.ts';
 
 const NEXT: Record<ConversationState, readonly ConversationState[]> = {
   starting: ['greeting', 'listening', 'ending', 'ended'],

@@ -1,5 +1,5 @@
 import type { ContextConfig } from '@ai-agent/common';
-import type { ConversationFactory } from '../telephony/conversation-port.ts';
+import type { ConversationFactory } from '../call/index.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { AgentConversation } from './agent-conversation.ts';
 import { Conversation } from './conversation.ts';

@@ -2,21 +2,27 @@
 // class; splitting them into one part each is the next step of the call-core reshaping, not yet done.
 import { sampleRateOf } from '../audio/codec.ts';
 import { EventEmitter } from 'node:events';
-import type { ContextConfig, Logger } from '@ai-agent/common';
+import { SentenceChunker, type ContextConfig, type Logger } from '@ai-agent/common';
 import type { ChatMessage, SttGrammar, SttStream, ToolCall } from '../providers/types.ts';
-import type { CallOutcome, TurnLatency } from '../store/types.ts';
-import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../transport/media-stream.ts';
+import {
+  FRAME_MS,
+  PIPELINE_SAMPLE_RATE,
+  type CallOutcome,
+  type ConversationState,
+  type InboundFrame,
+  type TurnLatency,
+} from '../call/index.ts';
 import { Toolbox } from '../tools/toolbox.ts';
 import type { ToolContext } from '../tools/types.ts';
-import { AsyncQueue } from './async-queue.ts';
+import { AsyncQueue } from '@ai-agent/common/async-queue';
 import { meanAbs } from '../audio/level.ts';
 import { BargeInPolicy } from './barge-in-policy.ts';
 import { EchoGuard } from './echo-guard.ts';
-import { CallStateMachine, type ConversationState } from './call-state.ts';
+import { LevelOnset } from './level-onset.ts';
+import { CallStateMachine } from './call-state.ts';
 import { LatencyObserver, type TurnMoment } from './latency-observer.ts';
 import { playStockApology, requestHangup } from './call-ending.ts';
 import { Playout } from './playout.ts';
-import { SentenceChunker } from './sentence-chunker.ts';
 import { expectsDigits, looksUnfinished } from './turn-end.ts';
 import type { ConversationEvents, ConversationOptions, ConversationStats } from './types.ts';
 import { SpeechDetector } from './vad/speech-detector.ts';
@@ -85,6 +91,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private readonly detector: SpeechDetector;
   private readonly policy: BargeInPolicy;
   private readonly echo: EchoGuard;
+  private readonly onset = new LevelOnset();
   /** The VAD heard the caller since the last STT final: a final without it is echo or noise. */
   private speechSinceFinal = false;
   private readonly playout: Playout;
@@ -114,8 +121,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private dtmfLastFrame = 0;
   private partial = '';
   /**
-   * Caller speech over the agent being judged: when it began, whether the agent was paused for it, and
-   * (while only a likely onset paused it) the audio-timeline ms of that onset, -1 once speech is confirmed.
+   * Caller speech over the agent being judged: when it began as the caller has it (`onsetAt`: the frame or
+   * VAD window that showed it, less its length and the inbound jitter delay), whether the agent was paused
+   * for it, and (while only a likely onset paused it) the audio-timeline ms of the last sign of it, -1 once
+   * speech is confirmed.
    */
   private bargeIn: { onsetAt: number; paused: boolean; tentativeMs: number; stoppedAt: number } | null = null;
   /** A false barge-in was already recorded for the current caller utterance. */
@@ -227,8 +236,11 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (this.closed) return;
     this.stt?.write(frame.samples);
     this.vadStream?.push(frame.samples);
-    this.echo.frame(meanAbs(frame.samples), this.opts.media.outputLevel, this.bargeIn === null && !this.detector.speaking);
+    const level = meanAbs(frame.samples);
+    this.echo.frame(level, this.opts.media.outputLevel, this.bargeIn === null && !this.detector.speaking);
     const n = ++this.frames;
+    const rise = this.onset.frame(level, this.echo.callerAudible(1));
+    if (this.agentAudible()) this.levelOnset(rise);
     if (n === this.maxFrames) {
       void this.finishWith('max_duration', this.ctx.farewell);
       return;
@@ -275,9 +287,12 @@ export class Conversation extends EventEmitter<ConversationEvents> {
    * exception: the recogniser runs on, so a number read out with pauses is decoded as one utterance.
    */
   private endpoint(): void {
-    this.speechEndFrame = this.frames;
+    // The wait is silence as the caller has it, so it counts from the last window that heard speech (the
+    // VAD's own end decision comes `min_silence_ms` and a window later). Frames and VAD windows share the
+    // stream's audio timeline.
+    this.speechEndFrame = Math.min(this.frames, Math.ceil(this.detector.lastSpeechMs / FRAME_MS));
     this.turnEndExtended = this.unfinishedFrames > this.endpointFrames && expectsDigits(this.expecting);
-    this.turnEndDue = this.frames + (this.turnEndExtended ? this.unfinishedFrames : this.endpointFrames);
+    this.turnEndDue = this.speechEndFrame + (this.turnEndExtended ? this.unfinishedFrames : this.endpointFrames);
     if (!this.turnEndExtended) this.requestFinal();
   }
 
@@ -417,25 +432,47 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       if (!this.policy.shouldPause(ms)) return;
       // Stop the agent's voice now; whether it resumes is decided once the speech can be judged.
       this.playout.pause();
-      this.bargeIn = { onsetAt: this.detector.startAt, paused: true, tentativeMs: -1, stoppedAt: performance.now() };
+      this.bargeIn = { onsetAt: this.detector.startAt - WINDOW_MS - this.inboundDelayMs, paused: true, tentativeMs: -1, stoppedAt: performance.now() };
     }
     this.bargeIn.tentativeMs = -1;
     if (this.policy.judge(ms, this.partial) === 'interrupt') this.interrupt();
   }
 
   /**
+   * Caller sound over the agent, on the frame that carries it (LevelOnset: a rise well above the line's
+   * background, and above the agent's echo): pause at once, 20 ms after it reached us, where the VAD needs
+   * two to four windows more. While the caller keeps sounding like speech the pause holds; the VAD confirms
+   * it, or the agent resumes once neither such sound nor likely speech came for resume_after_ms.
+   */
+  private levelOnset(rise: boolean): void {
+    const b = this.bargeIn;
+    const endMs = this.frames * FRAME_MS;
+    if (b) {
+      if (b.tentativeMs >= 0 && this.onset.holding) b.tentativeMs = Math.max(b.tentativeMs, endMs);
+      return;
+    }
+    if (!rise) return;
+    this.playout.pause();
+    const now = performance.now();
+    this.bargeIn = { onsetAt: now - FRAME_MS - this.inboundDelayMs, paused: true, tentativeMs: endMs, stoppedAt: now };
+  }
+
+  /**
    * A window below the speech threshold over the agent: a likely onset pauses the agent already (Silero's
-   * probability climbs over a few windows); speech unconfirmed within resume_after_ms lets it go on.
+   * probability climbs over a few windows); speech unconfirmed within resume_after_ms of the last likely
+   * window (or caller sound) lets it go on.
    */
   private likelyOnset(probability: number, endMs: number, at: number): void {
     const b = this.bargeIn;
+    const likely = probability >= this.ctx.barge_in.pause_threshold;
     if (!b) {
-      if (probability < this.ctx.barge_in.pause_threshold) return;
+      if (!likely) return;
       this.playout.pause();
-      this.bargeIn = { onsetAt: at, paused: true, tentativeMs: endMs, stoppedAt: performance.now() };
+      this.bargeIn = { onsetAt: at - WINDOW_MS - this.inboundDelayMs, paused: true, tentativeMs: endMs, stoppedAt: performance.now() };
       return;
     }
-    if (b.tentativeMs >= 0 && endMs - b.tentativeMs >= this.ctx.barge_in.resume_after_ms) {
+    if (b.tentativeMs >= 0 && likely) b.tentativeMs = Math.max(b.tentativeMs, endMs);
+    else if (b.tentativeMs >= 0 && endMs - b.tentativeMs >= this.ctx.barge_in.resume_after_ms) {
       this.playout.resume();
       this.bargeIn = null;
       this.stats.pausesResumed++;
@@ -457,7 +494,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const speech = this.speech;
     if (!speech) return;
     const now = performance.now();
-    const onsetAt = this.bargeIn?.onsetAt ?? now;
+    const callerOnset = this.bargeIn?.onsetAt ?? now - WINDOW_MS - this.inboundDelayMs;
     const stoppedAt = this.bargeIn?.stoppedAt ?? now;
     const heard = this.playout.cut();
     this.speech = null;
@@ -467,9 +504,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.recordAgentTurn(speech, heard, true);
     speech.settle(false);
     this.stats.bargeIns++;
-    // As the caller has it: from their first sound (a VAD window before the window that heard it, and the
-    // inbound jitter delay before that) to the last agent frame leaving; the decision may come later.
-    const callerOnset = onsetAt - WINDOW_MS - this.inboundDelayMs;
+    // As the caller has it: from their first sound (see `bargeIn`) to the last agent frame leaving; the
+    // decision may come later.
     this.opts.sink.event({
       kind: 'barge_in',
       at: new Date().toISOString(),

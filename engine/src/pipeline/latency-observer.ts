@@ -1,4 +1,4 @@
-import type { TurnLatency } from '../store/types.ts';
+import type { TurnLatency } from '../call/index.ts';
 
 /** Moments of a turn, reported by the conversation as they happen (performance.now() ms). */
 export type TurnMoment =

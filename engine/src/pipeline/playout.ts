@@ -1,8 +1,6 @@
-import type { MediaStream } from '../transport/media-stream.ts';
+import { PIPELINE_SAMPLE_RATE as RATE, type MediaStream } from '../call/index.ts';
 import type { TtsChunk } from '../providers/types.ts';
 import { heardPrefix } from './heard-text.ts';
-
-const RATE = 16000;
 
 interface PlayChunk {
   pcm: Int16Array;

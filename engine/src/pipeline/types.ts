@@ -1,10 +1,15 @@
 import type { ContextConfig, Logger } from '@ai-agent/common';
-import type { LlmProvider, SttProvider, TtsProvider } from '../providers/types.ts';
-import type { CallControl, CallInfo } from '../telephony/call-control.ts';
-import type { CallEventRecord, CallOutcome, TurnRecord } from '../store/types.ts';
-import type { MediaStream } from '../transport/media-stream.ts';
+import type { PipelineProviders } from '../providers/types.ts';
+import type {
+  CallControl,
+  CallEventRecord,
+  CallInfo,
+  CallOutcome,
+  ConversationState,
+  MediaStream,
+  TurnRecord,
+} from '../call/index.ts';
 import type { GreetingCache } from './greeting-cache.ts';
-import type { ConversationState } from './call-state.ts';
 import type { TurnMetric } from './latency-observer.ts';
 import type { VadService } from './vad/vad-service.ts';
 
@@ -17,12 +22,6 @@ export interface ConversationSink {
 export interface ConversationHooks {
   /** Plays a stock prompt through telephony (Asterisk `sound:`); used when TTS itself has failed. */
   playStockPrompt?(name: 'apology'): Promise<void>;
-}
-
-export interface PipelineProviders {
-  stt: SttProvider;
-  llm: LlmProvider;
-  tts: TtsProvider;
 }
 
 export interface ConversationOptions {

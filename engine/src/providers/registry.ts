@@ -1,11 +1,10 @@
 import { ConfigError, readSecret, type ContextConfig, type ContextsConfig, type Logger, type ProvidersConfig } from '@ai-agent/common';
-import type { PipelineProviders } from '../pipeline/types.ts';
+import type { AgentProvider, LlmProvider, PipelineProviders, SttProvider, TtsProvider } from './types.ts';
 import { FallbackLlm, FallbackStt, FallbackTts } from './fallback.ts';
 import { LocalAiPool } from './local-ai/connection-pool.ts';
 import { LocalAiLlm } from './llm/local-ai.ts';
 import { LocalAiStt } from './stt/local-ai.ts';
 import { LocalAiTts } from './tts/local-ai.ts';
-import type { AgentProvider, LlmProvider, SttProvider, TtsProvider } from './types.ts';
 import { DeepgramVoiceAgent } from './agent/deepgram-agent.ts';
 import { OpenAiRealtimeAgent } from './agent/openai-realtime.ts';
 

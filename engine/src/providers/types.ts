@@ -155,3 +155,10 @@ export interface AgentProvider {
   /** Opens a session ready for audio (configured, greeting requested); rejects with a clear error otherwise. */
   connect(options: AgentConnectOptions): Promise<AgentSession>;
 }
+
+/** The three providers a pipeline (non-agent) conversation speaks through, chosen per context. */
+export interface PipelineProviders {
+  stt: SttProvider;
+  llm: LlmProvider;
+  tts: TtsProvider;
+}

@@ -1,15 +1,8 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import type {
-  CallEventRecord,
-  CallOutcome,
-  CallRecord,
-  CallStartRecord,
-  CallSummary,
-  TurnLatency,
-  TurnRecord,
-} from './types.ts';
+import type { CallEventRecord, CallOutcome, TurnLatency, TurnRecord } from '../call/index.ts';
+import type { CallRecord, CallStartRecord, CallSummary } from './types.ts';
 
 /** One write of a call record, already redacted by the store that queued it. */
 export type WriteOp =

@@ -1,5 +1,6 @@
 import { maskPhoneNumber, scrub } from '@ai-agent/common';
-import type { CallEventRecord, CallStartRecord, TurnRecord } from './types.ts';
+import type { CallEventRecord, TurnRecord } from '../call/index.ts';
+import type { CallStartRecord } from './types.ts';
 
 /** `full`: tool arguments kept verbatim (an operator's opt-in); `redacted`: through the scrubber; `none`: dropped. */
 export type ToolArgumentsPolicy = 'full' | 'redacted' | 'none';

@@ -1,12 +1,12 @@
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
-import type { Logger } from '@ai-agent/common';
+import { startTsWorker, type Logger } from '@ai-agent/common';
 import { openDatabaseFile, type WriteOp } from './call-database.ts';
 import { migrate } from './migrations.ts';
 import { redactEvent, redactStart, redactText, redactTurn, type RedactionPolicy } from './record-redaction.ts';
 import type { StoreMessage, StoreReply, StoreRequest, StoreWorkerData } from './sqlite-worker.ts';
-import { startTsWorker } from '@ai-agent/common';
-import type { CallEventRecord, CallOutcome, CallRecord, CallStartRecord, CallStore, CallSummary, TurnRecord } from './types.ts';
+import type { CallEventRecord, CallOutcome, TurnRecord } from '../call/index.ts';
+import type { CallRecord, CallStartRecord, CallStore, CallSummary } from './types.ts';
 
 export interface SqliteCallStoreOptions {
   /** Database file; its directory is created 0700 and the file 0600 (SQLite gives -wal/-shm the same mode). */

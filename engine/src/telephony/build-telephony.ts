@@ -4,7 +4,7 @@ import type { MediaTransports } from '../transport/create-media-transports.ts';
 import type { Admission } from './admission.ts';
 import { AriConnection } from './ari-connection.ts';
 import { AudioSocketLegFactory } from './audiosocket-leg.ts';
-import type { ConversationFactory } from './conversation-port.ts';
+import type { ConversationFactory } from '../call/index.ts';
 import { DialplanAudioSocketSession } from './dialplan-audiosocket-session.ts';
 import type { MediaLegFactory } from './media-leg.ts';
 import { RtpLegFactory } from './rtp-leg.ts';

@@ -1,7 +1,6 @@
 import { maskPhoneNumber, scrubber } from '@ai-agent/common';
-import type { CallOutcome, CallStore } from '../store/types.ts';
-import type { CallInfo } from './call-control.ts';
-import type { CallRecordSink } from './conversation-port.ts';
+import type { CallInfo, CallOutcome, CallRecordSink } from '../call/index.ts';
+import type { CallStore } from '../store/types.ts';
 
 const now = (): string => new Date().toISOString();
 

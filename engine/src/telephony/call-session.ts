@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, PlaybackFinished } from 'ari-client';
 import { registerPhoneNumber, unregisterPhoneNumber, type Logger } from '@ai-agent/common';
-import type { CallOutcome, CallStore } from '../store/types.ts';
+import type {
+  CallActions,
+  CallControl,
+  CallInfo,
+  CallOutcome,
+  ConversationFactory,
+  ConversationPort,
+  ConversationState,
+  TransferTarget,
+} from '../call/index.ts';
+import type { CallStore } from '../store/types.ts';
 import { CallRecorder } from './call-recorder.ts';
 import type { Admission } from './admission.ts';
 import type { AriConnection } from './ari-connection.ts';
-import type { CallActions, CallControl, CallInfo, TransferTarget } from './call-control.ts';
-import type { ConversationFactory, ConversationPort, ConversationState } from './conversation-port.ts';
 import type { MediaLeg, MediaLegFactory } from './media-leg.ts';
 import type { ActiveCall, CallState } from './registry.ts';
 import { SessionState } from './session-state.ts';

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@ai-agent/common';
 import type { AudioSocketStream } from '../transport/audiosocket/audiosocket-stream.ts';
-import type { CallOutcome, CallStore } from '../store/types.ts';
+import type {
+  CallActions,
+  CallControl,
+  CallInfo,
+  CallOutcome,
+  ConversationFactory,
+  ConversationPort,
+} from '../call/index.ts';
+import type { CallStore } from '../store/types.ts';
 import type { Admission } from './admission.ts';
 import { CallRecorder } from './call-recorder.ts';
-import type { CallActions, CallControl, CallInfo } from './call-control.ts';
-import type { ConversationFactory, ConversationPort } from './conversation-port.ts';
 import type { ActiveCall } from './registry.ts';
 import type { ManagedSession } from './session-registry.ts';
 import { fromConversation } from './call-session.ts';

@@ -1,5 +1,5 @@
 import type { Client } from 'ari-client';
-import type { MediaStream, TransportKind } from '../transport/media-stream.ts';
+import type { MediaStream, TransportKind } from '../call/index.ts';
 
 /** The media half of a call: a MediaStream plus, when ARI created one, the ExternalMedia channel carrying it. */
 export interface MediaLeg {

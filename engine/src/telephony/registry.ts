@@ -1,5 +1,5 @@
 // The live calls, as the control API, limits and drain see them. Implemented by the telephony layer.
-import type { CallInfo } from './call-control.ts';
+import type { CallInfo } from '../call/index.ts';
 
 export type CallState =
   | 'answering'

@@ -1,6 +1,5 @@
 import type { Logger } from '@ai-agent/common';
-import type { CallOutcome } from '../store/types.ts';
-import type { CallInfo } from './call-control.ts';
+import type { CallInfo, CallOutcome } from '../call/index.ts';
 import type { ActiveCall, CallRegistry } from './registry.ts';
 
 /** What the registry needs of a live call, whichever way it arrived (ARI Stasis or dialplan AudioSocket). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ContextConfig } from '@ai-agent/common';
 import type { ToolCall, ToolSchema } from '../providers/types.ts';
-import type { CallActions } from '../telephony/call-control.ts';
+import type { CallActions } from '../call/index.ts';
 import { hangupTool } from './hangup.ts';
 import { sendDtmfTool } from './send-dtmf.ts';
 import { transferTool } from './transfer.ts';

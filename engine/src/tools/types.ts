@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import type { ContextConfig } from '@ai-agent/common';
-import type { CallControl, CallInfo } from '../telephony/call-control.ts';
-import type { CallOutcome } from '../store/types.ts';
+import type { CallControl, CallInfo, CallOutcome } from '../call/index.ts';
 
 /** What a tool may do to the call it runs in. */
 export interface ToolContext {

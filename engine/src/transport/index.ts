@@ -1,16 +1,3 @@
-export {
-  FRAME_MS,
-  PIPELINE_FRAME_SAMPLES,
-  PIPELINE_SAMPLE_RATE,
-  type FlushResult,
-  type InboundFrame,
-  type InboundFrameKind,
-  type MediaStream,
-  type MediaStreamCounters,
-  type MediaStreamEvents,
-  type TransportKind,
-} from './media-stream.ts';
-export type { JitterBufferStats } from './jitter-buffer.ts';
 export type { IdlePolicy } from './paced-media-stream.ts';
 export { RtpMediaServer, type RtpServerOptions, type RtpServerCounters } from './rtp/rtp-server.ts';
 export { RtpMediaStream, type RtpFormat } from './rtp/rtp-stream.ts';

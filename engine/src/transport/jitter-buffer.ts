@@ -1,30 +1,6 @@
 import { Concealer } from '../audio/plc.ts';
 import { SampleQueue } from '../audio/sample-queue.ts';
-
-export type InboundFrameKind = 'audio' | 'concealed' | 'silence';
-
-export interface JitterBufferStats {
-  received: number;
-  /** Frames released that held received audio. */
-  played: number;
-  /** Packets replaced by concealment because they were missing when due. */
-  concealed: number;
-  /** Frames of concealment while waiting for a late packet (delay grows by one frame). */
-  stretched: number;
-  /** Packets that arrived after their playout time (dropped). */
-  late: number;
-  duplicate: number;
-  /** Packets too far ahead of the playout point: the buffer restarted on them. */
-  resync: number;
-  /** Frames dropped to bring the delay back down to the target. */
-  shrunk: number;
-  /** Talk spurts started (playout restarts after the sender went quiet). */
-  spurts: number;
-  /** RFC 3550 interarrival jitter estimate, ms. */
-  jitterMs: number;
-  /** Current playout delay target, ms. */
-  targetDelayMs: number;
-}
+import type { InboundFrameKind, JitterBufferStats } from '../call/index.ts';
 
 export interface JitterBufferOptions {
   sampleRate: number;

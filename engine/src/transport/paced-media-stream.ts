@@ -1,13 +1,13 @@
+import { EventEmitter } from 'node:events';
 import type { Logger } from '@ai-agent/common';
 import type { AudioCodec, WireFormat } from '../audio/codec.ts';
 import type { Pacer, PacedSink } from '../audio/pacer.ts';
-import { DEFAULT_RESAMPLER_QUALITY, Resampler } from '../audio/resampler.ts';
+import { DEFAULT_RESAMPLER_QUALITY, Resampler } from '@ai-agent/common/audio';
 import { meanAbs } from '../audio/level.ts';
 import { SampleQueue } from '../audio/sample-queue.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
 import { countReason } from './counters.ts';
 import { RateLimitedLog } from './rate-limited-log.ts';
-import { TypedEmitter } from './typed-emitter.ts';
 import {
   FRAME_MS,
   PIPELINE_FRAME_SAMPLES,
@@ -18,7 +18,7 @@ import {
   type MediaStreamCounters,
   type MediaStreamEvents,
   type TransportKind,
-} from './media-stream.ts';
+} from '../call/index.ts';
 
 /** What to send on a tick with nothing queued. */
 export type IdlePolicy = 'silence' | 'none';
@@ -55,7 +55,7 @@ interface PendingMark {
  * ways, the jitter buffer, and the pacer hook-up. A transport supplies `sendFrame` (put one encoded frame on
  * the wire) and feeds received payloads to `receivePayload`.
  */
-export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> implements MediaStream, PacedSink {
+export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> implements MediaStream, PacedSink {
   readonly id: string;
   readonly transport: TransportKind;
   readonly wireFormat: WireFormat;
@@ -254,7 +254,8 @@ export abstract class PacedMediaStream extends TypedEmitter<MediaStreamEvents> i
   /** Reports a transport failure to listeners (if any) and the log, without throwing. */
   protected fail(err: Error): void {
     this.log.warn({ callId: this.id, err }, 'media stream error');
-    this.emit('error', err);
+    // EventEmitter throws an 'error' nobody listens to: from a socket handler that would end every call.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   /** Packets the jitter buffer can hold: the largest burst a transport's flood guard need let through. */

@@ -1,7 +1,7 @@
 // A stand-in for telephony's call registry: calls are added by the test and end when it says so, or when
 // hung up (after `hangupDelayMs`), writing their end to a call store like a real session would.
-import type { CallOutcome, CallStore } from '../../src/store/types.ts';
-import type { CallInfo } from '../../src/telephony/call-control.ts';
+import type { CallInfo, CallOutcome } from '../../src/call/index.ts';
+import type { CallStore } from '../../src/store/types.ts';
 import type { ActiveCall, CallRegistry } from '../../src/telephony/registry.ts';
 
 export interface HangupRequest { id: string; reason: string; message?: string }

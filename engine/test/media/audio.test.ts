@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from '../../src/audio/g711.ts';
-import { Resampler } from '../../src/audio/resampler.ts';
+import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, Resampler } from '@ai-agent/common/audio';
 import { Pacer } from '../../src/audio/pacer.ts';
 import type { PacerClock } from '../../src/audio/clock.ts';
 import { SampleQueue } from '../../src/audio/sample-queue.ts';

@@ -10,7 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { PacerClock } from '../../src/audio/clock.ts';
 import { Pacer } from '../../src/audio/pacer.ts';
 import { readSlinLE } from '../../src/audio/pcm.ts';
-import type { MediaStream } from '../../src/transport/media-stream.ts';
+import type { MediaStream } from '../../src/call/index.ts';
 import { AudioSocketServer } from '../../src/transport/audiosocket/audiosocket-server.ts';
 import { connectMediaWebSocket, MediaWsServer } from '../../src/transport/websocket/ws-media-endpoint.ts';
 import { AsteriskAudioSocketSide } from './audiosocket-peer.ts';

@@ -10,7 +10,7 @@ import { parseControlEvent } from '../../src/transport/websocket/control-message
 import { RtpMediaServer } from '../../src/transport/rtp/rtp-server.ts';
 import { AudioSocketServer } from '../../src/transport/audiosocket/audiosocket-server.ts';
 import { MediaWsServer } from '../../src/transport/websocket/ws-media-endpoint.ts';
-import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
+import type { InboundFrame, MediaStream } from '../../src/call/index.ts';
 import { AsteriskRtpSide } from './rtp-peer.ts';
 import { AsteriskAudioSocketSide } from './audiosocket-peer.ts';
 import { AsteriskWsSide, connectAsteriskWsClient } from './websocket-peer.ts';

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createLogger, type Logger } from '@ai-agent/common';
-import { Resampler } from '../../src/audio/resampler.ts';
+import { Resampler } from '@ai-agent/common/audio';
 import assert from 'node:assert/strict';
-import type { InboundFrame, MediaStream } from '../../src/transport/media-stream.ts';
-import type { JitterBufferStats } from '../../src/transport/jitter-buffer.ts';
+import type { InboundFrame, JitterBufferStats, MediaStream } from '../../src/call/index.ts';
 
 export const PROMPTS_DIR = process.env.ASTERISK_SOUNDS_DIR ?? '/usr/share/asterisk/sounds/en_US_f_Allison';
 

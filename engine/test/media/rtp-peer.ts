@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { encodeAlaw, encodeUlaw, decodeAlaw, decodeUlaw } from '../../src/audio/g711.ts';
+import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from '@ai-agent/common/audio';
 import { writeSlinBE } from '../../src/audio/pcm.ts';
 import { writeRtpHeader } from '../../src/transport/rtp/rtp-packet.ts';
 import { ipLiteralLookup } from '../../src/transport/rtp/literal-lookup.ts';

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pacer } from '../../src/audio/pacer.ts';
-import { decodeUlaw, encodeUlaw } from '../../src/audio/g711.ts';
+import { decodeUlaw, encodeUlaw } from '@ai-agent/common/audio';
 import { RtpMediaServer } from '../../src/transport/rtp/rtp-server.ts';
 import { AsteriskRtpSide, type PeerCodec } from './rtp-peer.ts';
 import { startTimingSink } from './timing-sink.ts';

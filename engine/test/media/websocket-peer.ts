@@ -1,6 +1,6 @@
 import { WebSocket, WebSocketServer } from 'ws';
 import { randomUUID } from 'node:crypto';
-import { decodeUlaw, encodeUlaw } from '../../src/audio/g711.ts';
+import { decodeUlaw, encodeUlaw } from '@ai-agent/common/audio';
 import { readSlinLE, writeSlinLE } from '../../src/audio/pcm.ts';
 import { paced } from './helpers.ts';
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, contextSchema, createLogger } from '@ai-agent/common';
+import { ConfigError, contextSchema, createLogger, SentenceChunker } from '@ai-agent/common';
 import { heardPrefix } from '../../src/pipeline/heard-text.ts';
-import { SentenceChunker } from '../../src/pipeline/sentence-chunker.ts';
 import { FallbackLlm, FallbackTts } from '../../src/providers/fallback.ts';
 import { ProviderRegistry } from '../../src/providers/registry.ts';
 import type { LlmEvent, LlmProvider, TtsChunk, TtsProvider } from '../../src/providers/types.ts';

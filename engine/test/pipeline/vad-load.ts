@@ -1,5 +1,5 @@
 // Real speech and real-time load for the VAD service: the tests and the benchmark share these.
-import { Resampler } from '../../src/audio/resampler.ts';
+import { Resampler } from '@ai-agent/common/audio';
 import { SpeechDetector } from '../../src/pipeline/vad/speech-detector.ts';
 import { WINDOW_MS, type VadService, type VadStream } from '../../src/pipeline/vad/vad-service.ts';
 import { prompt8k } from './helpers/audio.ts';

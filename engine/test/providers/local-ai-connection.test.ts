@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseDocument } from 'yaml';
 import { createLogger } from '@ai-agent/common';
 import { freePort, REPO_ROOT, startService, type ServiceProcess } from '@ai-agent/common/testing';
-import { Resampler } from '../../src/audio/resampler.ts';
+import { Resampler } from '@ai-agent/common/audio';
 import { LocalAiPool, type LocalAiPoolOptions } from '../../src/providers/local-ai/connection-pool.ts';
 import { LocalAiLlm } from '../../src/providers/llm/local-ai.ts';
 import { LocalAiStt } from '../../src/providers/stt/local-ai.ts';

@@ -7,9 +7,8 @@ import { StasisApp } from '../../src/telephony/stasis-app.ts';
 import { SessionRegistry } from '../../src/telephony/session-registry.ts';
 import { RtpLegFactory } from '../../src/telephony/rtp-leg.ts';
 import { createMediaTransports, type MediaTransports } from '../../src/transport/index.ts';
-import type { CallControl } from '../../src/telephony/call-control.ts';
-import type { ConversationFactory } from '../../src/telephony/conversation-port.ts';
-import type { CallOutcome, CallStore } from '../../src/store/types.ts';
+import type { CallControl, CallOutcome, ConversationFactory } from '../../src/call/index.ts';
+import type { CallStore } from '../../src/store/types.ts';
 
 const log = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const APP = 'ai-agent';

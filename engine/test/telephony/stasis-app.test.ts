@@ -10,7 +10,7 @@ import { AudioSocketLegFactory } from '../../src/telephony/audiosocket-leg.ts';
 import { WebSocketLegFactory } from '../../src/telephony/websocket-leg.ts';
 import { createMediaTransports, type MediaTransports } from '../../src/transport/index.ts';
 import type { MediaLegFactory } from '../../src/telephony/media-leg.ts';
-import type { ConversationFactory } from '../../src/telephony/conversation-port.ts';
+import type { ConversationFactory } from '../../src/call/index.ts';
 import type { Admission } from '../../src/telephony/admission.ts';
 
 const log = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });

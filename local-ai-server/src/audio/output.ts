@@ -1,6 +1,6 @@
 // Converts synthesized PCM into what the client asked for (rate and encoding). One converter per synthesis
 // stream keeps resampler state across sentences.
-import { mulawEncode } from './mulaw.ts';
+import { mulawEncode } from '@ai-agent/common/audio';
 import { Resampler } from './resampler.ts';
 import type { AudioEncoding } from '../protocol.ts';
 import type { PcmAudio } from './wav.ts';
@@ -17,7 +17,8 @@ export class AudioOutput {
         this.resampler?.close();
         this.resampler = Resampler.create(audio.sampleRate, this.sampleRate);
       }
-      pcm = this.resampler.process(pcm);
+      // process() returns a view its next call reuses; the bytes leave asynchronously, so keep a copy.
+      pcm = this.resampler.process(pcm).slice();
     }
     if (this.encoding === 'mulaw') return mulawEncode(pcm);
     return new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);

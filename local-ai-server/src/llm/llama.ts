@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import type { LocalAiConfig } from '../config.ts';
 import { EngineSetupError, importOptional } from '../optional.ts';
 import type { ChatMessage, ToolSpec } from '../protocol.ts';
-import { AsyncQueue } from '../queue.ts';
+import { AsyncQueue } from '@ai-agent/common/async-queue';
 import type { Responder, ResponderEvent } from './types.ts';
 
 type LlmConfig = LocalAiConfig['llm'];

@@ -1,5 +1,5 @@
 // Converts a stream's incoming audio (8 kHz µ-law or 8/16 kHz slin) into 16 kHz PCM for the recognizer.
-import { mulawDecode } from '../audio/mulaw.ts';
+import { mulawDecode } from '@ai-agent/common/audio';
 import { Resampler } from '../audio/resampler.ts';
 import type { AudioEncoding } from '../protocol.ts';
 import { STT_RATE } from './types.ts';

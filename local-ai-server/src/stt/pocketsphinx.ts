@@ -1,5 +1,7 @@
 // Streaming recognition with Debian's pocketsphinx through the ps_stream helper (native/ps_stream.c): one
 // child process per stream keeps the blocking decoder off the event loop and isolates a crash to one call.
+// A stream that ends cleanly hands its process back for the next stream: loading the models costs a new
+// process ~0.7 s of CPU, which on a busy host is taken from the decoders of callers who are talking.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +23,10 @@ interface HelperLine {
 }
 
 const HEADER = 5;
+/** A decoder process serves this many streams, then is replaced (bounds any state it carries over). */
+const MAX_STREAMS_PER_DECODER = 500;
+/** Idle decoders kept beyond `warm_spares`: the ones streams handed back while their refills loaded. */
+const EXTRA_IDLE = 2;
 
 function frame(kind: string, payload?: Uint8Array): Buffer {
   const len = payload?.byteLength ?? 0;
@@ -31,11 +37,67 @@ function frame(kind: string, payload?: Uint8Array): Buffer {
   return buf;
 }
 
+/** One ps_stream process and the stream it serves now, if any. */
+class Decoder {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** The stream's line handler; null while idle in a pool. */
+  onLine: ((msg: HelperLine) => void) | null = null;
+  onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | null = null;
+  onError: ((err: Error) => void) | null = null;
+  stderr = '';
+  streams = 0;
+  /** stdout ended: every line the process wrote has been dispatched. */
+  drained = false;
+  onDrained: (() => void) | null = null;
+
+  constructor(helper: string, args: string[], log: Logger) {
+    this.child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A spare that dies while waiting must not crash the server; its error surfaces when a stream uses it.
+    this.child.on('error', (err) => this.onError?.(err));
+    this.child.stdin.on('error', () => {});
+    this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (this.stderr.length < 2000) this.stderr += d;
+    });
+    const lines = createInterface({ input: this.child.stdout });
+    lines.on('line', (line) => {
+      let msg: HelperLine;
+      try {
+        msg = JSON.parse(line) as HelperLine;
+      } catch {
+        log.warn('ignored a malformed line from the recognition helper');
+        return;
+      }
+      this.onLine?.(msg);
+    });
+    lines.on('close', () => {
+      this.drained = true;
+      this.onDrained?.();
+    });
+    this.child.on('exit', (code, signal) => this.onExit?.(code, signal));
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null && !this.drained;
+  }
+
+  send(buf: Buffer): void {
+    if (this.child.stdin.writable) this.child.stdin.write(buf);
+  }
+
+  /** Back to idle: no stream's handlers stay attached. */
+  detach(): void {
+    this.onLine = null;
+    this.onExit = null;
+    this.onError = null;
+    this.onDrained = null;
+  }
+}
+
 export class PocketsphinxEngine implements SttEngine {
   readonly name = 'pocketsphinx';
   private readonly helper: string;
   private readonly dictFile: string;
-  private readonly spares = new Map<boolean, ChildProcessWithoutNullStreams[]>();
+  private readonly spares = new Map<boolean, Decoder[]>();
   private closed = false;
 
   constructor(private readonly cfg: PsConfig, private readonly log: Logger) {
@@ -73,39 +135,46 @@ export class PocketsphinxEngine implements SttEngine {
     ];
   }
 
-  private spawnHelper(narrowband: boolean): ChildProcessWithoutNullStreams {
-    const child = spawn(this.helper, this.args(narrowband), { stdio: ['pipe', 'pipe', 'pipe'] });
-    // A spare that dies while waiting must not crash the server; its error surfaces when a stream uses it.
-    child.on('error', () => {});
-    child.stdin.on('error', () => {});
-    return child;
+  private pool(narrowband: boolean): Decoder[] {
+    let pool = this.spares.get(narrowband);
+    if (!pool) this.spares.set(narrowband, (pool = []));
+    return pool;
   }
 
-  private takeHelper(narrowband: boolean): ChildProcessWithoutNullStreams {
-    const pool = this.spares.get(narrowband) ?? [];
-    this.spares.set(narrowband, pool);
-    let child = pool.shift();
-    while (child && child.exitCode !== null) child = pool.shift();
+  private takeDecoder(narrowband: boolean): Decoder {
+    const pool = this.pool(narrowband);
+    let decoder = pool.shift();
+    while (decoder && !decoder.alive) decoder = pool.shift();
     // Refill after handing one out, so the next stream also starts warm.
-    while (!this.closed && pool.length < this.cfg.warm_spares) pool.push(this.spawnHelper(narrowband));
-    return child ?? this.spawnHelper(narrowband);
+    while (!this.closed && pool.length < this.cfg.warm_spares) pool.push(new Decoder(this.helper, this.args(narrowband), this.log));
+    return decoder ?? new Decoder(this.helper, this.args(narrowband), this.log);
+  }
+
+  /** A stream ended cleanly: its decoder, back on the language model, waits for the next stream. */
+  private giveBack(decoder: Decoder, narrowband: boolean): void {
+    decoder.detach();
+    const pool = this.pool(narrowband);
+    if (this.closed || !decoder.alive || decoder.streams >= MAX_STREAMS_PER_DECODER || pool.length >= this.cfg.warm_spares + EXTRA_IDLE) {
+      decoder.child.kill('SIGKILL');
+      return;
+    }
+    decoder.send(frame('l'));
+    pool.push(decoder);
   }
 
   /** Loads spare decoders now so the first call does not wait for a model load. */
   warmUp(): void {
     dictionaryWords(this.dictFile); // read once now rather than on a call's first phrase grammar
     for (const narrowband of [true, false]) {
-      const pool = this.spares.get(narrowband) ?? [];
-      this.spares.set(narrowband, pool);
-      while (pool.length < this.cfg.warm_spares) pool.push(this.spawnHelper(narrowband));
+      const pool = this.pool(narrowband);
+      while (pool.length < this.cfg.warm_spares) pool.push(new Decoder(this.helper, this.args(narrowband), this.log));
     }
   }
 
   open(options: SttOptions, events: SttEvents): SttSession {
-    const child = this.takeHelper(options.narrowband);
-    const log = this.log;
+    const decoder = this.takeDecoder(options.narrowband);
+    decoder.streams++;
     let state: 'open' | 'ending' | 'done' = 'open';
-    let stderr = '';
 
     const finish = (): void => {
       if (state === 'done') return;
@@ -113,19 +182,8 @@ export class PocketsphinxEngine implements SttEngine {
       events.closed();
     };
 
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (stderr.length < 2000) stderr += d;
-    });
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
+    decoder.onLine = (msg) => {
       if (state === 'done') return;
-      let msg: HelperLine;
-      try {
-        msg = JSON.parse(line) as HelperLine;
-      } catch {
-        log.warn('ignored a malformed line from the recognition helper');
-        return;
-      }
       switch (msg.t) {
         case 'start':
           events.speechStart();
@@ -136,27 +194,35 @@ export class PocketsphinxEngine implements SttEngine {
         case 'final':
           events.final(msg.text ?? '', msg.grammar === true);
           break;
+        case 'flushed':
+          // Every final of this stream is out: the stream is over and the decoder free for another.
+          if (state === 'ending') {
+            finish();
+            this.giveBack(decoder, options.narrowband);
+          }
+          break;
         case 'error':
           events.error(new Error(`recognizer: ${msg.text ?? 'unknown error'}`));
           break;
         default:
           break;
       }
-    });
-    child.on('error', (err) => {
+    };
+    decoder.onExit = (code, signal) => {
+      if (state === 'open' && (code !== 0 || signal)) {
+        events.error(new Error(`recognition helper exited (${signal ?? code}) ${decoder.stderr.trim().slice(0, 200)}`));
+      }
+      // stdout may still hold the last final: the end of its lines finishes the session.
+    };
+    decoder.onDrained = finish;
+    if (decoder.drained) finish();
+    decoder.onError = (err) => {
       if (state !== 'done') events.error(new Error(`recognition helper failed to start: ${err.message}`));
       finish();
-    });
-    child.on('exit', (code, signal) => {
-      if (state === 'open' && (code !== 0 || signal)) {
-        events.error(new Error(`recognition helper exited (${signal ?? code}) ${stderr.trim().slice(0, 200)}`));
-      }
-      // stdout may still hold the last final: the readline 'close' finishes the session.
-    });
-    lines.on('close', finish);
+    };
 
     const send = (buf: Buffer): void => {
-      if (state === 'open' && child.stdin.writable) child.stdin.write(buf);
+      if (state === 'open') decoder.send(buf);
     };
     const setGrammar = (grammar: Grammar): void => {
       if (grammar === null) {
@@ -186,19 +252,20 @@ export class PocketsphinxEngine implements SttEngine {
       setGrammar,
       end() {
         if (state !== 'open') return;
+        // Flush the utterance in progress: its final, then "flushed", which ends the stream.
+        decoder.send(frame('f'));
         state = 'ending';
-        child.stdin.end();
       },
       abort() {
         state = 'done';
-        lines.close();
-        child.kill('SIGKILL');
+        decoder.detach();
+        decoder.child.kill('SIGKILL');
       },
     };
   }
 
   close(): void {
     this.closed = true;
-    for (const pool of this.spares.values()) for (const child of pool.splice(0)) child.kill('SIGKILL');
+    for (const pool of this.spares.values()) for (const decoder of pool.splice(0)) decoder.child.kill('SIGKILL');
   }
 }

@@ -71,8 +71,10 @@ const bargeInSchema = z
     threshold_while_speaking: z.number().min(0.1).max(0.99).default(0.5),
     /**
      * A VAD window this likely to be speech pauses the agent before speech is confirmed (Silero's probability
-     * climbs over two or three windows at a soft onset). Unconfirmed within `resume_after_ms`, the agent
-     * resumes where it stopped. Set it to `threshold_while_speaking` to pause only on confirmed speech.
+     * climbs over two to four windows at an onset). Caller sound well above the line's background and the
+     * agent's echo pauses it sooner still, on the first 20 ms frame that carries it. Unconfirmed, the agent
+     * resumes where it stopped once `resume_after_ms` passed without caller sound or a likely window. Set it
+     * to `threshold_while_speaking` to pause on the VAD only for confirmed speech.
      */
     pause_threshold: z.number().min(0.05).max(0.99).default(0.25),
     resume_after_ms: ms(100, 32, 1000),
@@ -120,7 +122,10 @@ export const contextSchema = z
     limits: limitsSchema.prefault({}),
     barge_in: bargeInSchema.prefault({}),
     vad: vadSchema.prefault({}),
-    /** Silence after the end of caller speech before the turn is over and the reply plays. */
+    /**
+     * Silence after the caller's last speech (the last VAD window that heard it) before the turn is over and
+     * the reply plays. Shorter answers sooner; longer splits fewer answers said with pauses.
+     */
     endpointing_ms: ms(300, 0, 5000),
     /**
      * The same when what the caller said so far sounds unfinished: digits expected, or a last word that

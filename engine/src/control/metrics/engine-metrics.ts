@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReasonCounts } from '../../transport/counters.ts';
-import type { CallOutcome, TurnLatency } from '../../store/types.ts';
+import type { CallOutcome, TurnLatency } from '../../call/index.ts';
 import { LabelBudget } from './label-budget.ts';
 import { JITTER_EVENTS, type MediaTotals } from './media-totals.ts';
 

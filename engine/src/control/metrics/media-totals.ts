@@ -1,5 +1,5 @@
 import type { ReasonCounts } from '../../transport/counters.ts';
-import type { MediaStreamCounters } from '../../transport/media-stream.ts';
+import type { MediaStreamCounters } from '../../call/index.ts';
 
 /** Jitter-buffer events exported as metrics (the stats' gauges, jitter and delay, are per stream only). */
 export const JITTER_EVENTS = ['late', 'concealed', 'duplicate', 'resync', 'stretched', 'shrunk'] as const;

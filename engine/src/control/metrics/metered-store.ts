@@ -1,4 +1,5 @@
-import type { CallEventRecord, CallOutcome, CallStartRecord, CallStore, TurnRecord } from '../../store/types.ts';
+import type { CallEventRecord, CallOutcome, TurnRecord } from '../../call/index.ts';
+import type { CallStartRecord, CallStore } from '../../store/types.ts';
 import type { EngineMetrics } from './engine-metrics.ts';
 
 /** Bound on calls remembered between begin and finish, should some call never report its end. */

@@ -5,9 +5,9 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { startTsWorker, type Logger } from '@ai-agent/common';
+import { PIPELINE_SAMPLE_RATE as SAMPLE_RATE } from '../../call/index.ts';
 import { CONTEXT_SAMPLES, WINDOW_INPUT, WINDOW_SAMPLES, type VadResponse } from './silero-protocol.ts';
 
-const SAMPLE_RATE = 16000;
 const WINDOW_MS = (WINDOW_SAMPLES * 1000) / SAMPLE_RATE;
 /**
  * Batches a worker holds at once: one running and one waiting, so it never idles on a round trip. The rest of

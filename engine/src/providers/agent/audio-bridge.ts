@@ -1,5 +1,5 @@
-import { Resampler } from '../../audio/resampler.ts';
-import { PIPELINE_SAMPLE_RATE } from '../../transport/media-stream.ts';
+import { Resampler } from '@ai-agent/common/audio';
+import { PIPELINE_SAMPLE_RATE } from '../../call/index.ts';
 
 /**
  * Caller audio an agent's socket may hold unsent (beyond what the kernel took). A speech-to-speech vendor that

@@ -1,7 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { DeepgramClient, DeepgramEnvironment, type agent } from '@deepgram/sdk';
 import type { Logger, ProvidersConfig } from '@ai-agent/common';
-import { TypedEmitter } from '../../transport/typed-emitter.ts';
 import type { AgentConnectOptions, AgentProvider, AgentSession, AgentSessionEvents } from '../types.ts';
+import { PIPELINE_SAMPLE_RATE } from '../../call/index.ts';
 import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from './audio-bridge.ts';
 import { connectError, withConnectDeadline } from './connect.ts';
 
@@ -73,7 +74,7 @@ function settings(config: DeepgramAgentConfig, options: AgentConnectOptions): ag
   };
 }
 
-class DeepgramAgentSession extends TypedEmitter<AgentSessionEvents> implements AgentSession {
+class DeepgramAgentSession extends EventEmitter<AgentSessionEvents> implements AgentSession {
   private readonly audio: AgentAudioBridge;
   /** `MAX_SEND_BACKLOG_MS` of caller audio as sent (linear16 at the vendor rate). */
   private readonly maxSendBacklogBytes: number;
@@ -114,7 +115,7 @@ class DeepgramAgentSession extends TypedEmitter<AgentSessionEvents> implements A
     const backlog = this.socket.socket.bufferedAmount;
     if (backlog > this.maxSendBacklogBytes) {
       // The agent stopped reading: fail the session rather than queue more audio it would hear late.
-      this.emit('error', sendBacklogError('Deepgram Voice Agent', backlog));
+      this.reportError(sendBacklogError('Deepgram Voice Agent', backlog));
       this.close();
       return;
     }
@@ -170,7 +171,7 @@ class DeepgramAgentSession extends TypedEmitter<AgentSessionEvents> implements A
 
   private onAudio(bytes: Uint8Array): void {
     if (this.closing || this.muted || bytes.byteLength < 2) return;
-    this.emit('audio', { pcm: this.audio.fromVendor(bytes), sampleRate: 16000 });
+    this.emit('audio', { pcm: this.audio.fromVendor(bytes), sampleRate: PIPELINE_SAMPLE_RATE });
   }
 
   private onJson(message: ServerMessage): void {
@@ -217,7 +218,12 @@ class DeepgramAgentSession extends TypedEmitter<AgentSessionEvents> implements A
       this.configured = null;
       return;
     }
-    if (!this.closing) this.emit('error', err);
+    if (!this.closing) this.reportError(err);
+  }
+
+  /** EventEmitter throws an 'error' nobody listens to; from a socket handler that would end every call. */
+  private reportError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   private readonly onError = (err: Error): void => {

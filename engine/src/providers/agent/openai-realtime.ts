@@ -1,9 +1,10 @@
+import { EventEmitter } from 'node:events';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { RealtimeServerEvent, RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
 import type { Logger, ProvidersConfig } from '@ai-agent/common';
-import { TypedEmitter } from '../../transport/typed-emitter.ts';
 import type { AgentConnectOptions, AgentProvider, AgentSession, AgentSessionEvents, ToolCall } from '../types.ts';
+import { PIPELINE_SAMPLE_RATE } from '../../call/index.ts';
 import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from './audio-bridge.ts';
 import { connectError, withConnectDeadline } from './connect.ts';
 
@@ -67,7 +68,7 @@ function sessionRequest(config: OpenAiRealtimeConfig, options: AgentConnectOptio
 /** Error codes the API answers a client event with, while the session itself is fine (races, not failures). */
 const RECOVERABLE = new Set(['response_cancel_not_active', 'conversation_already_has_active_response', 'item_truncate_invalid_item_id']);
 
-class OpenAiRealtimeSession extends TypedEmitter<AgentSessionEvents> implements AgentSession {
+class OpenAiRealtimeSession extends EventEmitter<AgentSessionEvents> implements AgentSession {
   private readonly audio = new AgentAudioBridge(VENDOR_RATE);
   /** The assistant item whose audio is arriving, how much of it (ms), and its transcript so far. */
   private item: { id: string; ms: number; text: string } | null = null;
@@ -154,7 +155,12 @@ class OpenAiRealtimeSession extends TypedEmitter<AgentSessionEvents> implements 
     this.closing = true;
     this.rt.socket.terminate();
     this.audio.destroy();
-    this.emit('error', err);
+    this.reportError(err);
+  }
+
+  /** EventEmitter throws an 'error' nobody listens to; from a socket handler that would end every call. */
+  private reportError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   private get open(): boolean {
@@ -186,7 +192,7 @@ class OpenAiRealtimeSession extends TypedEmitter<AgentSessionEvents> implements 
         if (this.item?.id !== event.item_id) this.item = { id: event.item_id, ms: 0, text: '' };
         const bytes = Buffer.from(event.delta, 'base64');
         this.item.ms += this.audio.msOf(bytes.length);
-        this.emit('audio', { pcm: this.audio.fromVendor(bytes), sampleRate: 16000 });
+        this.emit('audio', { pcm: this.audio.fromVendor(bytes), sampleRate: PIPELINE_SAMPLE_RATE });
         return;
       }
       case 'response.output_audio_transcript.delta':
@@ -230,7 +236,7 @@ class OpenAiRealtimeSession extends TypedEmitter<AgentSessionEvents> implements 
       this.configured = null;
       return;
     }
-    this.emit('error', failure);
+    this.reportError(failure);
   };
 
   private readonly onClose = (code: number): void => {

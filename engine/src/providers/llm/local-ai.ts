@@ -1,4 +1,4 @@
-import type { ChatMessage as LocalMessage } from '@ai-agent/local-ai-server';
+import type { ChatMessage as LocalMessage } from '@ai-agent/local-ai-server/client';
 import type { LocalAiPool } from '../local-ai/connection-pool.ts';
 import type { ChatMessage, LlmEvent, LlmProvider, ToolSchema } from '../types.ts';
 

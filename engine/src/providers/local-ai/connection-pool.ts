@@ -1,4 +1,4 @@
-import { LocalAiClient, LocalAiError } from '@ai-agent/local-ai-server';
+import { LocalAiClient, LocalAiError } from '@ai-agent/local-ai-server/client';
 import type { Logger } from '@ai-agent/common';
 
 export interface LocalAiPoolOptions {

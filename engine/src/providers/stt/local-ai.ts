@@ -1,6 +1,6 @@
-import { Resampler } from '../../audio/resampler.ts';
+import { Resampler } from '@ai-agent/common/audio';
 import { EventEmitter } from 'node:events';
-import type { SttStream as LocalSttStream } from '@ai-agent/local-ai-server';
+import type { SttStream as LocalSttStream } from '@ai-agent/local-ai-server/client';
 import type { Lease, LocalAiPool } from '../local-ai/connection-pool.ts';
 import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents } from '../types.ts';
 

@@ -1,4 +1,4 @@
-import type { SynthesisOptions } from '@ai-agent/local-ai-server';
+import type { SynthesisOptions } from '@ai-agent/local-ai-server/client';
 import type { LocalAiPool } from '../local-ai/connection-pool.ts';
 import type { TtsChunk, TtsOptions, TtsProvider } from '../types.ts';
 

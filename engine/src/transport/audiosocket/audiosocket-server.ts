@@ -1,10 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolveBindHost, type Logger } from '@ai-agent/common';
 import type { WireFormat } from '../../audio/codec.ts';
 import { sharedPacer, type Pacer } from '../../audio/pacer.ts';
 import { countReason, type ReasonCounts } from '../counters.ts';
 import { RateLimitedLog } from '../rate-limited-log.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
 import { AudioSocketStream, checkAudioSocketFormat, type AudioSocketStreamOptions } from './audiosocket-stream.ts';
 import { FrameParser, KIND_UUID, uuidFromBytes } from './audiosocket-frame.ts';
 
@@ -44,7 +44,7 @@ export interface AudioSocketServerEvents {
  * The AudioSocket TCP listener. Connections are matched to calls by the UUID Asterisk sends first;
  * `expect(uuid)` returns a promise of that call's stream. Framing errors close only their own connection.
  */
-export class AudioSocketServer extends TypedEmitter<AudioSocketServerEvents> {
+export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
   readonly counters: AudioSocketServerCounters = { connections: 0, active: 0, rejected: {} };
   private readonly options: AudioSocketServerOptions;
   private readonly pacer: Pacer;

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { codecFor, type WireFormat } from '../../audio/codec.ts';
-import { FRAME_MS } from '../media-stream.ts';
+import { FRAME_MS } from '../../call/index.ts';
 import { PacedMediaStream, type PacedStreamOptions } from '../paced-media-stream.ts';
 import { AUDIO_KIND_BY_RATE, AUDIO_RATE_BY_KIND, encodeHeader, HEADER_BYTES, KIND_DTMF, KIND_ERROR, KIND_HANGUP, KIND_UUID } from './audiosocket-frame.ts';
 

@@ -1,10 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { resolveBindHost, type Logger } from '@ai-agent/common';
 import { sharedPacer, type Pacer } from '../../audio/pacer.ts';
 import { countReason, type ReasonCounts } from '../counters.ts';
 import { RateLimitedLog } from '../rate-limited-log.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
 import { MAX_EVENT_BYTES, parseControlEvent } from './control-messages.ts';
 import { mediaStartInfo, WsMediaStream, type MediaStartInfo, type WsMediaStreamOptions } from './ws-media-stream.ts';
 
@@ -119,7 +119,7 @@ export interface MediaWsServerEvents {
  * ExternalMedia connection_type=client) connects here with subprotocol `media`. Calls are matched by the
  * channel id in MEDIA_START.
  */
-export class MediaWsServer extends TypedEmitter<MediaWsServerEvents> {
+export class MediaWsServer extends EventEmitter<MediaWsServerEvents> {
   readonly counters: MediaWsServerCounters = { connections: 0, active: 0, rejected: {} };
   readonly host: string;
   private readonly options: MediaWsServerOptions;

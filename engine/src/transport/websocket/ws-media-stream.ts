@@ -1,6 +1,6 @@
 import type { WebSocket, RawData } from 'ws';
 import { codecFor, isWireFormat } from '../../audio/codec.ts';
-import { FRAME_MS } from '../media-stream.ts';
+import { FRAME_MS } from '../../call/index.ts';
 import { PacedMediaStream, type PacedStreamOptions } from '../paced-media-stream.ts';
 import { formatCommand, MAX_EVENT_BYTES, parseControlEvent, type ControlEvent, type ControlFormat } from './control-messages.ts';
 

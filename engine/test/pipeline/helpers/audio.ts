@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWav, soundPath } from '@ai-agent/test-peers';
-import { Resampler } from '../../../src/audio/resampler.ts';
+import { Resampler } from '@ai-agent/common/audio';
 
 /** An Asterisk prompt (e.g. 'vm-goodbye') at its native 8 kHz: what a PCMU caller sends. */
 export function prompt8k(name: string): Int16Array {

@@ -3,10 +3,17 @@
 import { contextSchema, createLogger, type ContextConfig } from '@ai-agent/common';
 import { Conversation } from '../../../src/pipeline/conversation.ts';
 import { GreetingCache } from '../../../src/pipeline/greeting-cache.ts';
-import type { ConversationHooks, ConversationSink, PipelineProviders } from '../../../src/pipeline/types.ts';
+import type { ConversationHooks, ConversationSink } from '../../../src/pipeline/types.ts';
+import type { PipelineProviders } from '../../../src/providers/types.ts';
 import { VadService } from '../../../src/pipeline/vad/vad-service.ts';
-import type { CallActions, CallControl, TransferTarget } from '../../../src/telephony/call-control.ts';
-import type { CallEventRecord, CallOutcome, TurnRecord } from '../../../src/store/types.ts';
+import type {
+  CallActions,
+  CallControl,
+  CallEventRecord,
+  CallOutcome,
+  TransferTarget,
+  TurnRecord,
+} from '../../../src/call/index.ts';
 import { RtpMediaServer } from '../../../src/transport/rtp/rtp-server.ts';
 import type { RtpMediaStream } from '../../../src/transport/rtp/rtp-stream.ts';
 import { RtpCaller, sleep } from './rtp-caller.ts';

@@ -3,7 +3,7 @@
 // DTMF, and records when audible agent audio arrives. Optionally the line echoes the agent's audio back
 // (a 2-wire hybrid: attenuated, delayed) under the caller's voice.
 import { createSocket, type Socket } from 'node:dgram';
-import { decodeUlaw, encodeUlaw } from '../../../src/audio/g711.ts';
+import { decodeUlaw, encodeUlaw } from '@ai-agent/common/audio';
 
 const FRAME = 160; // 20 ms at 8 kHz
 const DTMF_EVENTS = '0123456789*#ABCD';

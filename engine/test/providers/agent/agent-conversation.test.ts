@@ -6,7 +6,7 @@ import { contextSchema, providerInstanceSchema } from '@ai-agent/common';
 import { startOpenAiFake, waitUntil, type OpenAiFake } from '@ai-agent/test-peers';
 import { AgentConversation } from '../../../src/pipeline/agent-conversation.ts';
 import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/agent/openai-realtime.ts';
-import type { CallOutcome } from '../../../src/store/types.ts';
+import type { CallOutcome } from '../../../src/call/index.ts';
 import { RtpMediaServer } from '../../../src/transport/rtp/rtp-server.ts';
 import { log, RecordingControl, RecordingSink } from '../../pipeline/helpers/harness.ts';
 import { RtpCaller, sleep } from '../../pipeline/helpers/rtp-caller.ts';

@@ -1,4 +1,5 @@
-// Cuts a streamed LLM reply into pieces TTS can speak while the rest is still being generated.
+// Cuts streamed text into pieces TTS can speak while the rest is still arriving (the engine's LLM replies,
+// the local AI server's synthesis input).
 
 export interface ChunkerOptions {
   /** The first piece may end at a clause (, ; :) once it has this many words: first audio comes sooner. */

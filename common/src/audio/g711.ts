@@ -98,3 +98,16 @@ export function encodeAlaw(src: Int16Array, dst: Uint8Array): number {
 export const ULAW_SILENCE = 0xff;
 /** The A-law byte for digital silence. */
 export const ALAW_SILENCE = 0xd5;
+
+/**
+ * µ-law bytes to samples, in `output` when given (at least `input.length` long), else in a new array.
+ * Returns the decoded samples (a view of `output`).
+ */
+export function mulawDecode(input: Uint8Array, output: Int16Array = new Int16Array(input.length)): Int16Array {
+  return output.subarray(0, decodeUlaw(input, output));
+}
+
+/** Samples to µ-law bytes, in `output` when given, else in a new array. Returns the encoded bytes. */
+export function mulawEncode(input: Int16Array, output: Uint8Array = new Uint8Array(input.length)): Uint8Array {
+  return output.subarray(0, encodeUlaw(input, output));
+}

@@ -1,11 +1,12 @@
 // How telephony drives the conversation of one call, without knowing how the conversation works.
 import type { Logger } from '@ai-agent/common';
-import type { MediaStream } from '../transport/media-stream.ts';
-import type { CallEventRecord, CallOutcome, TurnRecord } from '../store/types.ts';
-import type { CallControl, CallInfo } from './call-control.ts';
+import type { MediaStream } from './media-stream.ts';
+import type { CallEventRecord, CallOutcome, TurnRecord } from './call-record.ts';
+import type { CallControl } from './call-control.ts';
+import type { CallInfo } from './call-info.ts';
 
-export type { ConversationState } from '../pipeline/call-state.ts';
-import type { ConversationState } from '../pipeline/call-state.ts';
+/** Where a conversation is; the pipeline's state machine says which state may follow which. */
+export type ConversationState = 'starting' | 'greeting' | 'listening' | 'thinking' | 'speaking' | 'transferring' | 'ending' | 'ended';
 
 /** Where the conversation reports what happened, for the call record. */
 export interface CallRecordSink {

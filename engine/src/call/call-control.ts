@@ -1,6 +1,6 @@
 // What the pipeline and tools may ask of the telephony layer for one call. Implemented by the ARI call session
 // (and by the AudioSocket-only session, where some actions are unavailable).
-import type { CallOutcome } from '../store/types.ts';
+import type { CallOutcome } from './call-record.ts';
 
 export interface TransferTarget {
   context: string;
@@ -24,17 +24,4 @@ export interface CallControl {
   sendDtmf(digits: string): Promise<void>;
   /** Plays an Asterisk media URI (`sound:…`) to the caller and resolves once it has played. */
   playSound(media: string): Promise<void>;
-}
-
-/** The facts about a call the pipeline needs; fixed for the call's lifetime. */
-export interface CallInfo {
-  /** Engine call id (also the record id). */
-  id: string;
-  /** Asterisk channel id of the caller (absent for dialplan AudioSocket calls). */
-  channelId?: string;
-  context: string;
-  callerNumber?: string;
-  callerName?: string;
-  transport: 'rtp' | 'audiosocket' | 'websocket';
-  codec: string;
 }

@@ -1,14 +1,35 @@
+// A call's audio as both sides see it: the transports (RTP, AudioSocket, WebSocket media) implement MediaStream,
+// telephony hands it to the conversation, the pipeline reads and writes it.
 import type { WireFormat } from '../audio/codec.ts';
-import type { InboundFrameKind, JitterBufferStats } from './jitter-buffer.ts';
-import type { ReasonCounts } from './counters.ts';
 
-/** The conversation pipeline's audio format: 16 kHz mono PCM16 in 20 ms frames. */
-export const PIPELINE_SAMPLE_RATE = 16000;
-export const FRAME_MS = 20;
-export const PIPELINE_FRAME_SAMPLES = (PIPELINE_SAMPLE_RATE * FRAME_MS) / 1000;
-
-export type { InboundFrameKind };
 export type TransportKind = 'rtp' | 'audiosocket' | 'websocket';
+
+export type InboundFrameKind = 'audio' | 'concealed' | 'silence';
+
+/** The transport's jitter buffer, as the media counters report it. */
+export interface JitterBufferStats {
+  received: number;
+  /** Frames released that held received audio. */
+  played: number;
+  /** Packets replaced by concealment because they were missing when due. */
+  concealed: number;
+  /** Frames of concealment while waiting for a late packet (delay grows by one frame). */
+  stretched: number;
+  /** Packets that arrived after their playout time (dropped). */
+  late: number;
+  duplicate: number;
+  /** Packets too far ahead of the playout point: the buffer restarted on them. */
+  resync: number;
+  /** Frames dropped to bring the delay back down to the target. */
+  shrunk: number;
+  /** Talk spurts started (playout restarts after the sender went quiet). */
+  spurts: number;
+  /** RFC 3550 interarrival jitter estimate, ms. */
+  jitterMs: number;
+  /** Current playout delay target, ms. */
+  targetDelayMs: number;
+}
+
 
 /**
  * One 20 ms frame of caller audio, released on the shared pacer clock (also while the caller is silent).
@@ -68,8 +89,8 @@ export interface MediaStreamCounters {
    */
   outboundBackpressureFrames?: number;
   flushes: number;
-  /** Rejected input by reason. */
-  rejected: ReasonCounts;
+  /** Rejected input by reason (the transport's ReasonCounts). */
+  rejected: Record<string, number>;
   jitter: JitterBufferStats;
 }
 

@@ -1,0 +1,52 @@
+// What a call leaves behind, as the conversation reports it and the store keeps it: how it ended, its turns
+// (with per-turn latencies) and its notable events.
+
+export type CallOutcome =
+  | 'completed' // the agent ended the call (hangup tool, goodbye)
+  | 'caller_hangup'
+  | 'transferred'
+  | 'no_input' // silence watchdog hung up
+  | 'max_duration'
+  | 'rejected_busy' // over the concurrency limit
+  | 'provider_failure' // apology and hangup after a provider failed with no fallback
+  | 'drained' // hung up by a graceful shutdown
+  | 'error';
+
+export interface TurnLatency {
+  /** End of caller speech (VAD) → endpoint decided. */
+  endpointingMs?: number;
+  /** Endpoint → STT final text. */
+  sttFinalMs?: number;
+  /** LLM request → first token. */
+  llmFirstTokenMs?: number;
+  /** LLM request → first complete sentence. */
+  firstSentenceMs?: number;
+  /** TTS request of the first sentence → first audio chunk. */
+  ttsFirstAudioMs?: number;
+  /** Time spent in the engine itself (queues, resampling, scheduling). */
+  engineOverheadMs?: number;
+  /** End of caller speech → first agent audio written to the media stream. */
+  totalMs?: number;
+}
+
+export interface TurnRecord {
+  speaker: 'caller' | 'agent';
+  text: string;
+  startedAt: string; // ISO 8601
+  endedAt?: string;
+  /** Agent turn cut off by a barge-in: `text` is what the caller heard. */
+  interrupted: boolean;
+  latency?: TurnLatency;
+}
+
+export type CallEventRecord =
+  /**
+   * `reactionMs`: caller speech onset → agent audio stopped leaving the engine; `decisionMs`: → the
+   * interruption was decided (the reply is abandoned). Both from the caller's onset as received.
+   */
+  | { kind: 'barge_in'; at: string; reactionMs?: number; decisionMs?: number; heardText: string }
+  /** Caller speech over the agent that did not interrupt it (noise, a backchannel such as "mm-hm"). */
+  | { kind: 'false_barge_in'; at: string; reason: string; transcript: string; speechMs: number }
+  | { kind: 'tool_call'; at: string; name: string; arguments: string; result: string }
+  | { kind: 'provider_error'; at: string; provider: string; stage: 'stt' | 'llm' | 'tts' | 'agent'; message: string }
+  | { kind: 'dtmf'; at: string; digits: string };

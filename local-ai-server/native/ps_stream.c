@@ -9,6 +9,8 @@
  *   'g' grammar: a JSGF document; later utterances are decoded with it
  *   'l' language model: later utterances use the n-gram model again
  *   'f' flush: end the current utterance now (final), then report {"t":"flushed"}
+ *   'r' reset: between streams of a reused process, back to the state it loaded with (cepstral mean, noise
+ *       generator), so a stream decodes the same whichever streams the process served before
  * End of stdin flushes and exits.
  * stdout carries one JSON object per line: ready, start, partial, final (with the mode it was decoded in),
  * flushed, error.
@@ -18,6 +20,8 @@
  * every M ms of speech audio.
  */
 #include <pocketsphinx.h>
+#include <feat.h>
+#include <cmn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +94,9 @@ int main(int argc, char *argv[])
     int16_t *buf = malloc(MAX_FRAME);
     char *text = malloc(MAX_FRAME + 1);
     uint32_t lcg = 12345u;
+    feat_t *feat = ps_get_feat(ps);
+    mfcc_t *cmn_at_load = malloc(sizeof(mfcc_t) * feat->cmn_struct->veclen);
+    cmn_live_get(feat->cmn_struct, cmn_at_load);
     int in_utt = 0, grammar_on = 0, want_grammar = 0, want_lm = 0, since_partial = 0;
     const int partial_samples = partial_ms * 16;
     char last_partial[4096] = "";
@@ -145,6 +152,14 @@ int main(int argc, char *argv[])
             want_lm = 1, want_grammar = 0;
         } else if (kind == 'f') {
             finish = -1;
+        } else if (kind == 'r') {
+            /* A new stream also resets the front end's noise level and voice activity state. */
+            ps_end_utt(ps);
+            ps_start_stream(ps);
+            cmn_live_set(feat->cmn_struct, cmn_at_load);
+            lcg = 12345u;
+            in_utt = 0;
+            ps_start_utt(ps);
         } else {
             emit_text("error", "unknown frame kind");
         }
@@ -167,5 +182,6 @@ int main(int argc, char *argv[])
     cmd_ln_free_r(config);
     free(buf);
     free(text);
+    free(cmn_at_load);
     return 0;
 }

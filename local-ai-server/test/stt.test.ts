@@ -123,18 +123,24 @@ describe('speech recognition', () => {
     await recognise(client, [mulawFile(`${DIGITS_DIR}/1.wav`)], { encoding: 'mulaw', sampleRate: 8000, grammar: { builtin: 'digit' } });
     const before = helperPids();
     const seen = new Set<number>();
+    const heard: string[] = [];
     for (let i = 0; i < 6; i++) {
       // Half the streams end on a digit grammar: the next one must decode with the language model again.
       const grammar = i % 2 === 0 ? { grammar: { builtin: 'digit' as const } } : {};
       const stream = await client.openStt({ encoding: 'mulaw', sampleRate: 8000, ...grammar });
       const finals: boolean[] = [];
-      stream.on('final', (_text, byGrammar) => finals.push(byGrammar));
+      stream.on('final', (text, byGrammar) => {
+        finals.push(byGrammar);
+        if (!byGrammar) heard.push(text);
+      });
       await speak(stream, mulawFile(i % 2 === 0 ? `${DIGITS_DIR}/${i}.wav` : `${dir}/hello-world.wav`));
       await speak(stream, silence(700));
       await stream.end();
       assert.deepEqual(finals, [i % 2 === 0], `stream ${i}`);
       for (const pid of helperPids()) seen.add(pid);
     }
+    // A reused decoder starts as it loaded: the same audio decodes the same whichever streams came before.
+    assert.equal(new Set(heard).size, 1, heard.join(' | '));
     // A new process per stream would load the models six times (~0.7 s of CPU each).
     const spawned = [...seen].filter((pid) => !before.has(pid));
     assert.equal(spawned.length, 0, `helpers started for the six streams: ${spawned.length}`);

@@ -150,7 +150,10 @@ export class PocketsphinxEngine implements SttEngine {
     return decoder ?? new Decoder(this.helper, this.args(narrowband), this.log);
   }
 
-  /** A stream ended cleanly: its decoder, back on the language model, waits for the next stream. */
+  /**
+   * A stream ended cleanly: its decoder, back on the language model and on the state it loaded with, waits
+   * for the next stream (which then decodes as on a fresh process: nothing of this caller carries over).
+   */
   private giveBack(decoder: Decoder, narrowband: boolean): void {
     decoder.detach();
     const pool = this.pool(narrowband);
@@ -159,6 +162,7 @@ export class PocketsphinxEngine implements SttEngine {
       return;
     }
     decoder.send(frame('l'));
+    decoder.send(frame('r'));
     pool.push(decoder);
   }
 

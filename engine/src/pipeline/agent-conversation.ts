@@ -1,5 +1,5 @@
-// Size: its vendor-independent half (watchdogs, DTMF, tool context) is to move into parts shared with
-// conversation.ts when the call core is split; until then it stays whole rather than half-moved.
+// Size: over the ~300-line mark. Its vendor-independent half (watchdogs, DTMF, tools) is shared with
+// conversation.ts; what stays is one vendor session's replies, barge-in and ending, which share its state.
 import { EventEmitter } from 'node:events';
 import type { ContextConfig, Logger } from '@ai-agent/common';
 import type { AgentProvider, AgentSession, TtsChunk, ToolCall } from '../providers/types.ts';
@@ -13,18 +13,16 @@ import {
   type InboundFrame,
   type MediaStream,
 } from '../call/index.ts';
-import { Toolbox } from '../tools/toolbox.ts';
-import type { ToolContext } from '../tools/types.ts';
 import { CallStateMachine } from './call-state.ts';
+import { CallWatchdogs } from './call-watchdogs.ts';
 import { heardPrefix } from './heard-text.ts';
 import { playedOut, playStockApology, requestHangup } from './call-ending.ts';
 import { Playout } from './playout.ts';
+import { ToolRunner } from './tool-runner.ts';
 import type { ConversationEvents, ConversationHooks, ConversationSink } from './types.ts';
 
 const FRAMES_PER_SECOND = 1000 / FRAME_MS;
 const SAMPLES_PER_MS = PIPELINE_SAMPLE_RATE / 1000;
-/** Frames after the last DTMF digit before the digits go to the agent (no timers: frames count time). */
-const DTMF_IDLE_FRAMES = FRAMES_PER_SECOND;
 /** Longest wait for the agent to start a reply it was asked to say (farewell) before going on without it. */
 const SAY_START_FRAMES = 5 * FRAMES_PER_SECOND;
 /** Caller speech the agent reported but never answered stops holding off the no-input watchdog after this. */
@@ -71,7 +69,8 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
   private readonly log: Logger;
   private readonly machine: CallStateMachine;
   private readonly playout: Playout;
-  private readonly toolbox: Toolbox;
+  private readonly tools: ToolRunner;
+  private readonly watchdogs: CallWatchdogs;
   private readonly callAbort = new AbortController();
   private session: AgentSession | null = null;
   private reply: Reply | null = null;
@@ -80,17 +79,11 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
   /** A `say()` waiting for the agent to start speaking, until frame `deadline`. */
   private pendingSay: { deadline: number; played: () => void } | null = null;
   /** Tool calls run one after another, in the order the agent made them. */
-  private tools: Promise<void> = Promise.resolve();
-  private frames = 0;
-  private silentFrames = 0;
+  private toolQueue: Promise<void> = Promise.resolve();
   /** Frames left during which reported caller speech holds off the no-input watchdog. */
   private callerTurnFrames = 0;
-  private dtmfDigits = '';
-  private dtmfLastFrame = 0;
   private outcome: CallOutcome | null = null;
   private closed = false;
-  private readonly noInputFrames: number;
-  private readonly maxFrames: number;
 
   constructor(options: AgentConversationOptions) {
     super();
@@ -99,9 +92,15 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     this.log = options.log.child({ callId: options.call.id, agent: options.agent.name });
     this.machine = new CallStateMachine((to, from) => this.onState(to, from));
     this.playout = new Playout(options.media, options.call.id);
-    this.toolbox = new Toolbox(this.ctx, options.control.actions);
-    this.noInputFrames = Math.round(this.ctx.limits.no_input_seconds * FRAMES_PER_SECOND);
-    this.maxFrames = Math.round(this.ctx.limits.max_call_seconds * FRAMES_PER_SECOND);
+    this.tools = new ToolRunner(options, this.machine, this.stats, {
+      say: async (text) => {
+        await playedOut(this.opts.media);
+        await this.say(text);
+      },
+      playedOut: () => playedOut(this.opts.media),
+      ending: (outcome) => (this.outcome = outcome),
+    });
+    this.watchdogs = new CallWatchdogs(this.ctx.limits, options.sink, { noInput: () => this.noInput(), digits: (digits) => this.onDigits(digits) });
   }
 
   get state(): ConversationState {
@@ -126,7 +125,7 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
         greeting: this.ctx.greeting,
         voice: this.ctx.voice,
         language: this.ctx.language,
-        tools: this.toolbox.schemas,
+        tools: this.tools.toolbox.schemas,
         signal: this.callAbort.signal,
       });
     } catch (err) {
@@ -189,30 +188,26 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     if (this.closed) return;
     // The session reads the frame synchronously (the array is refilled on the next tick).
     this.session?.writeAudio(frame.samples);
-    const n = ++this.frames;
-    if (n === this.maxFrames) {
+    const watchdogs = this.watchdogs;
+    watchdogs.countFrame();
+    if (watchdogs.atMaxDuration) {
       void this.finishWith('max_duration', this.ctx.farewell);
       return;
     }
-    if (this.pendingSay && n >= this.pendingSay.deadline) this.sayDone();
-    if (this.dtmfDigits && n - this.dtmfLastFrame >= DTMF_IDLE_FRAMES) this.flushDtmf();
+    if (this.pendingSay && watchdogs.frames >= this.pendingSay.deadline) this.sayDone();
+    watchdogs.flushIdleDigits();
     if (this.callerTurnFrames > 0) this.callerTurnFrames--;
-    else if (this.machine.is('listening') && this.session && !this.dtmfDigits && ++this.silentFrames >= this.noInputFrames) this.noInput();
+    else if (this.machine.is('listening') && this.session && !watchdogs.collectingDigits) watchdogs.countSilence();
   };
 
   private readonly onDtmf = (digit: string): void => {
     if (this.closed || this.machine.is('ending', 'transferring')) return;
-    this.silentFrames = 0;
+    this.watchdogs.resetSilence();
     if (this.reply?.interruptible) this.interrupt();
-    this.dtmfDigits += digit;
-    this.dtmfLastFrame = this.frames;
-    if (digit === '#') this.flushDtmf();
+    this.watchdogs.digit(digit);
   };
 
-  private flushDtmf(): void {
-    const digits = this.dtmfDigits;
-    this.dtmfDigits = '';
-    this.opts.sink.event({ kind: 'dtmf', at: new Date().toISOString(), digits });
+  private onDigits(digits: string): void {
     this.callerSays(`[DTMF ${digits}]`);
     this.session?.sendText(`[DTMF ${digits}]`);
   }
@@ -235,7 +230,7 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     if (!reply || reply.done) reply = this.beginReply();
     if (reply.start < 0) reply.start = this.opts.media.writtenSamples;
     reply.end = this.playout.write(chunk);
-    this.silentFrames = 0;
+    this.watchdogs.resetSilence();
     this.callerTurnFrames = 0;
   };
 
@@ -265,13 +260,13 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
 
   private readonly onCallerSpeech = (): void => {
     if (this.closed) return;
-    this.silentFrames = 0;
+    this.watchdogs.resetSilence();
     this.callerTurnFrames = CALLER_TURN_FRAMES;
     if (this.reply?.interruptible && this.playout.active && this.ctx.barge_in.enabled) this.interrupt();
   };
 
   private readonly onToolCall = (call: ToolCall): void => {
-    this.tools = this.tools.then(() => this.runTool(call));
+    this.toolQueue = this.toolQueue.then(() => this.runTool(call));
   };
 
   private readonly onSessionError = (err: Error): void => {
@@ -342,7 +337,7 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
   }
 
   private callerSays(text: string): void {
-    this.silentFrames = 0;
+    this.watchdogs.resetSilence();
     this.stats.turns++;
     this.opts.sink.turn({ speaker: 'caller', text, startedAt: new Date().toISOString(), interrupted: false });
   }
@@ -352,7 +347,7 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     if (!this.session || this.closed) return Promise.resolve();
     this.sayDone();
     return new Promise((resolve) => {
-      this.pendingSay = { deadline: this.frames + SAY_START_FRAMES, played: resolve };
+      this.pendingSay = { deadline: this.watchdogs.frames + SAY_START_FRAMES, played: resolve };
       this.session!.say(text);
     });
   }
@@ -367,25 +362,8 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
 
   private async runTool(call: ToolCall): Promise<void> {
     if (this.closed || this.machine.is('ending', 'transferring')) return;
-    const context: ToolContext = {
-      call: this.opts.call,
-      control: this.opts.control,
-      context: this.ctx,
-      replyText: this.reply?.done ? this.reply.text : this.agentText,
-      signal: this.callAbort.signal,
-      say: async (text) => {
-        await playedOut(this.opts.media);
-        await this.say(text);
-      },
-      playedOut: () => playedOut(this.opts.media),
-      end: (outcome) => {
-        this.outcome = outcome;
-        this.machine.to(outcome === 'transferred' ? 'transferring' : 'ending');
-      },
-    };
-    this.stats.toolCalls++;
-    const result = await this.toolbox.run(call, context);
-    this.opts.sink.event({ kind: 'tool_call', at: new Date().toISOString(), name: call.name, arguments: call.arguments, result: result.content });
+    const context = this.tools.context(this.reply?.done ? this.reply.text : this.agentText, this.callAbort.signal);
+    const result = await this.tools.run(call, context);
     if (result.ended || this.outcome) {
       this.close(this.outcome ?? 'completed');
       return;
@@ -393,11 +371,9 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     this.session?.sendToolResult(call.id, result.content);
   }
 
-
   // ---- no input, limits, failures ----
 
   private noInput(): void {
-    this.silentFrames = 0;
     if (this.stats.noInputPrompts >= this.ctx.limits.no_input_prompts) {
       void this.finishWith('no_input', this.ctx.farewell);
       return;
@@ -443,7 +419,7 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
 
   private onState(to: ConversationState, from: ConversationState): void {
     this.log.debug({ from, to }, 'conversation state');
-    if (to === 'listening') this.silentFrames = 0;
+    if (to === 'listening') this.watchdogs.resetSilence();
     this.emit('state', to, from);
   }
 }

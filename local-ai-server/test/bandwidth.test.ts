@@ -6,13 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import type { LocalAiClient, SttStreamOptions } from '../src/client.ts';
 import { parseWav } from '../src/audio/wav.ts';
 import { Resampler } from '../src/audio/resampler.ts';
 import { evaluationSet, type Prompt } from '../src/eval/prompts.ts';
 import { corpusWer, type WerResult } from '../src/eval/wer.ts';
-import { startTestServer, type TestServer } from './harness.ts';
+import { suiteClient } from './harness.ts';
 
 const PROMPTS = evaluationSet(8);
 
@@ -79,17 +79,11 @@ const pct = (r: WerResult): string => `${(r.wer * 100).toFixed(1)} % (${r.errors
 const prompt8k = (p: Prompt): Int16Array => parseWav(readFileSync(p.file)).samples;
 
 describe('recognition by the audio bandwidth, not the wire rate', () => {
-  let t: TestServer;
-  let client: LocalAiClient;
-  before(async () => {
-    t = await startTestServer();
-    client = await t.connect();
-  });
-  after(() => t.close());
+  const suite = suiteClient();
 
   it('recognises upsampled telephone audio on a 16 kHz stream as well as the same audio at 8 kHz', async (ctx: TestContext) => {
-    const at8k = await wer(client, PROMPTS, { encoding: 'slin16le', sampleRate: 8000 }, prompt8k);
-    const at16k = await wer(client, PROMPTS, { encoding: 'slin16le', sampleRate: 16000 }, (p) => asteriskSlin16(prompt8k(p)));
+    const at8k = await wer(suite.client, PROMPTS, { encoding: 'slin16le', sampleRate: 8000 }, prompt8k);
+    const at16k = await wer(suite.client, PROMPTS, { encoding: 'slin16le', sampleRate: 16000 }, (p) => asteriskSlin16(prompt8k(p)));
     ctx.diagnostic(`slin 8 kHz: WER ${pct(at8k)}; slin16 (upsampled): WER ${pct(at16k)}`);
     // Measured equal on these prompts; the wideband recogniser on this audio measures above 85 %.
     assert.ok(at16k.wer <= at8k.wer + 0.06, `slin16 ${pct(at16k)} vs slin ${pct(at8k)}`);
@@ -101,15 +95,15 @@ describe('recognition by the audio bandwidth, not the wire rate', () => {
     // to tiny differences in the audio, so "about": the wideband recogniser hears something else entirely).
     const prompts = PROMPTS;
     const secondHalf = (pcm: Int16Array): Int16Array => pcm.subarray(pcm.length >> 1);
-    const at8k = await transcribe(client, prompts, { encoding: 'slin16le', sampleRate: 8000 }, (p) => secondHalf(prompt8k(p)));
-    const at16k = await transcribe(client, prompts, { encoding: 'slin16le', sampleRate: 16000 }, (p) => secondHalf(asteriskSlin16(prompt8k(p))));
+    const at8k = await transcribe(suite.client, prompts, { encoding: 'slin16le', sampleRate: 8000 }, (p) => secondHalf(prompt8k(p)));
+    const at16k = await transcribe(suite.client, prompts, { encoding: 'slin16le', sampleRate: 16000 }, (p) => secondHalf(asteriskSlin16(prompt8k(p))));
     const difference = corpusWer(at8k.map((reference, i) => ({ reference, hypothesis: at16k[i]! })));
     ctx.diagnostic(`second halves, slin16 against slin: ${pct(difference)} words differ`);
     assert.ok(difference.wer <= 0.5, `slin16 heard "${at16k.join(' | ')}", slin heard "${at8k.join(' | ')}"`);
   });
 
   it('keeps wideband speech on the wideband recogniser', async (ctx: TestContext) => {
-    const result = await wer(client, PROMPTS, { encoding: 'slin16le', sampleRate: 16000 }, (p) => kal16(p.text));
+    const result = await wer(suite.client, PROMPTS, { encoding: 'slin16le', sampleRate: 16000 }, (p) => kal16(p.text));
     ctx.diagnostic(`flite kal16 at 16 kHz: WER ${pct(result)}`);
     // kal16 measures about 12 % on the wideband recogniser and about 60 % through the telephone treatment.
     assert.ok(result.wer <= 0.3, pct(result));

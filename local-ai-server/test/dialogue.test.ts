@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { startService } from '@ai-agent/common/testing';
 import type { ChatEvent, LocalAiClient } from '../src/client.ts';
 import type { ChatMessage, ToolSpec } from '../src/protocol.ts';
-import { recognise, startTestServer, type TestServer } from './harness.ts';
+import { recognise, suiteClient } from './harness.ts';
 
 const TOOLS: ToolSpec[] = [
   { name: 'transfer', description: 'Transfer the caller', parameters: { type: 'object', properties: { target: { type: 'string' } } } },
@@ -45,22 +45,16 @@ async function converse(client: LocalAiClient, lines: string[]): Promise<Reply[]
 }
 
 describe('dialogue responder', () => {
-  let t: TestServer;
-  let client: LocalAiClient;
-  before(async () => {
-    t = await startTestServer();
-    client = await t.connect();
-  });
-  after(() => t.close());
+  const suite = suiteClient();
 
   it('greets when the caller has said nothing yet', async () => {
-    const reply = await ask(client, []);
+    const reply = await ask(suite.client, []);
     assert.match(reply.text, /Thank you for calling/);
     assert.equal(reply.done?.reason, 'stop');
   });
 
   it('fills slots across turns and hints the grammar for each answer', async () => {
-    const [ask1, ask2, done] = await converse(client, ['i forgot my pass word', 'four one two seven', 'yes please']);
+    const [ask1, ask2, done] = await converse(suite.client, ['i forgot my pass word', 'four one two seven', 'yes please']);
     assert.match(ask1.text, /account number/);
     assert.deepEqual(ask1.done?.expect, { grammar: { builtin: 'digits' } });
     assert.match(ask2.text, /I heard 4 1 2 7/);
@@ -70,26 +64,26 @@ describe('dialogue responder', () => {
   });
 
   it('abandons the request when the caller says no, and repeats on request', async () => {
-    const replies = await converse(client, ['reset my password', 'nine nine one one', 'no', 'say that again']);
+    const replies = await converse(suite.client, ['reset my password', 'nine nine one one', 'no', 'say that again']);
     assert.match(replies[2].text, /won't send anything/);
     assert.equal(replies[3].text, replies[2].text);
   });
 
   it('falls back, then escalates to a person after repeated misunderstanding', async () => {
-    const replies = await converse(client, ['banana', 'purple elephant', 'xylophone']);
+    const replies = await converse(suite.client, ['banana', 'purple elephant', 'xylophone']);
     assert.match(replies[0].text, /didn't catch that/);
     assert.deepEqual(replies[2].tools, [{ name: 'transfer', arguments: { target: 'operator' } }]);
   });
 
   it('calls only tools the request offers', async () => {
-    const reply = await ask(client, [{ role: 'user', content: 'goodbye' }], [TOOLS[0]]);
+    const reply = await ask(suite.client, [{ role: 'user', content: 'goodbye' }], [TOOLS[0]]);
     assert.match(reply.text, /Goodbye/);
     assert.deepEqual(reply.tools, []);
     assert.equal(reply.done?.reason, 'stop');
   });
 
   it('never announces an action the call cannot carry out: the intent\'s unavailable reply instead', async () => {
-    const reply = await ask(client, [{ role: 'user', content: 'I want to talk to a person' }], TOOLS.filter((t) => t.name !== 'transfer'));
+    const reply = await ask(suite.client, [{ role: 'user', content: 'I want to talk to a person' }], TOOLS.filter((t) => t.name !== 'transfer'));
     assert.doesNotMatch(reply.text, /putting you through/i);
     assert.match(reply.text, /can't put you through/i);
     assert.deepEqual(reply.tools, []);
@@ -101,10 +95,10 @@ describe('dialogue responder', () => {
       { role: 'user', content: 'I want to talk to a person' },
       { role: 'assistant', content: "Of course. I'm putting you through to a member of our team now." },
     ];
-    const worked = await ask(client, [...history, { role: 'tool', name: 'transfer', content: 'The caller was transferred to operator.' }]);
+    const worked = await ask(suite.client, [...history, { role: 'tool', name: 'transfer', content: 'The caller was transferred to operator.' }]);
     assert.equal(worked.text, '');
     assert.deepEqual(worked.tools, []);
-    const failed = await ask(client, [...history, { role: 'tool', name: 'transfer', content: 'error: transfer failed: no route' }]);
+    const failed = await ask(suite.client, [...history, { role: 'tool', name: 'transfer', content: 'error: transfer failed: no route' }]);
     assert.match(failed.text, /can't do that/i);
     assert.deepEqual(failed.tools, [], 'the failed action is not asked for again');
   });
@@ -113,11 +107,11 @@ describe('dialogue responder', () => {
     // The caller is a different voice (rms) than the agent, sent as 8 kHz µ-law like a phone line.
     const say = async (text: string): Promise<string> => {
       const parts: Uint8Array[] = [];
-      for await (const c of client.synthesize(text, { sampleRate: 8000, encoding: 'mulaw', voice: 'rms' })) parts.push(c);
-      return (await recognise(client, [Buffer.concat(parts)])).join(' ');
+      for await (const c of suite.client.synthesize(text, { sampleRate: 8000, encoding: 'mulaw', voice: 'rms' })) parts.push(c);
+      return (await recognise(suite.client, [Buffer.concat(parts)])).join(' ');
     };
     const heardTransfer = await say('Hello, I would like to talk to a real person please.');
-    const transfer = await ask(client, [{ role: 'user', content: heardTransfer }]);
+    const transfer = await ask(suite.client, [{ role: 'user', content: heardTransfer }]);
     ctx.diagnostic(`heard "${heardTransfer}"`);
     assert.deepEqual(transfer.tools, [{ name: 'transfer', arguments: { target: 'operator' } }], heardTransfer);
     assert.equal(transfer.done?.reason, 'tool_call');
@@ -125,7 +119,7 @@ describe('dialogue responder', () => {
     const heardHours = await say('What are your opening hours?');
     const heardBye = await say('No thanks, goodbye.');
     ctx.diagnostic(`heard "${heardHours}", then "${heardBye}"`);
-    const [hours, bye] = await converse(client, [heardHours, heardBye]);
+    const [hours, bye] = await converse(suite.client, [heardHours, heardBye]);
     assert.match(hours.text, /Monday to Friday/, heardHours);
     assert.deepEqual(bye.tools, [{ name: 'hangup', arguments: {} }], heardBye);
   });
@@ -134,11 +128,11 @@ describe('dialogue responder', () => {
     const abort = new AbortController();
     abort.abort(new Error('hangup'));
     await assert.rejects(async () => {
-      for await (const _ of client.chat([{ role: 'user', content: 'hello' }], TOOLS, abort.signal)) {
+      for await (const _ of suite.client.chat([{ role: 'user', content: 'hello' }], TOOLS, abort.signal)) {
         // nothing arrives after an abort
       }
     }, /hangup/);
-    assert.match((await ask(client, [{ role: 'user', content: 'opening hours' }])).text, /Monday/);
+    assert.match((await ask(suite.client, [{ role: 'user', content: 'opening hours' }])).text, /Monday/);
   });
 });
 

@@ -1,6 +1,7 @@
 // Test support: a real server on an ephemeral loopback port, real Allison prompts, and a client that speaks
 // audio into it the way the engine does (20 ms µ-law frames).
 import { readFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { createLogger } from '@ai-agent/common';
 import { loadLocalAiConfig, type LocalAiConfig } from '../src/config.ts';
 import { loadEngines } from '../src/engines.ts';
@@ -94,4 +95,24 @@ export async function recognise(
   }
   await stream.end();
   return finals;
+}
+
+/**
+ * One server and one client for the enclosing `describe`: started before its tests, closed after them.
+ * `client` is read inside the tests (it exists once `before` has run).
+ */
+export function suiteClient(): { readonly client: LocalAiClient } {
+  let t: TestServer | undefined;
+  let client: LocalAiClient | undefined;
+  before(async () => {
+    t = await startTestServer();
+    client = await t.connect();
+  });
+  after(() => t?.close());
+  return {
+    get client(): LocalAiClient {
+      if (!client) throw new Error('the suite server is not started yet');
+      return client;
+    },
+  };
 }

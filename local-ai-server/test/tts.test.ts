@@ -1,10 +1,9 @@
 // Synthesis through the server: requested formats, sentence streaming, cancellation, and intelligibility
 // checked by recognising the audio back with the server's own recognizer.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { LocalAiClient } from '../src/client.ts';
+import { describe, it } from 'node:test';
 import { corpusWer } from '../src/eval/wer.ts';
-import { recognise, startTestServer, type TestServer } from './harness.ts';
+import { recognise, suiteClient } from './harness.ts';
 
 const SENTENCES = [
   'Thank you for calling, how can I help you today?',
@@ -22,19 +21,13 @@ async function collect(audio: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
 }
 
 describe('speech synthesis', () => {
-  let t: TestServer;
-  let client: LocalAiClient;
-  before(async () => {
-    t = await startTestServer();
-    client = await t.connect();
-  });
-  after(() => t.close());
+  const suite = suiteClient();
 
   it('returns the same speech in every requested rate and encoding', async () => {
     const text = 'Hello there. This is a test of the local speech synthesis.';
-    const mulaw8k = await collect(client.synthesize(text, { sampleRate: 8000, encoding: 'mulaw' }));
-    const slin16k = await collect(client.synthesize(text, { sampleRate: 16000, encoding: 'slin16le' }));
-    const slin8k = await collect(client.synthesize(text, { sampleRate: 8000, encoding: 'slin16le', voice: 'rms' }));
+    const mulaw8k = await collect(suite.client.synthesize(text, { sampleRate: 8000, encoding: 'mulaw' }));
+    const slin16k = await collect(suite.client.synthesize(text, { sampleRate: 16000, encoding: 'slin16le' }));
+    const slin8k = await collect(suite.client.synthesize(text, { sampleRate: 8000, encoding: 'slin16le', voice: 'rms' }));
     const seconds = mulaw8k.length / 8000;
     assert.ok(seconds > 2 && seconds < 8, `${seconds} s of audio`);
     // Same voice, same text: durations agree to within resampler edge effects.
@@ -46,7 +39,7 @@ describe('speech synthesis', () => {
 
   it('each voice starts speaking within a few tens of ms of its first sample (no lead-in silence)', async () => {
     for (const voice of ['slt', 'rms', 'awb', 'kal16']) {
-      const pcm = await collect(client.synthesize('Of course. I am putting you through.', { sampleRate: 16000, encoding: 'slin16le', voice }));
+      const pcm = await collect(suite.client.synthesize('Of course. I am putting you through.', { sampleRate: 16000, encoding: 'slin16le', voice }));
       const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2);
       const first = samples.findIndex((v) => Math.abs(v) >= 300);
       assert.ok(first >= 0, `${voice} said something`);
@@ -57,7 +50,7 @@ describe('speech synthesis', () => {
   });
 
   it('streams text deltas sentence by sentence: audio starts before the text is complete', async () => {
-    const tts = client.openTts({ sampleRate: 8000, encoding: 'mulaw' });
+    const tts = suite.client.openTts({ sampleRate: 8000, encoding: 'mulaw' });
     tts.push('The first sentence is here. The second');
     const it = tts.audio[Symbol.asyncIterator]();
     const first = await it.next();
@@ -75,7 +68,7 @@ describe('speech synthesis', () => {
     let bytes = 0;
     await assert.rejects(
       (async () => {
-        for await (const chunk of client.synthesize(long, { sampleRate: 8000, encoding: 'mulaw' }, abort.signal)) {
+        for await (const chunk of suite.client.synthesize(long, { sampleRate: 8000, encoding: 'mulaw' }, abort.signal)) {
           bytes += chunk.length;
           abort.abort(new Error('barge-in'));
         }
@@ -84,7 +77,7 @@ describe('speech synthesis', () => {
     );
     assert.ok(bytes > 0 && bytes < 20 * 8000);
     // The connection is still fine for the next request.
-    const after = await collect(client.synthesize('Still here.', { sampleRate: 8000, encoding: 'mulaw' }));
+    const after = await collect(suite.client.synthesize('Still here.', { sampleRate: 8000, encoding: 'mulaw' }));
     assert.ok(after.length > 4000);
   });
 
@@ -96,10 +89,10 @@ describe('speech synthesis', () => {
   ] as const) {
     it(`is intelligible to the recognizer (${label})`, async (ctx) => {
       const encoding = sampleRate === 8000 ? 'mulaw' : 'slin16le';
-      const audio = await Promise.all(SENTENCES.map((s) => collect(client.synthesize(s, { sampleRate, encoding }))));
+      const audio = await Promise.all(SENTENCES.map((s) => collect(suite.client.synthesize(s, { sampleRate, encoding }))));
       const pairs = [];
       for (let i = 0; i < SENTENCES.length; i++) {
-        const finals = await recognise(client, [audio[i]], { encoding, sampleRate });
+        const finals = await recognise(suite.client, [audio[i]], { encoding, sampleRate });
         pairs.push({ reference: SENTENCES[i], hypothesis: finals.join(' ') });
       }
       const { wer, errors, words } = corpusWer(pairs);

@@ -1,25 +1,8 @@
-// Size: over the ~300-line mark. Its vendor-independent half (watchdogs, DTMF, tools) is shared with
-// conversation.ts; what stays is one vendor session's replies, barge-in and ending, which share its state.
-import { EventEmitter } from 'node:events';
-import type { ContextConfig, Logger } from '@ai-agent/common';
+import type { Logger } from '@ai-agent/common';
 import type { AgentProvider, AgentSession, TtsChunk, ToolCall } from '../providers/types.ts';
-import {
-  FRAME_MS,
-  PIPELINE_SAMPLE_RATE,
-  type CallControl,
-  type CallInfo,
-  type CallOutcome,
-  type ConversationState,
-  type InboundFrame,
-  type MediaStream,
-} from '../call/index.ts';
-import { CallStateMachine } from './call-state.ts';
-import { CallWatchdogs } from './call-watchdogs.ts';
+import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../call/index.ts';
+import { CallConversation, playedOut, type CallHost } from './call-conversation.ts';
 import { heardPrefix } from './heard-text.ts';
-import { playedOut, playStockApology, requestHangup } from './call-ending.ts';
-import { Playout } from './playout.ts';
-import { ToolRunner } from './tool-runner.ts';
-import type { ConversationEvents, ConversationHooks, ConversationSink } from './types.ts';
 
 const FRAMES_PER_SECOND = 1000 / FRAME_MS;
 const SAMPLES_PER_MS = PIPELINE_SAMPLE_RATE / 1000;
@@ -28,17 +11,9 @@ const SAY_START_FRAMES = 5 * FRAMES_PER_SECOND;
 /** Caller speech the agent reported but never answered stops holding off the no-input watchdog after this. */
 const CALLER_TURN_FRAMES = 10 * FRAMES_PER_SECOND;
 
-export interface AgentConversationOptions {
-  call: CallInfo;
-  media: MediaStream;
-  control: CallControl;
-  context: ContextConfig;
+export interface AgentConversationOptions extends CallHost {
   agent: AgentProvider;
-  sink: ConversationSink;
   log: Logger;
-  hooks?: ConversationHooks;
-  /** Take DTMF from the media stream (default); ARI calls feed `dtmf()` instead. */
-  dtmfFromMedia?: boolean;
 }
 
 /** One stretch of agent audio (a vendor reply), from its first chunk until it has played or was cut. */
@@ -62,16 +37,8 @@ interface Reply {
  * Toolbox as the pipeline's. States: starting → greeting → listening ⇄ speaking → (transferring) → ending →
  * ended. Time is counted in inbound frames (they arrive every 20 ms, also in silence): the call owns no timers.
  */
-export class AgentConversation extends EventEmitter<ConversationEvents> {
-  readonly stats = { turns: 0, bargeIns: 0, toolCalls: 0, noInputPrompts: 0 };
+export class AgentConversation extends CallConversation<{ turns: number; bargeIns: number; toolCalls: number; noInputPrompts: number }> {
   private readonly opts: AgentConversationOptions;
-  private readonly ctx: ContextConfig;
-  private readonly log: Logger;
-  private readonly machine: CallStateMachine;
-  private readonly playout: Playout;
-  private readonly tools: ToolRunner;
-  private readonly watchdogs: CallWatchdogs;
-  private readonly callAbort = new AbortController();
   private session: AgentSession | null = null;
   private reply: Reply | null = null;
   /** The agent's transcript of the reply under way (it may arrive before that reply's audio). */
@@ -82,41 +49,15 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
   private toolQueue: Promise<void> = Promise.resolve();
   /** Frames left during which reported caller speech holds off the no-input watchdog. */
   private callerTurnFrames = 0;
-  private outcome: CallOutcome | null = null;
-  private closed = false;
 
   constructor(options: AgentConversationOptions) {
-    super();
+    super(options, options.log.child({ callId: options.call.id, agent: options.agent.name }), { turns: 0, bargeIns: 0, toolCalls: 0, noInputPrompts: 0 });
     this.opts = options;
-    this.ctx = options.context;
-    this.log = options.log.child({ callId: options.call.id, agent: options.agent.name });
-    this.machine = new CallStateMachine((to, from) => this.onState(to, from));
-    this.playout = new Playout(options.media, options.call.id);
-    this.tools = new ToolRunner(options, this.machine, this.stats, {
-      say: async (text) => {
-        await playedOut(this.opts.media);
-        await this.say(text);
-      },
-      playedOut: () => playedOut(this.opts.media),
-      ending: (outcome) => (this.outcome = outcome),
-    });
-    this.watchdogs = new CallWatchdogs(this.ctx.limits, options.sink, { noInput: () => this.noInput(), digits: (digits) => this.onDigits(digits) });
-  }
-
-  get state(): ConversationState {
-    return this.machine.state;
   }
 
   /** Connects the agent (which greets at once); resolves when the session is up or the failure was handled. */
   async start(): Promise<void> {
-    const { media } = this.opts;
-    if (media.closed) {
-      this.close('caller_hangup');
-      return;
-    }
-    media.on('frame', this.onFrame);
-    if (this.opts.dtmfFromMedia !== false) media.on('dtmf', this.onDtmf);
-    media.on('close', this.onMediaClose);
+    if (!this.attachMedia()) return;
     this.machine.to(this.ctx.greeting ? 'greeting' : 'listening');
     let session: AgentSession;
     try {
@@ -146,30 +87,10 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     session.on('close', this.onSessionClose);
   }
 
-  /** A DTMF digit reported by telephony (ARI), for transports whose media carries no DTMF. */
-  dtmf(digit: string): void {
-    this.onDtmf(digit);
-  }
-
-  /** Has the agent say `text` (not interruptible), hangs up, ends with `outcome`. Drain and operators. */
-  finish(outcome: CallOutcome, text?: string): Promise<void> {
-    return this.finishWith(outcome, text);
-  }
-
-  /** Ends the conversation and releases everything it holds. Idempotent. */
-  close(outcome: CallOutcome = 'caller_hangup'): void {
-    if (this.closed) return;
-    this.closed = true;
-    const final = this.outcome ?? outcome;
-    this.outcome = final;
+  protected release(): void {
     if (this.reply) this.endReply(!this.playout.active);
     this.pendingSay?.played();
     this.pendingSay = null;
-    this.callAbort.abort();
-    const { media } = this.opts;
-    media.off('frame', this.onFrame);
-    media.off('dtmf', this.onDtmf);
-    media.off('close', this.onMediaClose);
     const session = this.session;
     this.session = null;
     if (session) {
@@ -177,14 +98,11 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
       session.off('callerSpeech', this.onCallerSpeech).off('toolCall', this.onToolCall).off('error', this.onSessionError).off('close', this.onSessionClose);
       session.close();
     }
-    this.playout.dispose();
-    this.machine.to('ended');
-    this.emit('ended', final);
   }
 
   // ---- caller audio (hot path: every 20 ms per call) ----
 
-  private readonly onFrame = (frame: InboundFrame): void => {
+  protected readonly onFrame = (frame: InboundFrame): void => {
     if (this.closed) return;
     // The session reads the frame synchronously (the array is refilled on the next tick).
     this.session?.writeAudio(frame.samples);
@@ -200,27 +118,19 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     else if (this.machine.is('listening') && this.session && !watchdogs.collectingDigits) watchdogs.countSilence();
   };
 
-  private readonly onDtmf = (digit: string): void => {
-    if (this.closed || this.machine.is('ending', 'transferring')) return;
-    this.watchdogs.resetSilence();
+  protected interruptForDigit(): void {
     if (this.reply?.interruptible) this.interrupt();
-    this.watchdogs.digit(digit);
-  };
+  }
 
-  private onDigits(digits: string): void {
+  protected onDigits(digits: string): void {
     this.callerSays(`[DTMF ${digits}]`);
     this.session?.sendText(`[DTMF ${digits}]`);
   }
 
-  private readonly onMediaClose = (): void => {
-    if (this.machine.is('ending', 'transferring')) {
-      // The end this conversation started is under way: stop waiting for audio that can no longer play.
-      if (this.reply) this.endReply(false);
-      this.sayDone();
-      return;
-    }
-    this.close('caller_hangup');
-  };
+  protected stopWaitingForAudio(): void {
+    if (this.reply) this.endReply(false);
+    this.sayDone();
+  }
 
   // ---- the agent's events ----
 
@@ -371,55 +281,38 @@ export class AgentConversation extends EventEmitter<ConversationEvents> {
     this.session?.sendToolResult(call.id, result.content);
   }
 
-  // ---- no input, limits, failures ----
+  // ---- how this conversation speaks, stops and fails ----
 
-  private noInput(): void {
-    if (this.stats.noInputPrompts >= this.ctx.limits.no_input_prompts) {
-      void this.finishWith('no_input', this.ctx.farewell);
-      return;
-    }
-    this.stats.noInputPrompts++;
+  protected promptNoInput(): void {
     this.session?.say(this.ctx.no_input_prompt);
   }
 
-  private async finishWith(outcome: CallOutcome, text?: string): Promise<void> {
-    if (this.closed || this.machine.is('ending')) return;
-    this.outcome = outcome;
-    if (this.reply) this.interruptQuietly();
-    this.machine.to('ending');
-    if (text) await this.say(text);
-    await this.hangup(outcome);
+  protected sayLast(text: string): Promise<void> {
+    return this.say(text);
+  }
+
+  protected async toolSay(text: string): Promise<void> {
+    await playedOut(this.opts.media);
+    await this.say(text);
+  }
+
+  protected toolPlayedOut(): Promise<void> {
+    return playedOut(this.opts.media);
   }
 
   /** Stops the agent's current reply without counting a barge-in (the call is ending). */
-  private interruptQuietly(): void {
-    const heardMs = this.heardMs(this.reply!);
+  protected stopSpeaking(): void {
+    if (!this.reply) return;
+    const heardMs = this.heardMs(this.reply);
     this.endReply(false);
     this.session?.truncate(heardMs);
   }
 
-  /** The agent failed at start or mid-call: it cannot speak, so Asterisk plays a stock apology; then hang up. */
-  private async agentFailed(err: Error): Promise<void> {
-    if (this.closed || this.machine.is('ending', 'transferring')) return;
-    const provider = this.opts.agent.name;
-    this.log.warn({ provider, err: { message: err.message } }, 'agent failed');
-    this.opts.sink.event({ kind: 'provider_error', at: new Date().toISOString(), provider, stage: 'agent', message: err.message });
-    this.outcome = 'provider_failure';
-    if (this.reply) this.endReply(false);
-    this.machine.to('ending');
-    this.session?.close();
-    await playStockApology(this.opts.hooks, this.log);
-    await this.hangup('provider_failure');
-  }
-
-  private async hangup(outcome: CallOutcome): Promise<void> {
-    if (!this.closed) await requestHangup(this.opts.control, outcome, this.log);
-    this.close(outcome);
-  }
-
-  private onState(to: ConversationState, from: ConversationState): void {
-    this.log.debug({ from, to }, 'conversation state');
-    if (to === 'listening') this.watchdogs.resetSilence();
-    this.emit('state', to, from);
+  /** The agent failed at start or mid-call: it cannot speak, so Asterisk plays a stock apology. */
+  private agentFailed(err: Error): Promise<void> {
+    return this.failed('agent', this.opts.agent.name, err, { message: err.message }, async () => {
+      this.session?.close();
+      return false;
+    });
   }
 }

@@ -1,29 +1,17 @@
-// Size: over the ~300-line mark. Its parts (turn taking, barge-in, replies, watchdogs, tools) are their own
-// files; what stays is the orchestration that shares the call's closed/outcome state: wiring the parts, the
-// STT/VAD/DTMF handlers, the reply rounds with tools and the ways a call ends.
+// Size: over the ~300-line mark. Its parts (turn taking, barge-in, replies, watchdogs, tools, the ways a
+// call ends) are their own files; what stays is the orchestration that wires them: the STT/VAD/frame
+// handlers and the reply rounds with tools, which share the call's closed/outcome state.
 import { sampleRateOf } from '../audio/codec.ts';
-import { EventEmitter } from 'node:events';
-import type { ContextConfig, Logger } from '@ai-agent/common';
 import type { ChatMessage, SttStream, ToolCall } from '../providers/types.ts';
-import {
-  FRAME_MS,
-  PIPELINE_SAMPLE_RATE,
-  type CallOutcome,
-  type ConversationState,
-  type InboundFrame,
-} from '../call/index.ts';
+import { FRAME_MS, PIPELINE_SAMPLE_RATE, type ConversationState, type InboundFrame } from '../call/index.ts';
 import { meanAbs } from '../audio/level.ts';
 import { BargeIn } from './barge-in.ts';
 import { EchoGuard } from './echo-guard.ts';
-import { CallStateMachine } from './call-state.ts';
-import { CallWatchdogs } from './call-watchdogs.ts';
+import { CallConversation } from './call-conversation.ts';
 import { LatencyObserver, type TurnMoment } from './latency-observer.ts';
-import { playStockApology, requestHangup } from './call-ending.ts';
-import { Playout } from './playout.ts';
 import { ReplyRunner, StageError, type AssistantMessage } from './reply-runner.ts';
-import { ToolRunner } from './tool-runner.ts';
 import { TurnTaking } from './turn-taking.ts';
-import type { ConversationEvents, ConversationOptions, ConversationStats } from './types.ts';
+import type { ConversationOptions, ConversationStats } from './types.ts';
 import type { VadStream } from './vad/vad-service.ts';
 
 /** Model rounds per caller turn (each tool result starts another). */
@@ -34,40 +22,27 @@ const MAX_TOOL_ROUNDS = 4;
  * chunks → TTS → the call's media, with barge-in. States: starting → greeting → listening ⇄ thinking ⇄
  * speaking → (transferring) → ending → ended. All timing that matters to the caller is counted in inbound
  * frames (they arrive every 20 ms even in silence), so the call owns no timers. The parts: TurnTaking
- * (whose turn it is), BargeIn (caller speech over the agent), ReplyRunner (the agent's speech),
- * CallWatchdogs (call length, no input, DTMF) and ToolRunner.
+ * (whose turn it is), BargeIn (caller speech over the agent), ReplyRunner (the agent's speech), and the
+ * call-level half shared with agent calls (CallConversation: watchdogs, tools, ending).
  */
-export class Conversation extends EventEmitter<ConversationEvents> {
-  readonly stats: ConversationStats = { turns: 0, bargeIns: 0, falseBargeIns: 0, pausesResumed: 0, unvoicedFinals: 0, toolCalls: 0, noInputPrompts: 0 };
+export class Conversation extends CallConversation<ConversationStats> {
   private readonly opts: ConversationOptions;
-  private readonly log: Logger;
-  private readonly ctx: ContextConfig;
-  private readonly machine: CallStateMachine;
-  private readonly callAbort = new AbortController();
   private readonly turns: TurnTaking;
   private readonly bargeIn: BargeIn;
   private readonly echo: EchoGuard;
-  private readonly playout: Playout;
-  private readonly tools: ToolRunner;
-  private readonly watchdogs: CallWatchdogs;
   private readonly latency = new LatencyObserver();
   private readonly history: ChatMessage[] = [];
   private readonly replies: ReplyRunner;
   private stt: SttStream | null = null;
   private vadStream: VadStream | null = null;
-  private outcome: CallOutcome | null = null;
-  private closed = false;
 
   constructor(options: ConversationOptions) {
-    super();
+    super(options, options.log.child({ callId: options.call.id }), {
+      turns: 0, bargeIns: 0, falseBargeIns: 0, pausesResumed: 0, unvoicedFinals: 0, toolCalls: 0, noInputPrompts: 0,
+    });
     this.opts = options;
-    this.ctx = options.context;
-    this.log = options.log.child({ callId: options.call.id });
-    this.machine = new CallStateMachine((to, from) => this.onState(to, from));
     const b = this.ctx.barge_in;
     this.echo = new EchoGuard({ enabled: b.echo_margin_db > 0, marginDb: b.echo_margin_db, tailFrames: Math.ceil(b.echo_tail_ms / FRAME_MS) });
-    this.playout = new Playout(options.media, options.call.id);
-    this.watchdogs = new CallWatchdogs(this.ctx.limits, options.sink, { noInput: () => this.noInput(), digits: (digits) => this.onDigits(digits) });
     this.turns = new TurnTaking({
       context: this.ctx,
       log: this.log,
@@ -93,14 +68,6 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       inboundDelayMs: () => this.inboundDelayMs,
       interrupt: () => this.interrupt(),
     });
-    this.tools = new ToolRunner(options, this.machine, this.stats, {
-      say: async (text) => {
-        await this.replies.heardOut();
-        if (!this.closed) await this.replies.say(text, { interruptible: false });
-      },
-      playedOut: () => this.replies.heardOut(),
-      ending: (outcome) => (this.outcome = outcome),
-    });
     this.replies = new ReplyRunner({
       context: this.ctx,
       providers: options.providers,
@@ -118,10 +85,6 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.history.push({ role: 'system', content: this.ctx.system_prompt });
   }
 
-  get state(): ConversationState {
-    return this.machine.state;
-  }
-
   /** The conversation so far, as the model sees it (a copy). */
   get messages(): ChatMessage[] {
     return this.history.map((m) => ({ ...m }));
@@ -130,13 +93,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   /** Starts listening and greets; resolves once STT is open (the greeting is already playing by then). */
   async start(): Promise<void> {
     const { media, vad } = this.opts;
-    if (media.closed) {
-      this.close('caller_hangup');
-      return;
-    }
-    media.on('frame', this.onFrame);
-    if (this.opts.dtmfFromMedia !== false) media.on('dtmf', this.onDtmf);
-    media.on('close', this.onMediaClose);
+    if (!this.attachMedia()) return;
     this.vadStream = vad.open(this.onVad);
     if (this.ctx.greeting) void this.greet();
     else this.machine.to('listening');
@@ -160,32 +117,19 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     }
   }
 
-  /** Ends the conversation and releases everything it holds. Idempotent. */
-  close(outcome: CallOutcome = 'caller_hangup'): void {
-    if (this.closed) return;
-    this.closed = true;
-    const final = this.outcome ?? outcome;
-    this.outcome = final;
+  protected release(): void {
     this.turns.close();
     this.replies.close();
-    this.callAbort.abort();
-    const { media } = this.opts;
-    media.off('frame', this.onFrame);
-    media.off('dtmf', this.onDtmf);
-    media.off('close', this.onMediaClose);
     this.stt?.off('partial', this.onPartial).off('final', this.onFinal).off('error', this.onSttError);
     this.stt?.close();
     this.stt = null;
     this.vadStream?.close();
     this.vadStream = null;
-    this.playout.dispose();
-    this.machine.to('ended');
-    this.emit('ended', final);
   }
 
   // ---- inbound audio (hot path: every 20 ms per call) ----
 
-  private readonly onFrame = (frame: InboundFrame): void => {
+  protected readonly onFrame = (frame: InboundFrame): void => {
     if (this.closed) return;
     this.stt?.write(frame.samples);
     this.vadStream?.push(frame.samples);
@@ -263,24 +207,15 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     void this.providerFailed(new StageError('stt', err));
   };
 
-  private readonly onDtmf = (digit: string): void => {
-    if (this.closed || this.machine.is('ending', 'transferring')) return;
-    this.watchdogs.resetSilence();
+  protected interruptForDigit(): void {
     if (this.agentAudible()) this.interrupt();
-    this.watchdogs.digit(digit);
-  };
+  }
 
-  private readonly onMediaClose = (): void => {
-    if (this.machine.is('ending', 'transferring')) {
-      // The end this conversation started (hangup, transfer) is under way: let it finish its records, but
-      // stop waiting for audio that can no longer play.
-      this.replies.cancelSpeech();
-      return;
-    }
-    this.close('caller_hangup');
-  };
+  protected stopWaitingForAudio(): void {
+    this.replies.cancelSpeech();
+  }
 
-  private onDigits(digits: string): void {
+  protected onDigits(digits: string): void {
     this.userSays(`[DTMF ${digits}]`);
     // Keyed digits end the caller's turn: nothing spoken is pending.
     if (!this.turns.detector.speaking) this.turns.endTurn();
@@ -377,68 +312,46 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     return false;
   }
 
-  // ---- no input, limits, failures ----
+  // ---- how this conversation speaks, stops and fails ----
 
-  private noInput(): void {
-    if (this.stats.noInputPrompts >= this.ctx.limits.no_input_prompts) {
-      void this.finishWith('no_input', this.ctx.farewell);
-      return;
-    }
-    this.stats.noInputPrompts++;
+  protected promptNoInput(): void {
     const msg: AssistantMessage = { role: 'assistant', content: this.ctx.no_input_prompt };
     this.history.push(msg);
     this.replies.say(this.ctx.no_input_prompt, { interruptible: true, messages: [msg] }).catch((err) => this.providerFailed(new StageError('tts', err)));
   }
 
-  /** A DTMF digit reported by telephony (ARI), for transports whose media carries no DTMF. */
-  dtmf(digit: string): void {
-    this.onDtmf(digit);
-  }
-
-  /** Says `text` (not interruptible), hangs up, ends with `outcome`. Used by tools, drain and operators. */
-  async finish(outcome: CallOutcome, text?: string): Promise<void> {
-    return this.finishWith(outcome, text);
-  }
-
-  private async finishWith(outcome: CallOutcome, text?: string): Promise<void> {
-    if (this.closed || this.machine.is('ending')) return;
-    this.outcome = outcome;
+  protected stopSpeaking(): void {
     this.replies.cancelSpeech();
-    this.machine.to('ending');
-    if (text) {
-      try {
-        await this.replies.say(text, { interruptible: false });
-      } catch (err) {
-        this.log.warn({ err }, 'farewell could not be spoken');
-      }
+  }
+
+  protected async sayLast(text: string): Promise<void> {
+    try {
+      await this.replies.say(text, { interruptible: false });
+    } catch (err) {
+      this.log.warn({ err }, 'farewell could not be spoken');
     }
-    await this.hangup(outcome);
   }
 
-  /** A provider failed with no fallback left: apologise (TTS, else a stock prompt), then hang up. */
-  private async providerFailed(err: StageError): Promise<void> {
-    if (this.closed || this.machine.is('ending')) return;
-    const provider = this.opts.providers[err.stage].name;
-    this.log.warn({ stage: err.stage, provider, err: err.cause }, 'provider failed');
-    this.opts.sink.event({ kind: 'provider_error', at: new Date().toISOString(), provider, stage: err.stage, message: err.message });
-    this.outcome = 'provider_failure';
-    this.replies.cancelSpeech();
-    this.machine.to('ending');
-    let spoken = false;
-    if (err.stage !== 'tts') {
+  protected async toolSay(text: string): Promise<void> {
+    await this.replies.heardOut();
+    if (!this.closed) await this.replies.say(text, { interruptible: false });
+  }
+
+  protected toolPlayedOut(): Promise<void> {
+    return this.replies.heardOut();
+  }
+
+  /** A provider failed with no fallback left: apologise with our own voice unless that is what failed. */
+  private providerFailed(err: StageError): Promise<void> {
+    return this.failed(err.stage, this.opts.providers[err.stage].name, err, err.cause, async () => {
+      if (err.stage === 'tts') return false;
       try {
-        spoken = await this.replies.say(this.ctx.apology, { interruptible: false });
+        return await this.replies.say(this.ctx.apology, { interruptible: false });
       } catch (ttsErr) {
         this.log.warn({ err: ttsErr }, 'apology could not be synthesised');
+        return false;
       }
-    }
-    if (!spoken && !this.closed) await playStockApology(this.opts.hooks, this.log);
-    await this.hangup('provider_failure');
-  }
-
-  private async hangup(outcome: CallOutcome): Promise<void> {
-    if (!this.closed) await requestHangup(this.opts.control, outcome, this.log);
-    this.close(outcome);
+    });
   }
 
   // ---- plumbing ----
@@ -448,12 +361,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     return this.opts.media.counters.jitter.targetDelayMs;
   }
 
-  private onState(to: ConversationState, from: ConversationState): void {
-    this.log.debug({ from, to }, 'conversation state');
+  protected override stateChanged(to: ConversationState): void {
     const agentSpeaking = to === 'greeting' || to === 'speaking';
     this.turns.detector.threshold = agentSpeaking ? this.ctx.barge_in.threshold_while_speaking : this.ctx.vad.threshold;
-    if (to === 'listening') this.watchdogs.resetSilence();
-    this.emit('state', to, from);
   }
 
   private metric(moment: TurnMoment, at = performance.now()): void {

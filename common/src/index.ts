@@ -35,7 +35,7 @@ export { loadYamlConfig, parseYaml, validateConfig } from './config/load.ts';
 export { interpolate } from './config/interpolate.ts';
 export { engineConfigSchema, type EngineConfig } from './config/engine/index.ts';
 export { mediaConfigSchema, type MediaConfig } from './config/engine/media.ts';
-export { telephonyConfigSchema, type TelephonyConfig } from './config/engine/telephony.ts';
+export { sourceAllowlist, telephonyConfigSchema, type TelephonyConfig } from './config/engine/telephony.ts';
 export { storeConfigSchema, limitsConfigSchema, type StoreConfig, type LimitsConfig } from './config/engine/operations.ts';
 export {
   contextSchema,

@@ -39,6 +39,18 @@ describe('engine config', () => {
     { name: 'unset env var', yaml: GOOD.replace('username: ai', 'username: ${NOPE_NOT_SET}'), key: 'ari.username', reason: /NOPE_NOT_SET is not set/ },
     { name: 'malformed placeholder', yaml: GOOD.replace('username: ai', 'username: ${1bad}'), key: 'ari.username', reason: /malformed/ },
     { name: 'env value of wrong type', yaml: `${GOOD}control:\n  port: \${HEALTH_PORT}\n`, env: { HEALTH_PORT: 'eighty' }, key: 'control.port', reason: /expected number/i },
+    {
+      name: 'a dialplan AudioSocket source that is not an address',
+      yaml: `${GOOD}telephony:\n  dialplan_audiosocket: { enabled: true, allowed_sources: [127.0.0.1, 10.0.0.0/33] }\n`,
+      key: 'telephony.dialplan_audiosocket.allowed_sources',
+      reason: /"10\.0\.0\.0\/33" is not an IP address or CIDR/,
+    },
+    {
+      name: 'chan_websocket client mode without its websocket_client.conf entry',
+      yaml: `${GOOD}telephony:\n  transport: websocket\n  websocket_connection: client\n`,
+      key: 'telephony.websocket_client',
+      reason: /required with websocket_connection: client/,
+    },
   ];
   for (const row of table) {
     it(`rejects ${row.name}`, () => {

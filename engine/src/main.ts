@@ -107,7 +107,8 @@ async function main(): Promise<void> {
 
   let media;
   try {
-    media = await createMediaTransports(config.media, log);
+    const { transport, websocket_connection } = config.telephony;
+    media = await createMediaTransports(config.media, log, { websocketListener: transport === 'websocket' && websocket_connection === 'client' });
   } catch (err) {
     if (err instanceof BindPolicyError) exitWithError(`refusing to start: ${err.message}`);
     throw err;
@@ -116,10 +117,12 @@ async function main(): Promise<void> {
   closers.unshift({ name: 'media listeners', close: () => media.close() });
   ops.sources.pacer = () => media.pacer.stats;
   ops.sources.mediaBursts = () => media.rtp.counters;
-  ops.sources.listenerRejections = () => [
-    ['audiosocket', media.audiosocket.counters.rejected],
-    ['websocket', media.websocket.counters.rejected],
-  ];
+  const { audiosocket, websocket } = media;
+  ops.sources.listenerRejections = () => {
+    const rejections: Array<[string, typeof audiosocket.counters.rejected]> = [['audiosocket', audiosocket.counters.rejected]];
+    if (websocket) rejections.push(['websocket', websocket.counters.rejected]);
+    return rejections;
+  };
 
   // Closed even when a stop signal comes while its workers still load the model: a process that exits under
   // a loading onnxruntime aborts.

@@ -1,4 +1,4 @@
-import type { EngineConfig, Logger } from '@ai-agent/common';
+import { sourceAllowlist, type EngineConfig, type Logger } from '@ai-agent/common';
 import type { CallStore } from '../store/types.ts';
 import type { MediaTransports } from '../transport/create-media-transports.ts';
 import type { Admission } from './admission.ts';
@@ -41,6 +41,8 @@ function legFactory(config: EngineConfig, media: MediaTransports, log: Logger): 
       return new WebSocketLegFactory({
         ariUrl: config.ari.url,
         format: t.websocket_format,
+        // The schema requires the client name in client mode, and main opens the listener for it.
+        client: t.websocket_connection === 'client' && media.websocket ? { listener: media.websocket, clientName: t.websocket_client! } : undefined,
         log,
         pacer: media.pacer,
         stream: { resamplerQuality: config.media.resampler_quality, maxQueueSeconds: config.media.max_queue_seconds },
@@ -91,22 +93,25 @@ export function buildTelephony(deps: TelephonyDeps): Telephony {
 
   let accepting = true;
   const dialplan = config.telephony.dialplan_audiosocket;
-  media.audiosocket.on('call', (stream) => {
-    if (!dialplan.enabled || !accepting) {
-      log.warn({ audiosocket: stream.id }, dialplan.enabled ? 'draining: AudioSocket call refused' : 'dialplan AudioSocket calls are disabled');
-      stream.close('refused');
-      return;
-    }
-    const session = new DialplanAudioSocketSession(stream, {
-      conversations: deps.conversations,
-      admission: deps.admission,
-      store: deps.store,
-      context: resolveContext(dialplan.context),
-      log,
+  if (dialplan.enabled) {
+    media.audiosocket.acceptDialplanCalls(sourceAllowlist(dialplan.allowed_sources));
+    media.audiosocket.on('call', (stream) => {
+      if (!accepting) {
+        log.warn({ audiosocket: stream.id }, 'draining: AudioSocket call refused');
+        stream.close('refused');
+        return;
+      }
+      const session = new DialplanAudioSocketSession(stream, {
+        conversations: deps.conversations,
+        admission: deps.admission,
+        store: deps.store,
+        context: resolveContext(dialplan.context),
+        log,
+      });
+      registry.add(session);
+      void session.run();
     });
-    registry.add(session);
-    void session.run();
-  });
+  }
 
   return {
     ari,

@@ -10,16 +10,23 @@ export type MediaConfig = EngineConfig['media'];
 export interface MediaTransports {
   rtp: RtpMediaServer;
   audiosocket: AudioSocketServer;
-  websocket: MediaWsServer;
+  /** Only when Asterisk is to connect to the engine (chan_websocket client mode); otherwise nothing listens. */
+  websocket: MediaWsServer | null;
   pacer: Pacer;
   close(): Promise<void>;
 }
 
 /**
- * Builds the three media listeners from the `media:` config section. Every bind address comes from the
- * bind policy (loopback unless the listener's env var opts in).
+ * Builds the media listeners from the `media:` config section. Every bind address comes from the bind policy
+ * (loopback unless the listener's env var opts in). The media WebSocket listener exists only with
+ * `websocketListener` (chan_websocket client mode): a port nothing consumes calls from is not opened.
  */
-export async function createMediaTransports(config: MediaConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<MediaTransports> {
+export async function createMediaTransports(
+  config: MediaConfig,
+  log: Logger,
+  { websocketListener }: { websocketListener: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<MediaTransports> {
   const pacer = sharedPacer();
   const streamDefaults = {
     resamplerQuality: config.resampler_quality,
@@ -53,7 +60,7 @@ export async function createMediaTransports(config: MediaConfig, log: Logger, en
     maxConnections: config.audiosocket.max_connections,
     stream: streamDefaults,
   });
-  const websocket = new MediaWsServer({
+  const websocket = websocketListener ? new MediaWsServer({
     log,
     pacer,
     host: resolveBindHost('media_ws', env, log),
@@ -61,9 +68,9 @@ export async function createMediaTransports(config: MediaConfig, log: Logger, en
     mediaStartTimeoutMs: config.websocket.media_start_timeout_ms,
     maxConnections: config.websocket.max_connections,
     ...streamDefaults,
-  });
+  }) : null;
   await audiosocket.listen();
-  await websocket.listen();
+  await websocket?.listen();
   return {
     rtp,
     audiosocket,
@@ -72,7 +79,7 @@ export async function createMediaTransports(config: MediaConfig, log: Logger, en
     async close() {
       rtp.close();
       await audiosocket.close();
-      await websocket.close();
+      await websocket?.close();
     },
   };
 }

@@ -2,6 +2,8 @@
 // asks for a person is told so and the call goes on, and the record never claims a transfer.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,7 +26,13 @@ describe('dialplan AudioSocket calls (no ARI)', { timeout: 120_000 }, () => {
   before(async () => {
     const ai = await startLocalAi();
     localAi = ai.proc;
-    sut = await startEngine({ dir, name: 'dialplan', localAiPort: ai.port, telephony: 'transport: rtp', contexts: CONTEXT });
+    sut = await startEngine({
+      dir,
+      name: 'dialplan',
+      localAiPort: ai.port,
+      telephony: 'transport: rtp\ndialplan_audiosocket: { enabled: true, allowed_sources: [127.0.0.1/8, "::1"] }',
+      contexts: CONTEXT,
+    });
     const line = await sut.engine.waitFor(/audiosocket listening/);
     audioSocketPort = (JSON.parse(line) as { port: number }).port;
   });
@@ -57,5 +65,36 @@ describe('dialplan AudioSocket calls (no ARI)', { timeout: 120_000 }, () => {
     assert.ok(!agent.some((t) => /putting you through/.test(t)), `the agent announced a transfer it cannot make: ${JSON.stringify(agent)}`);
     assert.ok(agent.some((t) => /monday/.test(t)), `the call went on to the next question: ${JSON.stringify(agent)}`);
     assert.ok(!record.events.some((e) => e.kind === 'tool_call' && e.name === 'transfer'), 'no transfer was attempted');
+  });
+});
+
+describe('dialplan AudioSocket calls are off unless opted in', { timeout: 120_000 }, () => {
+  let localAi: ServiceProcess;
+  let sut: EngineUnderTest;
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-dialplan-off-'));
+
+  before(async () => {
+    const ai = await startLocalAi();
+    localAi = ai.proc;
+    sut = await startEngine({ dir, name: 'dialplan-off', localAiPort: ai.port, telephony: 'transport: rtp' });
+  });
+  after(async () => {
+    await sut?.stop();
+    await localAi?.stop();
+  });
+
+  it('a connection with a UUID nobody announced is refused, counted, and starts no call', async () => {
+    const line = await sut.engine.waitFor(/audiosocket listening/);
+    const port = (JSON.parse(line) as { port: number }).port;
+    const socket = connect({ port, host: '127.0.0.1' });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write(Buffer.concat([Buffer.from([0x01, 0x00, 0x10]), Buffer.from(randomUUID().replace(/-/g, ''), 'hex')]));
+    await closed;
+    const metrics = await (await fetch(`${sut.control}/metrics`)).text();
+    assert.match(metrics, /ai_agent_media_rejected_total\{source="audiosocket",reason="unknown_uuid"\} 1/);
+    const calls = await (await fetch(`${sut.control}/calls`)).json() as { active: unknown[] };
+    assert.deepEqual(calls.active, [], 'no call was started');
   });
 });

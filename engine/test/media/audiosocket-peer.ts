@@ -33,9 +33,10 @@ export class AsteriskAudioSocketSide {
     socket.on('error', () => {});
   }
 
-  static async connect(port: number, opts: { uuid?: string; sendUuid?: boolean } = {}): Promise<AsteriskAudioSocketSide> {
+  /** `halfOpen`: keep our side open after the engine's FIN (a peer that never closes). */
+  static async connect(port: number, opts: { uuid?: string; sendUuid?: boolean; halfOpen?: boolean } = {}): Promise<AsteriskAudioSocketSide> {
     const uuid = opts.uuid ?? randomUUID();
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true, allowHalfOpen: opts.halfOpen ?? false });
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const side = new AsteriskAudioSocketSide(socket, uuid);
     if (opts.sendUuid !== false) socket.write(Buffer.concat([Buffer.from([0x01, 0x00, 0x10]), Buffer.from(uuid.replace(/-/g, ''), 'hex')]));

@@ -1,6 +1,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { sourceAllowlist } from '@ai-agent/common';
 import { Pacer } from '../../src/audio/pacer.ts';
 import { AudioSocketServer } from '../../src/transport/audiosocket/audiosocket-server.ts';
 import { AsteriskAudioSocketSide } from './audiosocket-peer.ts';
@@ -104,8 +106,10 @@ test('audiosocket: bad frames close only their connection; other calls keep thei
       ['oversize_frame', (s) => s.socket.write(Buffer.from([0x10, 0xff, 0xff]))],
     ];
     for (const [reason, send] of cases) {
-      const bad = await AsteriskAudioSocketSide.connect(server.port, { uuid: randomUUID() });
-      server.once('call', () => {});
+      const badUuid = randomUUID();
+      const badStream = server.expect(badUuid);
+      const bad = await AsteriskAudioSocketSide.connect(server.port, { uuid: badUuid });
+      await badStream;
       send(bad);
       await until(() => bad.closed, 2000, `${reason} closed`);
       assert.ok((server.counters.rejected[reason] ?? 0) >= 1, `${reason} counted`);
@@ -158,5 +162,58 @@ test('audiosocket: a flooding peer is held back by TCP flow control, not buffere
   } finally {
     stream.close();
     flooder.close();
+  }
+});
+
+test('audiosocket: unannounced UUIDs become calls only from allowed sources once dialplan calls are accepted', async () => {
+  const dialplan = new AudioSocketServer({ log: testLogger(), host: '127.0.0.1', port: 0, pacer });
+  await dialplan.listen();
+  const calls: string[] = [];
+  dialplan.on('call', (stream) => {
+    calls.push(stream.uuid);
+    stream.close('test done');
+  });
+  try {
+    // Not opted in: an unannounced UUID is refused, whoever sends it.
+    const before = await AsteriskAudioSocketSide.connect(dialplan.port);
+    await until(() => before.closed, 2000, 'unannounced connection closed');
+    assert.equal(dialplan.counters.rejected.unknown_uuid, 1);
+    // Opted in for another network: loopback is still refused, as a source not allowed.
+    dialplan.acceptDialplanCalls(sourceAllowlist(['192.0.2.0/24', '2001:db8::/32']));
+    const outsider = await AsteriskAudioSocketSide.connect(dialplan.port);
+    await until(() => outsider.closed, 2000, 'disallowed source closed');
+    assert.equal(dialplan.counters.rejected.source_not_allowed, 1);
+    // Allowed: the connection becomes a call.
+    dialplan.acceptDialplanCalls(sourceAllowlist(['127.0.0.1']));
+    const asterisk = await AsteriskAudioSocketSide.connect(dialplan.port);
+    await until(() => calls.length === 1, 2000, 'allowed connection became a call');
+    assert.deepEqual(calls, [asterisk.uuid]);
+    asterisk.close();
+    assert.deepEqual(calls.length, 1);
+  } finally {
+    await dialplan.close();
+  }
+});
+
+test('audiosocket: a peer that never closes its side does not keep the engine\'s socket after our hangup', async () => {
+  const uuid = randomUUID();
+  const pending = server.expect(uuid);
+  const asterisk = await AsteriskAudioSocketSide.connect(server.port, { uuid, halfOpen: true });
+  const stream = await pending;
+  const localPort = asterisk.socket.localPort!;
+  // Sockets of this process on the listener's side of that connection, as the kernel lists them.
+  const ours = (): string[] =>
+    execFileSync('ss', ['-tanpH', `( sport = :${server.port} and dport = :${localPort} )`], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(`pid=${process.pid},`));
+  try {
+    assert.equal(ours().length, 1, 'the engine holds the call\'s socket');
+    stream.close('agent hangup');
+    await until(() => asterisk.received.some((f) => f.kind === 0x00), 2000, 'hangup frame received');
+    // The peer never answers our FIN; the engine must still let go of the socket (the kernel may keep an
+    // orphan in FIN-WAIT-2 for its own short timeout, owned by no process).
+    await until(() => ours().length === 0, 3000, 'engine released the half-closed socket');
+  } finally {
+    asterisk.socket.destroy();
   }
 });

@@ -119,7 +119,6 @@ test('fuzz: 100 000 hostile AudioSocket frames and garbage connections leave a c
   // file's wall time down without changing what is tested (every garbage connection is closed).
   const server = new AudioSocketServer({ log, host: '127.0.0.1', port: 0, pacer, uuidTimeoutMs: 1000, stream: { maxFramesPerTick: 1_000_000 } });
   await server.listen();
-  server.on('call', () => {});
   const uuid = randomUUID();
   const pending = server.expect(uuid);
   const caller = await AsteriskAudioSocketSide.connect(server.port, { uuid });
@@ -128,8 +127,12 @@ test('fuzz: 100 000 hostile AudioSocket frames and garbage connections leave a c
     const frames = recordFrames(victim);
     const prompt = loadPrompt('tt-weasels');
     const playing = caller.play(prompt, 8000);
-    // One connection: 100 000 frames of every kind except hangup, with random lengths and contents.
-    const hostile = await AsteriskAudioSocketSide.connect(server.port);
+    // One connection that got past the UUID (a call of its own), then sends 100 000 frames of every kind except
+    // hangup, with random lengths and contents.
+    const hostileUuid = randomUUID();
+    const hostileStream = server.expect(hostileUuid);
+    const hostile = await AsteriskAudioSocketSide.connect(server.port, { uuid: hostileUuid });
+    await hostileStream;
     const kinds = [0x10, 0x10, 0x10, 0x12, 0x03, 0xff, 0x01];
     let sent = 0;
     while (sent < COUNT && !hostile.closed) {

@@ -12,6 +12,7 @@ import { blockMatches, concat, loadPrompt, recordFrames, resample, sleep, testLo
 const transports = await createMediaTransports(
   mediaConfigSchema.parse({ rtp: { port_min: 0, port_max: 0 }, audiosocket: { port: 0 }, websocket: { port: 0 } }),
   testLogger(),
+  { websocketListener: false },
   {},
 );
 after(() => transports.close());

@@ -57,6 +57,7 @@ describe('a Stasis call session against the Asterisk test peer', () => {
     media = await createMediaTransports(
       mediaConfigSchema.parse({ rtp: { port_min: 0, port_max: 0 }, audiosocket: { port: 0 }, websocket: { port: 0 } }),
       log,
+      { websocketListener: false },
     );
   });
   afterEach(async () => {

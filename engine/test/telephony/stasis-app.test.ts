@@ -47,11 +47,13 @@ describe('Stasis application against the Asterisk test peer', () => {
   let media: MediaTransports;
 
   before(async () => {
-    peer = await startAsteriskPeer({ username: 'ai-agent' });
     media = await createMediaTransports(
       mediaConfigSchema.parse({ rtp: { port_min: 0, port_max: 0 }, audiosocket: { port: 0 }, websocket: { port: 0 } }),
       log,
+      { websocketListener: true },
     );
+    // chan_websocket client mode: the peer's websocket_client.conf entry `ai-engine` dials our listener.
+    peer = await startAsteriskPeer({ username: 'ai-agent', websocketClients: { 'ai-engine': { uri: `ws://127.0.0.1:${media.websocket!.port}` } } });
   });
   after(async () => {
     await media?.close();
@@ -63,6 +65,9 @@ describe('Stasis application against the Asterisk test peer', () => {
     ['rtp (alaw)', () => new RtpLegFactory(media.rtp, 'alaw')],
     ['audiosocket (slin16)', () => new AudioSocketLegFactory(media.audiosocket, 'slin16', '127.0.0.1')],
     ['websocket (ulaw)', () => new WebSocketLegFactory({ ariUrl: peer.url, format: 'ulaw', log, pacer: media.pacer, stream: {} })],
+    ['websocket client mode (slin16)', () => new WebSocketLegFactory({
+      ariUrl: peer.url, format: 'slin16', log, pacer: media.pacer, stream: {}, client: { listener: media.websocket!, clientName: 'ai-engine' },
+    })],
   ];
 
   for (const [index, [name, legs]] of transports.entries()) {

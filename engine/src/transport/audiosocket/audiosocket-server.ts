@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type BlockList, type Server, type Socket } from 'node:net';
 import { resolveBindHost, type Logger } from '@ai-agent/common';
 import type { WireFormat } from '../../audio/codec.ts';
 import { sharedPacer, type Pacer } from '../../audio/pacer.ts';
@@ -36,7 +36,10 @@ interface Expectation {
 }
 
 export interface AudioSocketServerEvents {
-  /** A connection whose UUID nobody `expect()`ed (dialplan AudioSocket() straight to the engine). */
+  /**
+   * A connection whose UUID nobody `expect()`ed (dialplan AudioSocket() straight to the engine), from a source
+   * `acceptDialplanCalls` allows. Without that, such connections are refused as `unknown_uuid`.
+   */
   call: [stream: AudioSocketStream];
 }
 
@@ -53,6 +56,8 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
   private readonly sockets = new Set<Socket>();
   private readonly streams = new Set<AudioSocketStream>();
   private readonly warnings: RateLimitedLog;
+  /** Sources whose unannounced connections become calls; null: every unannounced connection is refused. */
+  private dialplanSources: BlockList | null = null;
   readonly host: string;
 
   constructor(options: AudioSocketServerOptions) {
@@ -100,6 +105,11 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
       }, timeoutMs);
       this.expected.set(key, { format, resolve, reject, timer });
     });
+  }
+
+  /** From now on, connections with an unannounced UUID from `sources` are emitted as `call`s. */
+  acceptDialplanCalls(sources: BlockList): void {
+    this.dialplanSources = sources;
   }
 
   async close(): Promise<void> {
@@ -166,9 +176,16 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
 
   private open(socket: Socket, uuid: string): AudioSocketStream | null {
     const expectation = this.expected.get(uuid);
-    if (!expectation && this.listenerCount('call') === 0) {
-      this.refuse(socket, 'unknown_uuid');
-      return null;
+    if (!expectation) {
+      const sources = this.dialplanSources;
+      if (!sources) {
+        this.refuse(socket, 'unknown_uuid');
+        return null;
+      }
+      if (!isAllowed(sources, socket.remoteAddress)) {
+        this.refuse(socket, 'source_not_allowed', { source: socket.remoteAddress });
+        return null;
+      }
     }
     const stream = new AudioSocketStream(socket, uuid, {
       ...this.options.stream,
@@ -188,4 +205,12 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
     }
     return stream;
   }
+}
+
+/** An IPv4 peer on a dual-stack listener shows as ::ffff:a.b.c.d; it is checked as the IPv4 address. */
+function isAllowed(sources: BlockList, address: string | undefined): boolean {
+  if (!address) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return sources.check(mapped[1]!, 'ipv4');
+  return sources.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
 }

@@ -4,6 +4,9 @@ import { FRAME_MS } from '../../call/index.ts';
 import { PacedMediaStream, type PacedStreamOptions } from '../paced-media-stream.ts';
 import { AUDIO_KIND_BY_RATE, AUDIO_RATE_BY_KIND, encodeHeader, HEADER_BYTES, KIND_DTMF, KIND_ERROR, KIND_HANGUP, KIND_UUID } from './audiosocket-frame.ts';
 
+/** Longest wait for our hangup frame to leave before the socket is destroyed anyway (a peer that never reads). */
+const HALF_CLOSE_LIMIT_MS = 2000;
+
 export interface AudioSocketStreamOptions extends Omit<PacedStreamOptions, 'codec' | 'transport' | 'idlePolicy'> {
   format: WireFormat;
   /**
@@ -142,7 +145,11 @@ export class AudioSocketStream extends PacedMediaStream {
     if (!this.socket.destroyed) {
       // Our hangup (0x00, empty) lets the dialplan continue; a remote close needs no reply.
       if (reason !== 'remote hangup' && reason !== 'connection closed' && this.socket.writable) {
-        this.socket.end(Buffer.from([KIND_HANGUP, 0, 0]));
+        // Once our FIN is out the socket is closed outright: a peer that never answers it would otherwise
+        // hold it half-closed (FIN-WAIT-2) for ever; one that never reads loses it after HALF_CLOSE_LIMIT_MS.
+        const socket = this.socket;
+        socket.end(Buffer.from([KIND_HANGUP, 0, 0]), () => socket.destroy());
+        setTimeout(() => socket.destroy(), HALF_CLOSE_LIMIT_MS).unref();
       } else {
         this.socket.destroy();
       }

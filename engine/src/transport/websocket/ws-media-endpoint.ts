@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { resolveBindHost, type Logger } from '@ai-agent/common';
@@ -10,6 +9,11 @@ import { mediaStartInfo, WsMediaStream, type MediaStartInfo, type WsMediaStreamO
 
 /** chan_websocket's subprotocol. */
 export const MEDIA_SUBPROTOCOL = 'media';
+/**
+ * Largest message either side accepts: Asterisk sends one frame per message (160–1920 bytes at 20 ms), so
+ * 64 KiB leaves room for larger ptimes without letting a peer make us buffer megabytes per message.
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
 
 type StreamDefaults = Partial<Pick<WsMediaStreamOptions, 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds' | 'maxMessagesPerTick' | 'maxSendBacklogMs'>>;
 
@@ -70,7 +74,7 @@ export interface MediaWsClientOptions extends StreamDefaults {
  */
 export async function connectMediaWebSocket(options: MediaWsClientOptions): Promise<WsMediaStream> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const ws = new WebSocket(options.url, MEDIA_SUBPROTOCOL, { handshakeTimeout: timeoutMs, maxPayload: 1 << 20 });
+  const ws = new WebSocket(options.url, MEDIA_SUBPROTOCOL, { handshakeTimeout: timeoutMs, maxPayload: MAX_MESSAGE_BYTES });
   ws.on('error', () => {}); // reported through the promises below or the stream's own handler
   // Listen before 'open': Asterisk sends MEDIA_START right after the upgrade, often in the same read.
   const started = awaitMediaStart(ws, timeoutMs);
@@ -109,17 +113,12 @@ export interface MediaWsServerCounters {
   rejected: ReasonCounts;
 }
 
-export interface MediaWsServerEvents {
-  /** A connection whose channel nobody `expect()`ed. */
-  call: [stream: WsMediaStream];
-}
-
 /**
- * Engine as server: Asterisk's chan_websocket in client mode (websocket_client.conf, `Dial(WebSocket/…)` or
- * ExternalMedia connection_type=client) connects here with subprotocol `media`. Calls are matched by the
- * channel id in MEDIA_START.
+ * Engine as server: Asterisk's chan_websocket in client mode (ExternalMedia connection_type=client with a
+ * websocket_client.conf entry) connects here with subprotocol `media`. Connections are matched by the channel
+ * id in MEDIA_START to a call that `expect()`ed it (ids are random UUIDs the engine chose); any other is refused.
  */
-export class MediaWsServer extends EventEmitter<MediaWsServerEvents> {
+export class MediaWsServer {
   readonly counters: MediaWsServerCounters = { connections: 0, active: 0, rejected: {} };
   readonly host: string;
   private readonly options: MediaWsServerOptions;
@@ -130,7 +129,6 @@ export class MediaWsServer extends EventEmitter<MediaWsServerEvents> {
   private readonly warnings: RateLimitedLog;
 
   constructor(options: MediaWsServerOptions) {
-    super();
     this.options = options;
     this.host = options.host ?? resolveBindHost('media_ws', process.env, options.log);
     this.pacer = options.pacer ?? sharedPacer();
@@ -141,7 +139,7 @@ export class MediaWsServer extends EventEmitter<MediaWsServerEvents> {
     const wss = new WebSocketServer({
       host: this.host,
       port: this.options.port,
-      maxPayload: 1 << 20,
+      maxPayload: MAX_MESSAGE_BYTES,
       handleProtocols: (protocols) => (protocols.has(MEDIA_SUBPROTOCOL) ? MEDIA_SUBPROTOCOL : false),
       verifyClient: (_info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => {
         if (this.counters.active >= (this.options.maxConnections ?? 2000)) {
@@ -208,7 +206,7 @@ export class MediaWsServer extends EventEmitter<MediaWsServerEvents> {
       return;
     }
     const expectation = this.expected.get(info.channelId);
-    if (!expectation && this.listenerCount('call') === 0) {
+    if (!expectation) {
       countReason(this.counters.rejected, 'unknown_channel');
       this.warnings.warn('unknown_channel', {}, 'media websocket for a channel nobody expects');
       closePaused(ws, 1008);
@@ -229,12 +227,8 @@ export class MediaWsServer extends EventEmitter<MediaWsServerEvents> {
     }
     this.streams.add(stream);
     stream.once('close', () => this.streams.delete(stream));
-    if (expectation) {
-      clearTimeout(expectation.timer);
-      this.expected.delete(info.channelId);
-      expectation.resolve(stream);
-    } else {
-      this.emit('call', stream);
-    }
+    clearTimeout(expectation.timer);
+    this.expected.delete(info.channelId);
+    expectation.resolve(stream);
   }
 }

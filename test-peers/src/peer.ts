@@ -70,6 +70,8 @@ export interface AsteriskPeer {
   readonly core: AsteriskCore;
   /** Resolves true once `app` has registered on the events WebSocket. */
   waitForApp(app: string, timeoutMs: number): Promise<boolean>;
+  /** Drops every ARI events connection and refuses new ones for `downMs` (calls and media carry on). */
+  dropEvents(downMs: number): void;
   placeCall(opts: PlaceCallOptions): Promise<PlacedCall>;
   close(): Promise<void>;
 }
@@ -102,6 +104,7 @@ export async function startAsteriskPeer(opts: AsteriskPeerOptions = {}): Promise
     password,
     core,
     waitForApp: (app, timeoutMs) => core.apps.waitFor(app, timeoutMs),
+    dropEvents: (downMs) => server.dropEvents(downMs),
     async placeCall(call: PlaceCallOptions): Promise<PlacedCall> {
       const app = call.app ?? 'ai-agent';
       const session = new CallerSession({ script: call.script, log, transmitSilence: call.transmitSilence, hangupAtEnd: call.hangupAtEnd });

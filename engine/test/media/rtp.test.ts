@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pacer } from '../../src/audio/pacer.ts';
@@ -163,9 +164,18 @@ interface PacingRun {
   deviations: number[];
   /** Mean interval per pacer tick (a tick skipped after a stall spans two frames of RTP time). */
   meanMs: number;
-  /** How long each process was held up by the OS: the engine's latest tick, the receiver's worst stall. */
-  engineStallMs: number;
+  /**
+   * How long each side was held up by the OS, not by its own work: the engine thread's time runnable but not
+   * running (the kernel's run-queue wait, from schedstat), the receiver process's worst self-measured stall.
+   */
+  engineRunQueueMs: number;
   sinkStallMs: number;
+}
+
+/** Milliseconds this process's main thread has spent runnable but waiting for a CPU (Linux schedstat). */
+function runQueueWaitMs(): number {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
+  return Number(fields[1]) / 1e6;
 }
 
 /** Plays 3.6 s of tone to a receiver in its own process and checks what holds under any CPU load. */
@@ -174,12 +184,10 @@ async function measurePacing(): Promise<PacingRun> {
   const sink = await startTimingSink(180);
   try {
     stream.setRemote('127.0.0.1', sink.port);
-    const ticksBefore = pacer.stats.ticks;
+    const waitBefore = runQueueWaitMs();
     stream.write(new Int16Array(16000 * 4).map((_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 300 * i) / 16000))), 16000);
     const rec = await sink.record;
-    const ring = pacer.lateness;
-    let engineStallMs = 0;
-    for (let t = ticksBefore; t < pacer.stats.ticks; t++) engineStallMs = Math.max(engineStallMs, ring[t & (ring.length - 1)]);
+    const engineRunQueueMs = runQueueWaitMs() - waitBefore;
     const at = rec.times.slice(10);
     const ts = rec.timestamps.slice(10);
     const seq = rec.sequences.slice(10);
@@ -194,7 +202,7 @@ async function measurePacing(): Promise<PacingRun> {
     return {
       deviations: at.slice(1).map((t, i) => Math.abs(t - at[i] - 20)),
       meanMs: (at[at.length - 1] - at[0]) / ticks,
-      engineStallMs,
+      engineRunQueueMs,
       sinkStallMs: rec.selfDelayMaxMs,
     };
   } finally {
@@ -210,30 +218,28 @@ async function measurePacing(): Promise<PacingRun> {
  * is flushed (beyond 4 intervals), an audible cut. So there must never be drift, and the engine's own
  * precision (spin-waited ticks, sends inside the tick) must give a median within 0.5 ms and p99 ≤ 2 ms.
  * A userspace receiver cannot tell the engine's lateness from the OS not running one of the two processes
- * on a loaded machine (the suite runs beside other CPU-heavy files), and each process reports how long it
- * was held up. So the strict bounds are judged on a run where neither was held up (≤ 1 ms), up to 3 runs
- * are tried, and on a disturbed run the deviation may not exceed what the reported stalls explain (a stall
- * of s ms moves an arrival by at most s) plus the same 2 ms: lateness the engine adds by itself (sends
- * deferred behind other work, timers re-armed per call, bursts) still fails the test.
+ * on a loaded machine. The kernel can: a run is judged only when the engine thread waited ≤ 1 ms in all for
+ * a CPU (schedstat's run-queue time, which the engine's own work never adds to) and the receiver was never
+ * held up over 1 ms. Lateness the engine causes itself (sends deferred behind other work, timers re-armed
+ * per call, bursts) counts in full. When no run of five is undisturbed the machine is too busy to judge:
+ * the test is skipped, saying so, never passed.
  */
 test('rtp: pacing on the wire is 20 ms with p99 deviation within 2 ms', async (t) => {
-  const stalls: string[] = [];
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const disturbed: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
     const run = await measurePacing();
     const p50 = percentile(run.deviations, 50);
     const p99 = percentile(run.deviations, 99);
-    const stall = Math.max(run.engineStallMs, run.sinkStallMs);
-    const detail = `run ${JSON.stringify({ meanMs: run.meanMs, engineStallMs: run.engineStallMs, sinkStallMs: run.sinkStallMs, p50, p99 })}`;
+    const detail = `run ${JSON.stringify({ meanMs: run.meanMs, engineRunQueueMs: run.engineRunQueueMs, sinkStallMs: run.sinkStallMs, p50, p99 })}`;
     assert.ok(Math.abs(run.meanMs - 20) < 0.2, `mean interval ${run.meanMs.toFixed(3)} ms: ${detail}`);
-    if (stall <= 1) {
+    if (run.engineRunQueueMs <= 1 && run.sinkStallMs <= 1) {
       assert.ok(p50 <= 0.5, `median deviation on an undisturbed run: ${detail}`);
       assert.ok(p99 <= 2, `p99 deviation on an undisturbed run: ${detail}`);
       return;
     }
-    assert.ok(p99 <= 2 + stall, `p99 deviation beyond what the reported stalls explain: ${detail}`);
-    stalls.push(`engine ${run.engineStallMs.toFixed(1)} ms, receiver ${run.sinkStallMs.toFixed(1)} ms, p99 ${p99.toFixed(2)} ms`);
+    disturbed.push(`engine waited ${run.engineRunQueueMs.toFixed(1)} ms for a CPU, receiver stalled ${run.sinkStallMs.toFixed(1)} ms, p99 ${p99.toFixed(2)} ms`);
   }
-  t.diagnostic(`every pacing run was disturbed by CPU contention (${stalls.join('; ')})`);
+  t.skip(`no undisturbed run on this machine (${disturbed.join('; ')})`);
 });
 
 test('rtp: sequence steps by 1 and timestamps by 160 on the wire', async () => {

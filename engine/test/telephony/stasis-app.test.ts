@@ -116,3 +116,102 @@ describe('Stasis application against the Asterisk test peer', () => {
     });
   }
 });
+
+describe('ARI events connection lost mid-call (Asterisk restarting its HTTP side, a network cut)', () => {
+  let peer: AsteriskPeer;
+  let media: MediaTransports;
+  const auth = (): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${peer.username}:${peer.password}`).toString('base64')}` });
+  const listOnPeer = async (what: 'bridges' | 'channels'): Promise<unknown[]> => (await (await fetch(`${peer.url}/ari/${what}`, { headers: auth() })).json()) as unknown[];
+
+  before(async () => {
+    peer = await startAsteriskPeer({ username: 'ai-agent' });
+    media = await createMediaTransports(
+      mediaConfigSchema.parse({ rtp: { port_min: 0, port_max: 0 }, audiosocket: { port: 0 }, websocket: { port: 0 } }),
+      log,
+      { websocketListener: false },
+    );
+  });
+  after(async () => {
+    await media?.close();
+    await peer?.close();
+  });
+
+  function startApp(app: string, seen: { contexts: string[]; dtmf: string[]; closed: number }) {
+    const ari = new AriConnection({ url: peer.url, username: peer.username, password: peer.password, app, log, minBackoffMs: 200 });
+    const registry = new SessionRegistry(log);
+    new StasisApp(ari, {
+      app,
+      legs: new RtpLegFactory(media.rtp, 'ulaw'),
+      conversations: echoConversations(seen),
+      admission: admitAll,
+      store: null,
+      resolveContext: () => 'default',
+      log,
+    }, registry, log);
+    const reconnected = new Promise<void>((resolve) => ari.on('connected', (_client, again) => again && resolve()));
+    ari.start();
+    return { ari, registry, reconnected };
+  }
+
+  async function untilTrue(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!check()) {
+      if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('a call keeps its media while ARI is down, ends normally once it is back, and new calls work', async () => {
+    const seen = { contexts: [] as string[], dtmf: [] as string[], closed: 0 };
+    const { ari, registry, reconnected } = startApp('ai-agent-outage', seen);
+    try {
+      assert.equal(await peer.waitForApp('ai-agent-outage', 10_000), true);
+      const call = await peer.placeCall({
+        app: 'ai-agent-outage',
+        // Everything the caller says is said while the events side is down; the hangup comes after it is back.
+        script: [pause(600), say(PROMPT), waitForAgentSilence(800, 8000), pause(3000), hangup()],
+      });
+      await untilTrue(() => seen.contexts.length === 1, 5000, 'the conversation to start');
+      peer.dropEvents(2500);
+      const report = await call.done;
+      await reconnected;
+      const heardMs = report.agentSpurts.reduce((sum, s) => sum + (s.endMs - s.startMs), 0);
+      assert.ok(heardMs > 500, `the echo of speech said during the outage was heard for only ${heardMs} ms`);
+      assert.equal(report.endedBy, 'caller-hangup');
+      await registry.idle();
+      assert.equal(seen.closed, 1, 'the conversation was closed by the hangup delivered after the reconnect');
+      assert.deepEqual(await listOnPeer('bridges'), []);
+      assert.deepEqual(await listOnPeer('channels'), []);
+
+      const next = await peer.placeCall({ app: 'ai-agent-outage', script: [pause(300), say(PROMPT), waitForAgentSilence(800, 8000), hangup()] });
+      const nextReport = await next.done;
+      assert.ok(nextReport.agentSpurts.length >= 1, 'a call after the reconnect is answered and carries audio');
+      await registry.idle();
+      assert.equal(seen.contexts.length, 2);
+    } finally {
+      await ari.stop();
+    }
+  });
+
+  it('a caller who hung up while ARI was down is ended by the reconcile after the reconnect', async () => {
+    const seen = { contexts: [] as string[], dtmf: [] as string[], closed: 0 };
+    const { ari, registry, reconnected } = startApp('ai-agent-vanish', seen);
+    try {
+      assert.equal(await peer.waitForApp('ai-agent-vanish', 10_000), true);
+      const call = await peer.placeCall({ app: 'ai-agent-vanish', script: [pause(1500), hangup()] });
+      await untilTrue(() => seen.contexts.length === 1, 5000, 'the conversation to start');
+      // The hangup at 1.5 s falls in the outage: its StasisEnd reaches no one, and RTP just stops.
+      peer.dropEvents(3000);
+      await call.done;
+      assert.equal(registry.count(), 1, 'nothing told the engine the caller left');
+      await reconnected;
+      await untilTrue(() => registry.count() === 0, 5000, 'the reconcile to end the vanished call');
+      assert.equal(seen.closed, 1);
+      // The engine released what it had on Asterisk: its media channel and its bridge.
+      assert.deepEqual(await listOnPeer('bridges'), []);
+      assert.deepEqual(await listOnPeer('channels'), []);
+    } finally {
+      await ari.stop();
+    }
+  });
+});

@@ -42,6 +42,8 @@ export class AriServer {
     handleProtocols: (protocols) => (protocols.has('media') ? 'media' : false),
   });
   private readonly sockets = new Set<Duplex>();
+  /** Until this time (performance.now()), /ari/events upgrades are refused: the events side is "down". */
+  private eventsDownUntil = 0;
 
   constructor(private readonly opts: AriServerOptions) {
     for (const resource of RESOURCES) {
@@ -78,6 +80,16 @@ export class AriServer {
     });
     const addr = this.server.address();
     return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  /**
+   * What `core restart` or a network cut does to the events side: every events WebSocket drops at once
+   * (without a close frame) and reconnects are refused for `downMs`. Channels, bridges and media carry on,
+   * and events meanwhile reach no one, as on a real Asterisk whose apps have lost their connection.
+   */
+  dropEvents(downMs: number): void {
+    this.eventsDownUntil = performance.now() + downMs;
+    for (const ws of this.eventsWss.clients) ws.terminate();
   }
 
   async close(): Promise<void> {
@@ -177,6 +189,10 @@ export class AriServer {
     const url = new URL(req.url ?? '/', 'http://peer.invalid');
     socket.on('error', () => socket.destroy());
     if (url.pathname === '/ari/events') {
+      if (performance.now() < this.eventsDownUntil) {
+        rejectUpgrade(socket, 503, { message: 'Service Unavailable' });
+        return;
+      }
       if (!this.authorised(req, url)) {
         this.opts.log.warn('ARI events authentication failed');
         rejectUpgrade(socket, 401, { message: 'Authentication required' }, { 'WWW-Authenticate': `Basic realm="${AUTH_REALM}"` });

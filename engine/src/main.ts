@@ -182,6 +182,8 @@ async function main(): Promise<void> {
     store: ops.store,
     log,
   });
+  const ari = telephony.ari;
+  if (ari) ops.sources.ariBadEvents = () => ari.counters.badEvents;
   telephony.ari?.on('connected', () => readiness.set('ari', true));
   telephony.ari?.on('disconnected', () => readiness.set('ari', false));
   ops.attachRegistry(telephony.registry);

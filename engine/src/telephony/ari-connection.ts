@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import ariClient, { type Client } from 'ari-client';
 import type { Logger } from '@ai-agent/common';
+import { RateLimitedLog } from '../transport/rate-limited-log.ts';
 
 export interface AriConnectionOptions {
   url: string;
@@ -26,6 +27,10 @@ export interface AriConnectionEvents {
  * scrubber masks the password anyway.
  */
 export class AriConnection extends EventEmitter<AriConnectionEvents> {
+  /** Events that could not be processed (malformed, or of a shape the API description does not declare). */
+  readonly counters = { badEvents: 0 };
+  private readonly badEventLog: RateLimitedLog;
+  private readonly guardedSockets = new WeakSet<object>();
   private client: Client | null = null;
   private connected = false;
   private everConnected = false;
@@ -35,6 +40,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
 
   constructor(private readonly opts: AriConnectionOptions) {
     super();
+    this.badEventLog = new RateLimitedLog(opts.log);
   }
 
   get isConnected(): boolean {
@@ -90,6 +96,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
   private attachLifecycle(client: Client): void {
     const log = this.opts.log;
     client.on('WebSocketConnected', () => {
+      this.guardEvents(client);
       const reconnected = this.everConnected;
       this.connected = true;
       this.everConnected = true;
@@ -109,6 +116,29 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
       this.connected = false;
       this.scheduleRetry();
     });
+  }
+
+  /**
+   * ari-client parses every event inside its WebSocket 'message' handler and dispatches it to our listeners
+   * from there: an event it cannot model (an undeclared type, a channel without an id) or a listener that
+   * throws would escape as an uncaught exception and take every call of the process down with it. Each new
+   * events socket's handler is wrapped so such an event is dropped, counted and logged (rate-limited) instead.
+   */
+  private guardEvents(client: Client): void {
+    const ws = (client as unknown as { _ws?: EventEmitter })._ws;
+    if (!ws || this.guardedSockets.has(ws)) return;
+    this.guardedSockets.add(ws);
+    for (const listener of ws.listeners('message') as Array<(...args: unknown[]) => void>) {
+      ws.off('message', listener);
+      ws.on('message', (...args: unknown[]) => {
+        try {
+          listener.apply(ws, args);
+        } catch (err) {
+          this.counters.badEvents++;
+          this.badEventLog.warn('bad_event', { err: { message: (err as Error).message } }, 'ARI event could not be processed; dropped');
+        }
+      });
+    }
   }
 
   async stop(): Promise<void> {

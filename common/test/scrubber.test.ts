@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Scrubber, maskPhoneNumber } from '@ai-agent/common';
+import { Scrubber, maskPhoneNumber, registerEnvSecrets, scrub } from '@ai-agent/common';
 
 describe('scrubber', () => {
   it('masks registered secrets wherever they appear, including URL-encoded and base64 forms', () => {
@@ -48,5 +48,10 @@ describe('scrubber', () => {
     const s = new Scrubber();
     const line = '{"level":30,"time":"2026-11-25T02:07:55.776Z","port":15000,"msg":"listening on 127.0.0.1:15000"}';
     assert.equal(s.scrub(line), line);
+  });
+
+  it('registers secret-looking env values at start, but not the admin UI auth mode', () => {
+    registerEnvSecrets({ ADMIN_AUTH: 'modevalue-not-a-secret', SOME_API_TOKEN: 'tokenvalue-0123456789', SOME_TOKEN_FILE: '/run/secrets/file-path' });
+    assert.equal(scrub('modevalue-not-a-secret tokenvalue-0123456789 /run/secrets/file-path'), 'modevalue-not-a-secret [REDACTED] /run/secrets/file-path');
   });
 });

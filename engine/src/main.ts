@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     throw err;
   }
   if (healthHost !== '127.0.0.1' && healthHost !== '::1' && !secrets.healthApiToken) {
-    log.warn('HEALTH_API_TOKEN is not set: protected control routes refuse every remote caller');
+    log.warn('HEALTH_API_TOKEN is not set: protected control routes accept remote callers only with a signed request (ALLOWED_CALLERS)');
   }
 
   const readiness = new Readiness();
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     token: secrets.healthApiToken,
     verifier: new RequestVerifier({ callers: secrets.callers }),
     limiter: new AuthFailureLimiter(config.control.auth_failures_per_minute, 60_000),
+    // Combined with HEALTH_TRUST_LOOPBACK (default on; off behind a local reverse proxy).
     trustLoopback: true,
   });
 

@@ -27,9 +27,17 @@ export interface ConnectOptions {
    * then closed. The default is a quarter of the server's default idle timeout.
    */
   keepAliveMs?: number;
+  /** How long the hello after connecting, and a stream's ready after opening it, may take. */
+  timeoutMs?: number;
 }
 
 const DEFAULT_KEEP_ALIVE_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Largest message the server sends is an audio frame of 16 kB; anything far larger is a broken or hostile
+ * server, and the connection is closed (1009) rather than buffered (the ws default is 100 MiB).
+ */
+const MAX_SERVER_MESSAGE_BYTES = 1024 * 1024;
 
 export type ChatEvent =
   | { type: 'delta'; text: string }
@@ -112,6 +120,7 @@ export class LocalAiClient {
     private readonly ws: WebSocket,
     readonly capabilities: Capabilities,
     keepAliveMs: number,
+    private readonly timeoutMs: number,
   ) {
     const keepAlive = keepAliveMs > 0 ? setInterval(() => this.ping(), keepAliveMs).unref() : undefined;
     this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
@@ -151,10 +160,16 @@ export class LocalAiClient {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = {};
       if (options.token) headers.authorization = `Bearer ${options.token}`;
-      const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+      const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const ws = new WebSocket(url, { headers, perMessageDeflate: false, maxPayload: MAX_SERVER_MESSAGE_BYTES, handshakeTimeout: timeoutMs });
       const onAbort = (): void => ws.terminate();
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      const noHello = setTimeout(() => {
+        fail(new LocalAiError('timeout', `no hello from the server within ${timeoutMs} ms`));
+        ws.terminate();
+      }, timeoutMs);
       const fail = (err: Error): void => {
+        clearTimeout(noHello);
         options.signal?.removeEventListener('abort', onAbort);
         reject(err);
       };
@@ -165,6 +180,7 @@ export class LocalAiClient {
       ws.once('error', fail);
       ws.once('close', () => fail(new LocalAiError('closed', 'connection closed before hello')));
       ws.once('message', (data) => {
+        clearTimeout(noHello);
         options.signal?.removeEventListener('abort', onAbort);
         ws.removeAllListeners();
         let hello: ServerMessage | undefined;
@@ -177,7 +193,7 @@ export class LocalAiClient {
           ws.terminate();
           return reject(new LocalAiError('protocol', 'server did not say hello'));
         }
-        resolve(new LocalAiClient(ws, hello.capabilities, options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS));
+        resolve(new LocalAiClient(ws, hello.capabilities, options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS, timeoutMs));
       });
     });
   }
@@ -258,7 +274,20 @@ export class LocalAiClient {
     });
     stream = new SttStream(this, id);
     this.send({ type: 'stt.start', id, ...options });
-    await started;
+    const timer = setTimeout(() => {
+      failed(new LocalAiError('timeout', `recognition stream not ready within ${this.timeoutMs} ms`));
+      // The id stays taken until the server confirms the end, so a late answer cannot reach a newer stream.
+      this.handlers.set(id, (msg) => {
+        const over = Buffer.isBuffer(msg) ? msg.length === 0 : msg.type === 'stt.closed' || (msg.type === 'error' && msg.code !== 'engine_error');
+        if (over) this.release(id);
+      });
+      this.send({ type: 'stt.end', id });
+    }, this.timeoutMs);
+    try {
+      await started;
+    } finally {
+      clearTimeout(timer);
+    }
     return stream;
   }
 

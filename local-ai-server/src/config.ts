@@ -49,6 +49,8 @@ export const dialogueSchema = z.object({
   escalate: z.string().optional(),
   repeat_intent: z.string().default('repeat'),
   match_threshold: z.number().min(0).max(1).default(0.5),
+  /** Words of a caller turn that are matched; the rest is ignored (bounds the work one message can cost). */
+  max_words_per_turn: z.number().int().min(4).max(1000).default(30),
   intents: z.array(intentSchema).min(1),
 });
 
@@ -60,6 +62,8 @@ export const localAiConfigSchema = z.object({
       max_streams_per_connection: num(16, 1),
       max_payload_bytes: num(256 * 1024, 1024),
       idle_timeout_ms: num(120_000, 1000),
+      /** Unsent bytes a client may leave queued (it stopped reading): beyond this the connection is closed. */
+      max_send_buffer_bytes: num(4 * 1024 * 1024, 64 * 1024),
       allowed_origins: z.array(z.string()).default([]),
     })
     .prefault({}),
@@ -104,6 +108,10 @@ export const localAiConfigSchema = z.object({
   tts: z
     .object({
       engine: z.enum(['flite', 'sherpa']).default('flite'),
+      /** Sentences synthesised at once, server-wide; the rest wait their connection's turn. */
+      max_concurrent: num(4, 1),
+      /** Characters of text one connection may have waiting or in synthesis (~3 min of speech); more is refused (`busy`). */
+      max_queued_chars_per_connection: num(20_000, 100),
       flite: z
         .object({ binary: z.string().default('flite'), voice: z.string().default('slt') })
         .prefault({}),

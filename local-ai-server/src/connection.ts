@@ -16,9 +16,25 @@ import { parseClientMessage } from './protocol-schema.ts';
 import { AudioInput } from './stt/input.ts';
 import { openByBandwidth } from './stt/bandwidth.ts';
 import type { SttEvents, SttSession } from './stt/types.ts';
+import type { SynthesisGate } from './tts/synthesis-gate.ts';
 
 /** Largest binary frame sent to the client: 0.5 s of 16 kHz PCM, so one sentence never blocks the socket. */
 const MAX_AUDIO_CHUNK = 16000;
+/** Unsent bytes above which synthesis of this connection waits for the client to read (backpressure). */
+const SEND_HIGH_WATER = 256 * 1024;
+
+/** What a connection works within: its own bounds, and the server-wide ones it shares with the others. */
+export interface ConnectionLimits {
+  maxStreams: number;
+  /** Connections open on the server: the last free decoder is kept for a connection that holds none. */
+  openConnections: () => number;
+  /** Server-wide bound on sentences in synthesis, shared by all connections. */
+  ttsGate: SynthesisGate;
+  /** Characters of text waiting for or in synthesis. */
+  maxQueuedChars: number;
+  /** Unsent bytes of a client that stopped reading, beyond which it is disconnected. */
+  maxSendBuffer: number;
+}
 
 interface SttStream {
   kind: 'stt';
@@ -44,12 +60,14 @@ type Stream = SttStream | TtsStream | ChatStream;
 
 export class Connection {
   private readonly streams = new Map<number, Stream>();
+  /** Characters of this connection's text waiting for or in synthesis. */
+  private queuedChars = 0;
   lastActivity = performance.now();
 
   constructor(
     private readonly ws: WebSocket,
     private readonly engines: Engines,
-    private readonly maxStreams: number,
+    private readonly limits: ConnectionLimits,
     private readonly counters: Counters,
     private readonly log: Logger,
   ) {
@@ -68,8 +86,28 @@ export class Connection {
     ws.on('error', (err) => this.log.warn({ err: err.message }, 'connection error'));
   }
 
+  /** False when the client has stopped reading and is cut off: nothing more is queued for it. */
+  private writable(): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount <= this.limits.maxSendBuffer) return true;
+    this.counters.slowClients += 1;
+    this.log.warn({ buffered: this.ws.bufferedAmount }, 'closing a connection that does not read what it asked for');
+    this.ws.terminate();
+    return false;
+  }
+
   private send(msg: ServerMessage): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
+    if (this.writable()) this.ws.send(JSON.stringify(msg));
+  }
+
+  /** Sends audio; past the high-water mark, resolves only once the socket has taken it. */
+  private sendAudio(frame: Buffer): Promise<void> | undefined {
+    if (!this.writable()) return undefined;
+    if (this.ws.bufferedAmount < SEND_HIGH_WATER) {
+      this.ws.send(frame);
+      return undefined;
+    }
+    return new Promise((resolve) => this.ws.send(frame, () => resolve()));
   }
 
   private fail(code: ErrorCode, message: string, id?: number): void {
@@ -98,7 +136,7 @@ export class Connection {
       case 'tts.start':
       case 'chat':
         if (stream) return this.fail('stream_in_use', 'stream id is already in use', msg.id);
-        if (this.streams.size >= this.maxStreams) return this.fail('too_many_streams', 'too many open streams on this connection', msg.id);
+        if (this.streams.size >= this.limits.maxStreams) return this.fail('too_many_streams', 'too many open streams on this connection', msg.id);
         if (msg.type === 'stt.start') return this.startStt(msg);
         if (msg.type === 'tts.start') return this.startTts(msg);
         return this.startChat(msg);
@@ -124,6 +162,12 @@ export class Connection {
     if (!engine) return this.fail('engine_unavailable', this.engines.sttUnavailable ?? 'no recognition engine', msg.id);
     const slots = this.engines.sttSlots;
     if (slots.active >= slots.max) return this.fail('busy', 'all recognition streams are in use', msg.id);
+    // One connection may hold every decoder only while it is alone (the engine multiplexes its calls over one):
+    // with others connected, the last free one stays for them.
+    const holding = [...this.streams.values()].some((s) => s.kind === 'stt');
+    if (holding && slots.active === slots.max - 1 && this.limits.openConnections() > 1) {
+      return this.fail('busy', 'the last recognition stream is kept for another connection', msg.id);
+    }
     slots.active += 1;
     const id = msg.id;
     const input = AudioInput.create(msg.encoding, msg.sampleRate);
@@ -182,25 +226,39 @@ export class Connection {
     });
   }
 
-  /** Sentences are synthesized in order, each as soon as the one before it has been sent. */
+  /**
+   * Sentences are synthesized in order, each as soon as the one before it has been sent and the server-wide
+   * gate gives this connection its turn.
+   */
   private synthesize(id: number, stream: TtsStream, sentence: string): void {
+    if (this.queuedChars + sentence.length > this.limits.maxQueuedChars) {
+      return this.fail('busy', 'too much text waiting for synthesis on this connection', id);
+    }
+    this.queuedChars += sentence.length;
     const engine = this.engines.tts!;
+    const signal = stream.abort.signal;
     stream.work = stream.work.then(async () => {
-      if (stream.abort.signal.aborted) return;
+      let release: (() => void) | undefined;
       try {
-        const audio = await engine.synthesize(sentence, stream.voice, stream.abort.signal);
-        if (stream.abort.signal.aborted) return;
+        if (signal.aborted) return;
+        release = await this.limits.ttsGate.acquire(this, signal);
+        const audio = await engine.synthesize(sentence, stream.voice, signal);
+        release();
+        if (signal.aborted) return;
         const bytes = stream.output.convert(audio);
         for (let at = 0; at < bytes.byteLength; at += MAX_AUDIO_CHUNK) {
           if (this.ws.readyState !== this.ws.OPEN) return;
-          this.ws.send(audioFrame(id, bytes.subarray(at, at + MAX_AUDIO_CHUNK)));
+          await this.sendAudio(audioFrame(id, bytes.subarray(at, at + MAX_AUDIO_CHUNK)));
         }
         const bytesPerSample = stream.output.encoding === 'mulaw' ? 1 : 2;
         this.send({ type: 'tts.sentence', id, text: sentence, samples: bytes.byteLength / bytesPerSample });
       } catch (err) {
-        if (stream.abort.signal.aborted) return;
+        if (signal.aborted) return;
         this.log.warn({ id, err: (err as Error).message }, 'synthesis failed');
         this.send({ type: 'error', id, code: 'engine_error', message: 'synthesis failed' });
+      } finally {
+        release?.();
+        this.queuedChars -= sentence.length;
       }
     });
   }

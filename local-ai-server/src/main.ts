@@ -1,10 +1,13 @@
 // Entry point: load config, report what is installed, start the listener, close cleanly on SIGTERM/SIGINT.
-import { ConfigError, createLogger, resolveBindHost } from '@ai-agent/common';
+import { ConfigError, createLogger, installOutputScrubber, registerEnvSecrets, resolveBindHost } from '@ai-agent/common';
 import { loadLocalAiConfig } from './config.ts';
 import { discoverInstalled, loadEngines } from './engines.ts';
 import { startLocalAiServer } from './server.ts';
 
+// Secrets are registered and every write to stdout/stderr is scrubbed before anything else can print.
+registerEnvSecrets();
 const log = createLogger({ service: 'local-ai-server' });
+installOutputScrubber(log);
 
 async function main(): Promise<void> {
   const cfg = loadLocalAiConfig();

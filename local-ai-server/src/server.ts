@@ -4,11 +4,23 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { AuthFailureLimiter, bearerToken, readSecret, resolveBindHost, safeEqual, type Logger } from '@ai-agent/common';
+import {
+  AuthFailureLimiter,
+  ConfigError,
+  bearerToken,
+  browserRefusal,
+  loadBrowserPolicy,
+  readSecret,
+  resolveBindHost,
+  safeEqual,
+  trustsLoopback,
+  type Logger,
+} from '@ai-agent/common';
 import type { LocalAiConfig } from './config.ts';
 import { Connection } from './connection.ts';
 import { newCounters, type Counters } from './counters.ts';
 import type { Engines } from './engines.ts';
+import { SynthesisGate } from './tts/synthesis-gate.ts';
 
 export interface LocalAiServer {
   readonly host: string;
@@ -33,14 +45,31 @@ export async function startLocalAiServer(
   // Throws (naming LOCAL_WS_AUTH_TOKEN) before anything listens when an off-loopback bind lacks a token.
   const host = resolveBindHost('local_ws', env, log);
   const token = readSecret('LOCAL_WS_AUTH_TOKEN', env);
+  // Without a token, loopback is what keeps others out; an operator who cannot trust loopback (a reverse proxy
+  // on this host) must set one.
+  if (!token && !trustsLoopback('local_ws', env)) {
+    throw new ConfigError('LOCAL_WS_AUTH_TOKEN', 'required when LOCAL_WS_TRUST_LOOPBACK is false');
+  }
 
   const counters = newCounters();
   const limiter = new AuthFailureLimiter();
   const connections = new Set<Connection>();
-  const origins = new Set(cfg.server.allowed_origins);
+  const policy = loadBrowserPolicy('local_ws', env, cfg.server.allowed_origins);
+  const limits = {
+    maxStreams: cfg.server.max_streams_per_connection,
+    openConnections: () => connections.size,
+    ttsGate: new SynthesisGate(cfg.tts.max_concurrent, () => connections.size),
+    maxQueuedChars: cfg.tts.max_queued_chars_per_connection,
+    maxSendBuffer: cfg.server.max_send_buffer_bytes,
+  };
   const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.server.max_payload_bytes, perMessageDeflate: false });
 
   const http: Server = createServer((req, res) => {
+    if (browserRefusal(req.headers, policy)) {
+      counters.refusedConnections += 1;
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden');
+      return;
+    }
     if (req.method === 'GET' && req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
       return;
@@ -50,24 +79,24 @@ export async function startLocalAiServer(
 
   const admit = (req: IncomingMessage, socket: Duplex): boolean => {
     const remote = req.socket.remoteAddress ?? 'unknown';
-    const origin = req.headers.origin;
-    if (origin !== undefined && !origins.has(origin)) {
+    // A page in a browser (DNS rebinding, or a site not allowlisted) must not reach the engines.
+    const refusal = browserRefusal(req.headers, policy);
+    if (refusal) {
       counters.refusedConnections += 1;
-      log.warn({ remote }, 'refused a connection from a browser origin that is not allowlisted');
+      log.warn({ remote, reason: refusal }, 'refused a browser-borne connection (a host name clients use goes in LOCAL_WS_ALLOWED_HOSTS)');
       refuse(socket, 403, 'Forbidden');
       return false;
     }
     if (token) {
-      if (limiter.isBlocked(remote)) {
-        counters.authFailures += 1;
-        refuse(socket, 401, 'Unauthorized');
-        return false;
-      }
+      // The token is checked first: a blocked source (others' failures on a shared address) never locks out a
+      // client that holds it; its wrong tokens are refused without a log line each.
       const offered = bearerToken(req.headers.authorization);
       if (!offered || !safeEqual(offered, token)) {
-        limiter.recordFailure(remote);
         counters.authFailures += 1;
-        log.warn({ remote, authFailures: counters.authFailures }, 'authentication failed');
+        if (!limiter.isBlocked(remote)) {
+          limiter.recordFailure(remote);
+          log.warn({ remote, authFailures: counters.authFailures }, 'authentication failed');
+        }
         refuse(socket, 401, 'Unauthorized');
         return false;
       }
@@ -86,7 +115,7 @@ export async function startLocalAiServer(
     if (!admit(req, socket)) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       counters.connections += 1;
-      const conn = new Connection(ws, engines, cfg.server.max_streams_per_connection, counters, log.child({ conn: counters.connections }));
+      const conn = new Connection(ws, engines, limits, counters, log.child({ conn: counters.connections }));
       connections.add(conn);
       ws.on('close', () => connections.delete(conn));
     });

@@ -1,5 +1,8 @@
 // The listener's guard rails, exercised over real sockets and a real server process.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { startService } from '@ai-agent/common/testing';
@@ -69,9 +72,20 @@ describe('local AI server with a token', () => {
   it('refuses browser origins that are not allowlisted', async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     assert.equal(await rawConnect(t.url, { ...auth, origin: 'https://evil.example' }), 403);
+    assert.equal(await rawConnect(t.url, { ...auth, 'sec-fetch-site': 'cross-site' }), 403);
     const ok = await rawConnect(t.url, { ...auth, origin: 'https://admin.example' });
     assert.ok(ok instanceof WebSocket);
     ok.close();
+  });
+
+  it('refuses a Host that names a foreign domain (DNS rebinding), on the upgrade and on plain HTTP', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    assert.equal(await rawConnect(t.url, { ...auth, host: 'rebind.attacker.example' }), 403);
+    const local = await rawConnect(t.url, { ...auth, host: `localhost:${t.server.port}` });
+    assert.ok(local instanceof WebSocket);
+    local.close();
+    const health = await fetch(`${t.url.replace('ws:', 'http:')}/health`, { headers: { origin: 'https://evil.example' } });
+    assert.equal(health.status, 403);
   });
 
   it('answers schema violations with an error and keeps the connection usable', async () => {
@@ -172,6 +186,44 @@ describe('local AI server process', () => {
     const code = await proc.exited;
     assert.notEqual(code, 0);
     assert.match(proc.stdout() + proc.stderr(), /LOCAL_WS_AUTH_TOKEN/);
+  });
+
+  /** Starts the process expecting it to refuse; returns everything it wrote. */
+  async function refusal(env: Record<string, string>): Promise<string> {
+    const proc = startService('local-ai-server/src/main.ts', { LOCAL_WS_PORT: '0', ...env });
+    const code = await proc.exited;
+    assert.notEqual(code, 0);
+    return proc.stdout() + proc.stderr();
+  }
+
+  it('decides on the token actually read: an empty token file or a short token refuses to start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-ai-'));
+    try {
+      const empty = join(dir, 'token');
+      writeFileSync(empty, '');
+      assert.match(await refusal({ LOCAL_WS_HOST: '0.0.0.0', LOCAL_WS_AUTH_TOKEN_FILE: empty }), /LOCAL_WS_AUTH_TOKEN_FILE: the file it names is empty/);
+      assert.match(await refusal({ LOCAL_WS_HOST: '0.0.0.0', LOCAL_WS_AUTH_TOKEN: 'x' }), /LOCAL_WS_AUTH_TOKEN: must be at least 16 characters/);
+      assert.match(await refusal({ LOCAL_WS_TRUST_LOOPBACK: 'false' }), /LOCAL_WS_AUTH_TOKEN: required when LOCAL_WS_TRUST_LOOPBACK is false/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a secret interpolated into the dialogue, and scrubs its own output', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-ai-'));
+    try {
+      const config = join(dir, 'local-ai.yaml');
+      const shipped = readFileSync(new URL('../../config/local-ai.yaml', import.meta.url), 'utf8');
+      writeFileSync(config, shipped.replace(/^( *)greeting: >-\n(?:\1 +.*\n)+/m, '$1greeting: "Your code is ${LOCAL_WS_AUTH_TOKEN}"\n'));
+      const out = await refusal({ LOCAL_AI_CONFIG: config, LOCAL_WS_AUTH_TOKEN: TOKEN });
+      assert.match(out, /dialogue\.greeting: \$\{LOCAL_WS_AUTH_TOKEN\} is a secret variable/);
+      // A secret in a path the service prints (a config file that does not exist) is masked on its output.
+      const leaky = await refusal({ LOCAL_AI_CONFIG: join(dir, `${TOKEN}.yaml`), LOCAL_WS_AUTH_TOKEN: TOKEN });
+      assert.match(leaky, /cannot read config file/);
+      assert.ok(!(out + leaky).includes(TOKEN), 'the token leaked');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('starts on loopback, reports its engines, and exits cleanly on SIGTERM', async () => {

@@ -2,6 +2,16 @@ import { ConfigError } from './errors.ts';
 
 const PLACEHOLDER = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_PLACEHOLDER = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+/**
+ * Env names of secrets: a secret word as a whole `_`-separated part (HEALTH_API_TOKEN, SERVICE_SECRET_X,
+ * ARI_PASSWORD), not inside another word (SHERPA_STT_TOKENS is a file of model tokens).
+ */
+const SECRET_VARIABLE = /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH)(_|$)/i;
+
+/** True for an env var name that holds a secret. */
+export function isSecretVariable(name: string): boolean {
+  return SECRET_VARIABLE.test(name);
+}
 
 function interpolateString(value: string, key: string, env: NodeJS.ProcessEnv): string | number | boolean {
   if (value.includes('${') && /\$\{(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})/.test(value.replace(/\$\$\{/g, ''))) {
@@ -9,6 +19,11 @@ function interpolateString(value: string, key: string, env: NodeJS.ProcessEnv): 
   }
   const out = value.replace(PLACEHOLDER, (match, name: string | undefined, fallback: string | undefined) => {
     if (match === '$${') return '${';
+    // A secret pulled into an ordinary value (a greeting, a URL) would be spoken, logged or shown: the services
+    // read their secrets from the environment themselves, and no config key may carry one.
+    if (isSecretVariable(name!)) {
+      throw new ConfigError(key, `\${${name}} is a secret variable; secrets cannot be interpolated into the config`);
+    }
     const found = env[name!];
     if (found !== undefined && found !== '') return found;
     if (fallback !== undefined) return fallback;

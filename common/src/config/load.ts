@@ -26,6 +26,9 @@ function refuseSecrets(node: unknown, path: string[] = []): void {
   }
 }
 
+/** Alias expansions a config may use; more is a resource-exhaustion attack ("billion laughs"), not a config. */
+const MAX_ALIAS_COUNT = 100;
+
 /** Parses YAML text into a plain tree; syntax errors name the line, never echo its content (which may hold a secret). */
 export function parseYaml(text: string, source?: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
@@ -35,7 +38,35 @@ export function parseYaml(text: string, source?: string): unknown {
     const where = line ? `line ${line.line}, column ${line.col}` : 'unknown position';
     throw new ConfigError('(yaml)', `syntax error at ${where} (${first.code})`, source);
   }
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch {
+    // The yaml library throws a plain error for an alias bomb (and for aliases it cannot resolve).
+    throw new ConfigError('(yaml)', `aliases expand too far or cannot be resolved (at most ${MAX_ALIAS_COUNT} expansions)`, source);
+  }
+}
+
+/** The dotted key whose string value is `value`, searched depth first. */
+function keyHolding(node: unknown, value: string, path: string[] = []): string | undefined {
+  if (node === value) return path.join('.') || '(root)';
+  if (!node || typeof node !== 'object') return undefined;
+  for (const [k, v] of Object.entries(node)) {
+    const found = keyHolding(v, value, [...path, k]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * A schema check that throws instead of reporting an issue (e.g. `new URL()` in a refinement, on a value the
+ * URL check already refused) still becomes a ConfigError naming the key: errors that carry the rejected input
+ * (Node's ERR_INVALID_URL does) are traced back to the key holding it.
+ */
+function thrownByCheck(err: unknown, tree: unknown): ConfigError {
+  const { code, input } = err as { code?: unknown; input?: unknown };
+  const key = typeof input === 'string' ? keyHolding(tree, input) : undefined;
+  const reason = code === 'ERR_INVALID_URL' ? 'is not a valid URL' : 'could not be validated';
+  return new ConfigError(key ?? '(config)', reason);
 }
 
 /** Validates an already-parsed tree: interpolation, secret refusal, schema. */
@@ -43,7 +74,12 @@ export function validateConfig<T>(tree: unknown, schema: ZodType<T>, env: NodeJS
   try {
     refuseSecrets(tree);
     const resolved = interpolate(tree, env);
-    const result = schema.safeParse(resolved);
+    let result: ReturnType<typeof schema.safeParse>;
+    try {
+      result = schema.safeParse(resolved);
+    } catch (err) {
+      throw thrownByCheck(err, resolved);
+    }
     if (!result.success) {
       const issue = result.error.issues[0]!;
       const key = issue.path.length ? issue.path.map(String).join('.') : '(root)';

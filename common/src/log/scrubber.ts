@@ -74,7 +74,16 @@ export class Scrubber {
     if (!value) return;
     const trimmed = value.trim();
     if (trimmed.length < MIN_SECRET_LENGTH) return;
-    const forms = [trimmed, encodeURIComponent(trimmed), Buffer.from(trimmed).toString('base64')];
+    // Log lines are JSON: a secret holding `"`, `\\` or a control character appears there escaped (twice when
+    // a JSON text is logged as a string), so the escaped forms are masked too.
+    const escaped = JSON.stringify(trimmed).slice(1, -1);
+    const forms = [
+      trimmed,
+      escaped,
+      JSON.stringify(escaped).slice(1, -1),
+      encodeURIComponent(trimmed),
+      Buffer.from(trimmed).toString('base64'),
+    ];
     let changed = false;
     for (const form of forms) {
       if (!this.secrets.has(form)) {
@@ -183,9 +192,12 @@ export function scrub(text: string): string {
 /** Env var names whose values are secrets whatever the service does with them. */
 const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH)/i;
 
+/** The product's own settings whose names look secret but hold a mode: masking "none" would blank every "none". */
+const NOT_SECRET = new Set(['ADMIN_AUTH']);
+
 /** Registers every secret-looking env value at start, so even a variable we never read cannot leak. */
 export function registerEnvSecrets(env: NodeJS.ProcessEnv = process.env): void {
   for (const [name, value] of Object.entries(env)) {
-    if (value && SECRET_NAME.test(name) && !name.endsWith('_FILE')) scrubber.addSecret(value);
+    if (value && SECRET_NAME.test(name) && !name.endsWith('_FILE') && !NOT_SECRET.has(name)) scrubber.addSecret(value);
   }
 }

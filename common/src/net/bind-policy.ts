@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { readSecret } from '../config/secrets.ts';
 import type { Logger } from '../log/logger.ts';
 
 /** Every listener the product opens. Each is loopback-only unless its own env var says otherwise. */
@@ -16,7 +17,9 @@ interface ListenerRule {
 export const LISTENER_RULES: Readonly<Record<ListenerName, ListenerRule>> = {
   health: {
     hostVar: 'HEALTH_BIND_HOST',
-    advice: 'set HEALTH_API_TOKEN or protected routes refuse every remote caller',
+    advice:
+      'protected routes accept a remote caller only with HEALTH_API_TOKEN or a request signed by an allowed service ' +
+      '(ALLOWED_CALLERS with SERVICE_SECRET_<ID>)',
   },
   admin: { hostVar: 'ADMIN_BIND_HOST', requires: 'JWT_SECRET', advice: 'put TLS in front of the admin UI' },
   local_ws: {
@@ -46,8 +49,9 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
-function hasValue(env: NodeJS.ProcessEnv, name: string): boolean {
-  return Boolean(env[name]?.trim() || env[`${name}_FILE`]?.trim());
+/** Decided on the value actually read (an empty file or a blank value is no secret; a short one throws). */
+function hasSecret(env: NodeJS.ProcessEnv, name: string): boolean {
+  return readSecret(name, env) !== undefined;
 }
 
 /**
@@ -63,7 +67,7 @@ export function resolveBindHost(name: ListenerName, env: NodeJS.ProcessEnv = pro
     throw new BindPolicyError(`${rule.hostVar}: "${host}" is not an IP address`, rule.hostVar);
   }
   if (isLoopbackHost(host)) return host;
-  if (rule.requires && !hasValue(env, rule.requires)) {
+  if (rule.requires && !hasSecret(env, rule.requires)) {
     throw new BindPolicyError(
       `${rule.hostVar}=${host} exposes the ${name} listener beyond this host, which requires ${rule.requires}; ` +
         `set ${rule.requires} or unset ${rule.hostVar}`,

@@ -113,6 +113,7 @@ export class EngineOperations {
   private applyProcessSettings(snapshot: ConfigSnapshot<EngineConfig>): void {
     scrubber.showPhoneNumbers = snapshot.config.logging.show_phone_numbers;
     this.log.level = snapshot.config.logging.level;
+    this.deps.guard.setFailureLimit(snapshot.config.control.auth_failures_per_minute);
   }
 
   /** The live calls (telephony's registry), for the control routes, the metrics and the drain. */

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { PublicHttpError, genericErrorText, type Logger } from '@ai-agent/common';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  PublicHttpError,
+  browserRefusal,
+  genericErrorText,
+  loadBrowserPolicy,
+  type BrowserPolicy,
+  type Logger,
+} from '@ai-agent/common';
 import type { AuthGuard } from './auth-guard.ts';
 import type { Readiness } from './readiness.ts';
 
@@ -14,6 +22,8 @@ export interface ControlServerDeps {
   version: string;
   /** Operator routes (reload, config state, calls, metrics), registered after the public ones. */
   routes: readonly ControlRoutes[];
+  /** Host names and origins this listener answers to; default from HEALTH_ALLOWED_HOSTS. */
+  browserPolicy?: BrowserPolicy;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -24,6 +34,9 @@ const MAX_BODY_BYTES = 64 * 1024;
  */
 export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   const { log, guard, readiness } = deps;
+  const policy = deps.browserPolicy ?? loadBrowserPolicy('health', process.env);
+  const generic = (request: FastifyRequest, reply: FastifyReply, status: number) =>
+    reply.code(status).send({ error: genericErrorText(status), requestId: request.id });
   const app = Fastify({
     loggerInstance: log.child({ component: 'control' }) as FastifyBaseLogger,
     // Per-request lines come from the onResponse hook below (debug for successes, info for refusals).
@@ -32,18 +45,42 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     trustProxy: false,
     return503OnClosing: true,
+    // Errors raised before routing (a malformed URL such as `/%zz…`) answer like every other error: Fastify's
+    // own body would quote the path.
+    frameworkErrors: (err, request, reply) => {
+      request.log.info({ reqId: request.id, code: err.code }, 'request rejected before routing');
+      return generic(request, reply, 400);
+    },
+    // Malformed or oversized request heads (431, 400, 408) never reach a request; the answer is still generic.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const requestId = randomUUID();
+      log.info({ reqId: requestId, code: err.code, status }, 'malformed request refused');
+      if (!socket.writable || socket.destroyed) return void socket.destroy();
+      const body = JSON.stringify({ error: genericErrorText(status), requestId });
+      socket.end(`HTTP/1.1 ${status} ${genericErrorText(status)}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+        `x-request-id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    },
   });
 
-  // Keep the raw body: signed requests are verified over the exact bytes sent.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    request.rawBody = body as string;
-    if ((body as string).length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      // The parser's message quotes the body's first bytes (possibly a secret's prefix): never log it.
-      done(new PublicHttpError(400, 'body is not valid JSON'), undefined);
-    }
+  // Every content type is read as raw bytes: a signature covers exactly what was sent, and the guard decodes
+  // the body (JSON only) once the caller is known, so nothing parses input from an unauthenticated caller.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    done(null, undefined);
+  });
+
+  // A page in a browser on this host must not drive the API (CSRF) or read it under its own name (DNS rebinding).
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = browserRefusal(request.headers, policy);
+    if (!refusal) return;
+    guard.count(refusal);
+    request.log.warn(
+      { reqId: request.id, reason: refusal, remote: request.socket.remoteAddress },
+      'browser-borne request refused (a host name callers use goes in HEALTH_ALLOWED_HOSTS)',
+    );
+    return generic(request, reply, 403);
   });
 
   app.addHook('onSend', async (request, reply) => {
@@ -67,7 +104,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     else request.log.info({ code: err.code, reason: err.message }, 'request rejected');
     return reply.code(status).send({ error: genericErrorText(status), requestId: request.id });
   });
-  app.setNotFoundHandler(async (request, reply) => reply.code(404).send({ error: genericErrorText(404), requestId: request.id }));
+  app.setNotFoundHandler(async (request, reply) => generic(request, reply, 404));
 
   app.get('/live', async () => ({ status: 'ok' }));
   app.get('/ready', async (_request, reply) => {

@@ -10,6 +10,15 @@ interface PlayChunk {
   end: number;
 }
 
+/**
+ * Audio kept in the media queue ahead of the caller: enough to ride out a stalled event loop, little enough
+ * that the queue's cap is never reached (writes beyond it would be dropped) and a flush throws away little.
+ * The rest of a reply waits here and is fed in as the queue plays down to half of it.
+ */
+const MEDIA_WINDOW_SAMPLES = 4 * RATE;
+/** Audio of one reply this playout keeps (written, not yet heard): the media queue's default cap (300 s). */
+const MAX_HELD_SAMPLES = 300 * RATE;
+
 interface Segment {
   text: string;
   /** Audio not yet confirmed heard. */
@@ -38,6 +47,14 @@ export class Playout {
   private markId: string | null = null;
   private markSeq = 0;
   private onDrained: (() => void) | null = null;
+  /** The mark at which more of the reply is fed into the media queue. */
+  private feedMarkId: string | null = null;
+  /** Written audio not yet heard, at 16 kHz. */
+  private heldSamples = 0;
+  /** `whenHeard()` callers waiting for audio still to be fed into the media queue. */
+  private unfedWaiters: Array<() => void> = [];
+  /** Audio refused because a reply held more than MAX_HELD_SAMPLES (a runaway TTS). */
+  droppedSamples = 0;
 
   constructor(private readonly media: MediaStream, private readonly callId: string) {
     media.on('mark', this.onMark);
@@ -72,6 +89,8 @@ export class Playout {
     this.held = false;
     this.finished = false;
     this.markId = null;
+    this.feedMarkId = null;
+    this.heldSamples = 0;
     this.onDrained = drained;
   }
 
@@ -80,14 +99,19 @@ export class Playout {
     this.segments.push({ text, chunks: [], total: 0, heard: 0, complete: false });
   }
 
-  /** Queues audio of the current sentence; returns the stream position where it ends. */
+  /** Queues audio of the current sentence; returns the media stream's written position. */
   write(chunk: TtsChunk): number {
     const seg = this.segments[this.segments.length - 1];
     if (!seg) throw new Error('playout: write() before sentence()');
-    const c: PlayChunk = { pcm: chunk.pcm, sampleRate: chunk.sampleRate, start: -1, end: -1 };
-    seg.chunks.push(c);
-    seg.total += Math.round((chunk.pcm.length * RATE) / chunk.sampleRate);
-    if (!this.blocked) this.put(c);
+    const samples = Math.round((chunk.pcm.length * RATE) / chunk.sampleRate);
+    if (this.heldSamples + samples > MAX_HELD_SAMPLES) {
+      this.droppedSamples += samples;
+      return this.media.writtenSamples;
+    }
+    this.heldSamples += samples;
+    seg.chunks.push({ pcm: chunk.pcm, sampleRate: chunk.sampleRate, start: -1, end: -1 });
+    seg.total += samples;
+    this.feed();
     return this.media.writtenSamples;
   }
 
@@ -99,7 +123,7 @@ export class Playout {
   /** No more audio will come for this reply; `drained` fires when the last of it has played. */
   finish(): void {
     this.finished = true;
-    if (!this.blocked) this.placeMark();
+    this.feed();
   }
 
   /** Stops the audio at once, remembering what was heard and keeping the rest. */
@@ -135,6 +159,7 @@ export class Playout {
     if (this.segments.length === 0 || this.media.closed) return Promise.resolve();
     return new Promise((resolve) => {
       if (this.blocked) this.heardWaiters.push(resolve);
+      else if (this.hasUnfed()) this.unfedWaiters.push(resolve);
       else this.markHeard(resolve);
     });
   }
@@ -148,6 +173,8 @@ export class Playout {
     this.held = false;
     this.finished = false;
     this.markId = null;
+    this.feedMarkId = null;
+    this.heldSamples = 0;
     this.onDrained = null;
     this.resolveHeard();
     return heard;
@@ -178,11 +205,38 @@ export class Playout {
   }
 
   private unblocked(): void {
-    for (const seg of this.segments) for (const c of seg.chunks) if (c.start < 0) this.put(c);
-    if (this.finished) this.placeMark();
     const waiters = this.heardWaiters;
     this.heardWaiters = [];
+    this.unfedWaiters.push(...waiters);
+    this.feed();
+  }
+
+  private hasUnfed(): boolean {
+    return this.segments.some((seg) => seg.chunks.some((c) => c.start < 0));
+  }
+
+  /**
+   * Moves waiting audio into the media queue up to the window; a mark at half the window brings the rest
+   * later. Once everything is in, the end-of-reply mark and the heard-waiters follow it.
+   */
+  private feed(): void {
+    if (this.blocked) return;
+    for (const seg of this.segments) {
+      for (const c of seg.chunks) {
+        if (c.start >= 0) continue;
+        if (this.media.queuedSamples >= MEDIA_WINDOW_SAMPLES) return this.armFeed();
+        this.put(c);
+        if (this.media.queuedSamples >= MEDIA_WINDOW_SAMPLES / 2) this.armFeed();
+      }
+    }
+    if (this.finished && this.markId === null) this.placeMark();
+    const waiters = this.unfedWaiters;
+    this.unfedWaiters = [];
     for (const resolve of waiters) this.markHeard(resolve);
+  }
+
+  private armFeed(): void {
+    if (this.feedMarkId === null) this.feedMarkId = this.media.mark(`${this.callId}-feed-${++this.markSeq}`);
   }
 
   private markHeard(resolve: () => void): void {
@@ -191,8 +245,9 @@ export class Playout {
   }
 
   private resolveHeard(): void {
-    const waiting = [...this.heardWaiters, ...this.heardMarks.values()];
+    const waiting = [...this.heardWaiters, ...this.unfedWaiters, ...this.heardMarks.values()];
     this.heardWaiters = [];
+    this.unfedWaiters = [];
     this.heardMarks.clear();
     for (const resolve of waiting) resolve();
   }
@@ -207,6 +262,7 @@ export class Playout {
     const played = this.media.playedSamples;
     this.media.flush();
     this.markId = null;
+    this.feedMarkId = null;
     for (const seg of this.segments) {
       const kept: PlayChunk[] = [];
       for (const c of seg.chunks) {
@@ -216,6 +272,7 @@ export class Playout {
         }
         const heard = Math.max(0, Math.min(played - c.start, c.end - c.start));
         seg.heard += heard;
+        this.heldSamples -= heard;
         if (heard < c.end - c.start) {
           const offset = Math.round((heard * c.sampleRate) / RATE);
           kept.push({ pcm: c.pcm.subarray(offset), sampleRate: c.sampleRate, start: -1, end: -1 });
@@ -230,6 +287,11 @@ export class Playout {
   }
 
   private readonly onMark = (id: string, reached: boolean): void => {
+    if (id === this.feedMarkId) {
+      this.feedMarkId = null;
+      if (reached) this.feed();
+      return;
+    }
     const waiter = this.heardMarks.get(id);
     if (waiter) {
       this.heardMarks.delete(id);
@@ -245,6 +307,7 @@ export class Playout {
       seg.heard = seg.total;
       seg.chunks = [];
     }
+    this.heldSamples = 0;
     const done = this.onDrained;
     this.onDrained = null;
     done?.();

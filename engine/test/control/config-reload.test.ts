@@ -8,6 +8,8 @@ import { ConfigError, createLogger, loadYamlConfig } from '@ai-agent/common';
 import { changedPaths, configHash } from '../../src/control/config/config-diff.ts';
 import { ConfigHolder } from '../../src/control/config/config-holder.ts';
 import { ConfigReloader } from '../../src/control/config/config-reloader.ts';
+import { configRoutes } from '../../src/control/routes/config-routes.ts';
+import { startControl } from './control-harness.ts';
 
 const log = createLogger({ service: 'reload-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'reload-'));
@@ -103,5 +105,48 @@ describe('ConfigReloader', () => {
     assert.deepEqual(reloader.state().restartRequired, ['control']);
     write(yaml(11, 15000));
     assert.deepEqual(reloader.reload().restartRequired, []);
+  });
+});
+
+describe('/reload and /config/state with a file that breaks the loader', () => {
+  // The engine's shape where it broke: a URL whose refinement calls new URL() even after the URL check failed.
+  const urlSchema = z.object({ ari: z.object({ url: z.string().url().refine((u) => !new URL(u).username, 'no credentials') }) });
+  const urlFile = join(dir, 'url.yaml');
+  const loadUrl = () => loadYamlConfig(urlFile, urlSchema, {});
+
+  it('answers 400 naming the key (not 500) for an unparseable URL and for a YAML alias bomb', async () => {
+    writeFileSync(urlFile, 'ari:\n  url: http://127.0.0.1:8088\n');
+    const holder = new ConfigHolder(loadUrl());
+    const reloader = new ConfigReloader({ holder, load: loadUrl, listenerKeys: {}, log });
+    const control = await startControl(() => [configRoutes({ reload: () => reloader.reload(), state: () => reloader.state(), log })]);
+    try {
+      const bomb = Array.from({ length: 6 }, (_, i) => `l${i}: &l${i} [${Array(10).fill(i ? `*l${i - 1}` : 'x').join(', ')}]`).join('\n');
+      for (const [text, key] of [['ari:\n  url: "http://[bad"\n', 'ari.url'], [`${bomb}\n`, '(yaml)']] as const) {
+        writeFileSync(urlFile, text);
+        const reload = await fetch(`${control.base}/reload`, { method: 'POST' });
+        assert.equal(reload.status, 400, text.slice(0, 20));
+        assert.equal(((await reload.json()) as { key: string }).key, key);
+        const state = await fetch(`${control.base}/config/state`);
+        assert.equal(state.status, 200);
+        assert.equal(((await state.json()) as { onDisk: { error: { key: string } } }).onDisk.error.key, key);
+      }
+      assert.equal(holder.current().version, 1, 'nothing changed');
+    } finally {
+      await control.close();
+    }
+  });
+
+  it('turns any other exception of the loader into a config error (logged), never a 500', async () => {
+    const holder = new ConfigHolder({ a: 1 });
+    const reloader = new ConfigReloader({ holder, load: () => { throw new TypeError('unexpected'); }, listenerKeys: {}, log });
+    const control = await startControl(() => [configRoutes({ reload: () => reloader.reload(), state: () => reloader.state(), log })]);
+    try {
+      const reload = await fetch(`${control.base}/reload`, { method: 'POST' });
+      assert.equal(reload.status, 400);
+      assert.equal(((await reload.json()) as { key: string }).key, '(config)');
+      assert.equal((await fetch(`${control.base}/config/state`)).status, 200);
+    } finally {
+      await control.close();
+    }
   });
 });

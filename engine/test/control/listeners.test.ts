@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jsonLines, listeningSockets, startService } from '@ai-agent/common/testing';
 import { testConfig } from './engine-config.ts';
@@ -7,14 +10,20 @@ const ENGINE = 'engine/src/main.ts';
 const ADMIN = 'admin-ui/src/server/main.ts';
 // The engine's call store goes to a temp dir, not the repository's data/.
 const config = testConfig();
-after(() => config.remove());
+// chan_websocket client mode: the only configuration with a media WebSocket listener.
+const clientMode = testConfig({ telephony: { transport: 'websocket', websocket_connection: 'client', websocket_client: 'ai-engine' } });
+after(() => {
+  config.remove();
+  clientMode.remove();
+});
 
 async function boundAddresses(
   entry: string,
   env: Record<string, string>,
   ready = /listening/,
+  engineConfig = config,
 ): Promise<{ addresses: string[]; byPort: Map<number, string>; output: string }> {
-  const svc = startService(entry, entry === ENGINE ? { ...config.env, ...env } : env);
+  const svc = startService(entry, entry === ENGINE ? { ...engineConfig.env, ...env } : env);
   try {
     await svc.waitFor(ready);
     const sockets = (await listeningSockets(svc.child.pid!)).filter((s) => s.protocol === 'tcp');
@@ -29,9 +38,11 @@ async function boundAddresses(
 }
 
 describe('listener bind policy, as the kernel sees it', () => {
-  // The engine's TCP listeners: control, AudioSocket and WebSocket media (RTP ports open per call).
+  // The engine's TCP listeners: control and AudioSocket, plus WebSocket media in chan_websocket client mode
+  // (RTP ports open per call). The media listeners start after control, AudioSocket first.
   const ENGINE_ENV = { HEALTH_PORT: '0' };
-  const engineReady = /media websocket listening/;
+  const engineReady = /audiosocket listening/;
+  const clientModeReady = /media websocket listening/;
   const ports = (output: string): { control: number; audiosocket: number; websocket: number } => {
     const lines = jsonLines(output);
     const port = (msg: string): number => {
@@ -43,9 +54,12 @@ describe('listener bind policy, as the kernel sees it', () => {
 
   it('every engine listener binds 127.0.0.1 by default and logs no exposure warning', async () => {
     const { addresses, output } = await boundAddresses(ENGINE, ENGINE_ENV, engineReady);
-    assert.equal(addresses.length, 3, `control, AudioSocket and WebSocket media listeners: ${addresses}`);
+    assert.equal(addresses.length, 2, `control and AudioSocket listeners, no media WebSocket one in server mode: ${addresses}`);
     assert.ok(addresses.every((a) => a === '127.0.0.1'), String(addresses));
     assert.ok(!jsonLines(output).some((l) => l.level === 40 && String(l.msg).includes('non-loopback')));
+    const client = await boundAddresses(ENGINE, ENGINE_ENV, clientModeReady, clientMode);
+    assert.equal(client.addresses.length, 3, `control, AudioSocket and WebSocket media listeners in client mode: ${client.addresses}`);
+    assert.ok(client.addresses.every((a) => a === '127.0.0.1'), String(client.addresses));
   });
 
   it('each engine listener opts in on its own variable, with a warning line for each', async () => {
@@ -53,9 +67,8 @@ describe('listener bind policy, as the kernel sees it', () => {
     const p = ports(output);
     assert.equal(byPort.get(p.audiosocket), '0.0.0.0');
     assert.equal(byPort.get(p.control), '127.0.0.1');
-    assert.equal(byPort.get(p.websocket), '127.0.0.1');
     assert.match(output, /audiosocket listener binds to non-loopback 0\.0\.0\.0/);
-    const ws = await boundAddresses(ENGINE, { ...ENGINE_ENV, MEDIA_WS_HOST: '0.0.0.0' }, engineReady);
+    const ws = await boundAddresses(ENGINE, { ...ENGINE_ENV, MEDIA_WS_HOST: '0.0.0.0' }, clientModeReady, clientMode);
     assert.equal(ws.byPort.get(ports(ws.output).websocket), '0.0.0.0');
     assert.equal(ws.byPort.get(ports(ws.output).audiosocket), '127.0.0.1');
   });
@@ -81,6 +94,19 @@ describe('listener bind policy, as the kernel sees it', () => {
     assert.equal(code, 2);
     assert.match(svc.stderr(), /refusing to start: ADMIN_BIND_HOST=0\.0\.0\.0 .* requires JWT_SECRET/);
     assert.ok(!svc.stdout().includes('listening'));
+  });
+
+  it('admin UI off loopback with an empty JWT_SECRET_FILE refuses to start, naming it', async () => {
+    const empty = join(mkdtempSync(join(tmpdir(), 'jwt-')), 'secret');
+    writeFileSync(empty, '');
+    try {
+      const svc = startService(ADMIN, { ADMIN_PORT: '0', ADMIN_BIND_HOST: '0.0.0.0', JWT_SECRET_FILE: empty });
+      assert.equal(await svc.exited, 2);
+      assert.match(svc.stderr(), /JWT_SECRET_FILE: the file it names is empty/);
+      assert.ok(!svc.stdout().includes('listening'));
+    } finally {
+      rmSync(dirname(empty), { recursive: true, force: true });
+    }
   });
 
   it('admin UI off loopback with JWT_SECRET binds there, with a warning', async () => {

@@ -85,3 +85,31 @@ describe('engine operations, as a real process', () => {
     assert.ok(!existsSync(`${config.storePath}-wal`), 'the store was checkpointed and closed');
   });
 });
+
+describe('a reload changes the auth failure limit of the running process', () => {
+  const TOKEN = 'reload-limit-token-0123456789';
+  let config: TestConfig;
+  let engine: ServiceProcess;
+  let base: string;
+
+  before(async () => {
+    config = testConfig({ control: { auth_failures_per_minute: 50 } });
+    // Loopback is not trusted here, so the test's own requests are judged by token like a remote caller's.
+    engine = startService(ENGINE, { HEALTH_PORT: '0', HEALTH_API_TOKEN: TOKEN, HEALTH_TRUST_LOOPBACK: 'false', ...config.env });
+    const line = await engine.waitFor(/engine control server listening/);
+    base = `http://127.0.0.1:${(JSON.parse(line) as { address: { port: number } }).address.port}`;
+  });
+  after(async () => {
+    await engine?.stop();
+    config?.remove();
+  });
+
+  it('after lowering control.auth_failures_per_minute to 2, the third bad token is refused as rate-limited', async () => {
+    config.write({ control: { auth_failures_per_minute: 2 } });
+    const reload = await fetch(`${base}/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(reload.status, 200, await reload.text());
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await fetch(`${base}/calls`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status);
+    assert.deepEqual(statuses, [401, 401, 429]);
+  });
+});

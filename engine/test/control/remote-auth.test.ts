@@ -123,12 +123,12 @@ describe('control routes from a real non-loopback caller', { skip: !(await canCr
     }
   });
 
-  it('repeated failures from one address are refused before any credential is checked', async () => {
+  it('repeated failures from one address are refused early, without locking out a caller with the token', async () => {
     let last: Reply | undefined;
     for (let i = 0; i < 12; i++) last = await remote(peer, `${base}/reload`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
     assert.equal(last!.status, 429);
     const r = await remote(peer, `${base}/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
-    assert.equal(r.status, 429, 'the right token is not even tried while the address is blocked');
+    assert.equal(r.status, 200, 'a caller on the blocked address that holds the token is still served');
     const local = await fetch(`http://127.0.0.1:${port}/reload`, { method: 'POST' });
     assert.equal(local.status, 200, 'other callers are unaffected');
   });

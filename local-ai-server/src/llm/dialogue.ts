@@ -27,6 +27,20 @@ const GRAMMAR_FOR_SLOT: Record<string, Grammar> = {
   text: null,
 };
 
+/** Lets other connections' messages run between two caller turns of a long history replay. */
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Work a replay does before it lets others run: short replies finish at once, long replays take turns. */
+const SLICE_MS = 5;
+
+/**
+ * Matching cost grows with the words of an utterance: a caller's turn is a spoken sentence or two, so only
+ * its first `maxWords` words are matched (a 8 000-character message is not a turn anyone speaks).
+ */
+function spokenPart(text: string, maxWords: number): string {
+  const words = text.split(/\s+/, maxWords + 1);
+  return words.length > maxWords ? words.slice(0, maxWords).join(' ') : text;
+}
+
 function fill(template: string, values: Record<string, string>, last: string): string {
   return template.replace(/\{(\w+)\}/g, (_, key: string) => (key === 'last' ? last : values[key] ?? ''));
 }
@@ -131,15 +145,27 @@ export class DialogueResponder implements Responder {
     return turn;
   }
 
-  /** The reply to the last user message, given the whole conversation so far. */
-  reply(messages: readonly ChatMessage[]): Turn {
+  /**
+   * The reply to the last user message, given the whole conversation so far. Each turn's matching is bounded
+   * (spokenPart) and the replay yields between turns, so a long history delays only its own reply.
+   */
+  async reply(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<Turn> {
     const state: State = { fallbacks: 0, last: this.cfg.greeting };
     let turn: Turn = { reply: this.cfg.greeting };
-    for (const m of messages) if (m.role === 'user') turn = this.turn(m.content, state);
+    let slice = performance.now();
+    for (const m of messages) {
+      if (m.role !== 'user') continue;
+      if (performance.now() - slice > SLICE_MS) {
+        await yieldToLoop();
+        signal?.throwIfAborted();
+        slice = performance.now();
+      }
+      turn = this.turn(spokenPart(m.content, this.cfg.max_words_per_turn), state);
+    }
     return turn;
   }
 
-  async *respond(messages: ChatMessage[], tools: ToolSpec[] | undefined): AsyncIterable<ResponderEvent> {
+  async *respond(messages: ChatMessage[], tools: ToolSpec[] | undefined, signal?: AbortSignal): AsyncIterable<ResponderEvent> {
     const last = messages[messages.length - 1];
     if (last?.role === 'tool') {
       // The round after an action: nothing more to say if it worked; if it failed, say so and go on.
@@ -147,7 +173,7 @@ export class DialogueResponder implements Responder {
       yield { type: 'done', reason: 'stop' };
       return;
     }
-    const turn = this.reply(messages);
+    const turn = await this.reply(messages, signal);
     const action = turn.action;
     // `tools` absent means the client did not say what it offers: assume everything.
     const offered = action !== undefined && (!tools || tools.some((t) => t.name === action.tool));

@@ -44,9 +44,23 @@ export class ConfigReloader<T extends object> {
     this.boot = opts.holder.current();
   }
 
+  /**
+   * Whatever goes wrong reading the file is a ConfigError: an exception from outside the config-error path
+   * must not turn /reload or /config/state into a 500 (the details go to the log).
+   */
+  private load(): T {
+    try {
+      return this.opts.load();
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      this.opts.log.error({ err }, 'loading the configuration failed unexpectedly');
+      throw new ConfigError('(config)', 'could not be loaded (see the log)');
+    }
+  }
+
   /** Throws ConfigError (nothing changed) for an invalid file. */
   reload(): ReloadOutcome {
-    const next = this.opts.load();
+    const next = this.load();
     const previous = this.opts.holder.current();
     const changed = changedPaths(previous.config, next);
     const snapshot = changed.length ? this.opts.holder.swap(next) : previous;
@@ -60,7 +74,7 @@ export class ConfigReloader<T extends object> {
     let onDisk: ConfigState['onDisk'];
     let differs: string[] = [];
     try {
-      const disk = this.opts.load();
+      const disk = this.load();
       differs = changedPaths(running.config, disk);
       onDisk = { hash: configHash(disk) };
     } catch (err) {

@@ -1,48 +1,82 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '@ai-agent/common';
+import { DEFAULT_RETRY_PRIMARY_MS, ProviderHealth } from './health.ts';
 import type {
-  ChatMessage, LlmEvent, LlmProvider, SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents,
-  ToolSchema, TtsChunk, TtsOptions, TtsProvider,
+  ChatMessage, LlmCapabilities, LlmEvent, LlmProvider, LlmUsage, SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream,
+  SttStreamEvents, ToolSchema, TtsCapabilities, TtsChunk, TtsOptions, TtsProvider,
 } from './types.ts';
 
 /**
  * Fallback wrappers: the primary serves until it fails, then the fallback takes over. A request that failed
  * before producing anything is retried on the fallback; one that failed half-way (audio already played,
- * text already spoken) cannot be spliced and fails, and only later requests go to the fallback.
+ * text already spoken) cannot be spliced and fails. After a failure the primary is skipped for
+ * `retryAfterMs` (later requests go straight to the fallback), then the next request probes it again.
  */
+
+export interface FallbackOptions {
+  /** The primary's health, shared by every context that uses it (default: this wrapper's own). */
+  health?: ProviderHealth;
+  retryAfterMs?: number;
+}
 
 /** Streams an async iterable from the primary, or from the fallback if the primary fails before yielding. */
 async function* withFallback<T>(
   primary: () => AsyncIterable<T>,
   fallback: () => AsyncIterable<T>,
   signal: AbortSignal,
+  health: { usable: boolean; failed(): void; succeeded(): void },
   onSwitch: (err: unknown) => void,
 ): AsyncIterable<T> {
-  let yielded = false;
-  try {
-    for await (const item of primary()) {
-      yielded = true;
-      yield item;
+  if (health.usable) {
+    let yielded = false;
+    try {
+      for await (const item of primary()) {
+        if (!yielded) health.succeeded();
+        yielded = true;
+        yield item;
+      }
+      if (!yielded && !signal.aborted) health.succeeded();
+      return;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      health.failed();
+      if (yielded) throw err;
+      onSwitch(err);
     }
-    return;
-  } catch (err) {
-    if (yielded || signal.aborted) throw err;
-    onSwitch(err);
   }
   yield* fallback();
 }
 
+/** The primary's health as withFallback uses it, with the wrapper's retry delay. */
+function tracker(primaryName: string, stage: 'stt' | 'llm' | 'tts', options: FallbackOptions) {
+  const health = options.health ?? new ProviderHealth(primaryName, stage);
+  const retryAfterMs = options.retryAfterMs ?? DEFAULT_RETRY_PRIMARY_MS;
+  return {
+    get usable() {
+      return health.usable;
+    },
+    failed: () => health.failed(retryAfterMs),
+    succeeded: () => health.succeeded(),
+  };
+}
+
 export class FallbackLlm implements LlmProvider {
   readonly name: string;
-  constructor(private readonly primary: LlmProvider, private readonly fallback: LlmProvider, private readonly log: Logger) {
+  readonly capabilities?: LlmCapabilities;
+  private readonly health: ReturnType<typeof tracker>;
+
+  constructor(private readonly primary: LlmProvider, private readonly fallback: LlmProvider, private readonly log: Logger, options: FallbackOptions = {}) {
     this.name = `${primary.name}|${fallback.name}`;
+    this.capabilities = primary.capabilities;
+    this.health = tracker(primary.name, 'llm', options);
   }
 
-  chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal): AsyncIterable<LlmEvent> {
+  chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal, usage?: (u: LlmUsage) => void): AsyncIterable<LlmEvent> {
     return withFallback(
-      () => this.primary.chat(messages, tools, signal),
-      () => this.fallback.chat(messages, tools, signal),
+      () => this.primary.chat(messages, tools, signal, usage),
+      () => this.fallback.chat(messages, tools, signal, usage),
       signal,
+      this.health,
       (err) => this.log.warn({ err, primary: this.primary.name, fallback: this.fallback.name }, 'llm failed; using fallback'),
     );
   }
@@ -50,8 +84,13 @@ export class FallbackLlm implements LlmProvider {
 
 export class FallbackTts implements TtsProvider {
   readonly name: string;
-  constructor(private readonly primary: TtsProvider, private readonly fallback: TtsProvider, private readonly log: Logger) {
+  readonly capabilities?: TtsCapabilities;
+  private readonly health: ReturnType<typeof tracker>;
+
+  constructor(private readonly primary: TtsProvider, private readonly fallback: TtsProvider, private readonly log: Logger, options: FallbackOptions = {}) {
     this.name = `${primary.name}|${fallback.name}`;
+    this.capabilities = primary.capabilities;
+    this.health = tracker(primary.name, 'tts', options);
   }
 
   synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk> {
@@ -59,6 +98,7 @@ export class FallbackTts implements TtsProvider {
       () => this.primary.synthesize(text, options),
       () => this.fallback.synthesize(text, options),
       options.signal,
+      this.health,
       (err) => this.log.warn({ err, primary: this.primary.name, fallback: this.fallback.name }, 'tts failed; using fallback'),
     );
   }
@@ -67,8 +107,11 @@ export class FallbackTts implements TtsProvider {
 export class FallbackStt implements SttProvider {
   readonly name: string;
   readonly capabilities: SttCapabilities;
-  constructor(private readonly primary: SttProvider, private readonly fallback: SttProvider, private readonly log: Logger) {
+  private readonly health: ReturnType<typeof tracker>;
+
+  constructor(private readonly primary: SttProvider, private readonly fallback: SttProvider, private readonly log: Logger, options: FallbackOptions = {}) {
     this.name = `${primary.name}|${fallback.name}`;
+    this.health = tracker(primary.name, 'stt', options);
     // Finalize is only called when both can honour it; partials/grammar are hints either way.
     this.capabilities = {
       partials: primary.capabilities.partials,
@@ -78,14 +121,19 @@ export class FallbackStt implements SttProvider {
   }
 
   async open(options: SttOpenOptions): Promise<SttStream> {
-    const stream = new FailoverSttStream(this.fallback, options, this.log);
-    try {
-      stream.attach(await this.primary.open(options));
-    } catch (err) {
-      this.log.warn({ err, primary: this.primary.name }, 'stt failed to open; using fallback');
-      stream.attach(await this.fallback.open(options));
-      stream.switched = true;
+    const stream = new FailoverSttStream(this.fallback, options, this.log, () => this.health.failed());
+    if (this.health.usable) {
+      try {
+        stream.attach(await this.primary.open(options));
+        return stream;
+      } catch (err) {
+        if (options.signal.aborted) throw err;
+        this.health.failed();
+        this.log.warn({ err, primary: this.primary.name }, 'stt failed to open; using fallback');
+      }
     }
+    stream.attach(await this.fallback.open(options));
+    stream.switched = true;
     return stream;
   }
 }
@@ -97,7 +145,12 @@ class FailoverSttStream extends EventEmitter implements SttStream {
   private grammar: SttGrammar;
   private closed = false;
 
-  constructor(private readonly fallback: SttProvider, private readonly options: SttOpenOptions, private readonly log: Logger) {
+  constructor(
+    private readonly fallback: SttProvider,
+    private readonly options: SttOpenOptions,
+    private readonly log: Logger,
+    private readonly primaryFailed: () => void,
+  ) {
     super();
     this.grammar = options.grammar ?? null;
   }
@@ -146,6 +199,7 @@ class FailoverSttStream extends EventEmitter implements SttStream {
       return;
     }
     this.switched = true;
+    this.primaryFailed();
     this.inner = null;
     inner.close();
     this.log.warn({ err }, 'stt failed mid-call; using fallback');

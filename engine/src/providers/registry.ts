@@ -2,11 +2,22 @@ import { ConfigError, readSecret, type ContextConfig, type ContextsConfig, type 
 import type { AgentProvider, LlmProvider, PipelineProviders, SttProvider, TtsProvider } from './types.ts';
 import { FallbackLlm, FallbackStt, FallbackTts } from './fallback.ts';
 import { LocalAiPool } from './local-ai/connection-pool.ts';
-import { LocalAiLlm } from './llm/local-ai.ts';
-import { LocalAiStt } from './stt/local-ai.ts';
-import { LocalAiTts } from './tts/local-ai.ts';
-import { DeepgramVoiceAgent } from './agent/deepgram-agent.ts';
-import { OpenAiRealtimeAgent } from './agent/openai-realtime.ts';
+import { LocalAiLlm } from './local-ai/llm.ts';
+import { LocalAiStt } from './local-ai/stt.ts';
+import { LocalAiTts } from './local-ai/tts.ts';
+import { LOCAL_IDLE_TIMEOUT_MS } from './local-ai/failure.ts';
+import { DeepgramVoiceAgent } from './deepgram/agent.ts';
+import { DEEPGRAM_KEY_VAR, deepgramClient } from './deepgram/client.ts';
+import { DeepgramStt } from './deepgram/stt.ts';
+import { DeepgramTts } from './deepgram/tts.ts';
+import { OPENAI_KEY_VAR, openAiClient } from './openai/client.ts';
+import { OpenAiLlm } from './openai/llm.ts';
+import { OpenAiRealtimeAgent } from './openai/realtime.ts';
+import { OpenAiStt } from './openai/stt.ts';
+import { OpenAiTts } from './openai/tts.ts';
+import { WithKeyterms } from './keyterms.ts';
+import { CallUsage, metered } from './usage.ts';
+import { DEFAULT_RETRY_PRIMARY_MS, ProviderHealth, type HealthSnapshot } from './health.ts';
 
 type ProviderConfig = ProvidersConfig[string];
 
@@ -32,19 +43,33 @@ const FACTORIES: { [T in ProviderConfig['type']]: ProviderFactory<Extract<Provid
       connectTimeoutMs: config.connect_timeout_ms,
       log: log.child({ provider: name }),
     });
+    const idle = config.idle_timeout_ms ?? LOCAL_IDLE_TIMEOUT_MS;
     return {
-      stt: new LocalAiStt(name, pool),
-      llm: new LocalAiLlm(name, pool),
-      tts: new LocalAiTts(name, pool),
+      stt: new LocalAiStt(name, pool, idle),
+      llm: new LocalAiLlm(name, pool, idle),
+      tts: new LocalAiTts(name, pool, idle),
       close: () => pool.close(),
     };
   },
+  openai: (name, config, { env }) => {
+    const client = openAiClient(config, requiredKey(OPENAI_KEY_VAR, name, config.type, env));
+    return {
+      llm: new OpenAiLlm(name, client, config),
+      tts: new OpenAiTts(name, client, config),
+      stt: new OpenAiStt(name, client, config),
+      close: async () => undefined,
+    };
+  },
+  deepgram: (name, config, { env }) => {
+    const client = deepgramClient(config, requiredKey(DEEPGRAM_KEY_VAR, name, config.type, env));
+    return { stt: new DeepgramStt(name, client, config), tts: new DeepgramTts(name, client, config), close: async () => undefined };
+  },
   openai_realtime: (name, config, { log, env }) => {
-    const apiKey = requiredKey('OPENAI_API_KEY', name, config.type, env);
+    const apiKey = requiredKey(OPENAI_KEY_VAR, name, config.type, env);
     return { agent: new OpenAiRealtimeAgent(name, config, { apiKey, log }), close: async () => undefined };
   },
   deepgram_agent: (name, config, { log, env }) => {
-    const apiKey = requiredKey('DEEPGRAM_API_KEY', name, config.type, env);
+    const apiKey = requiredKey(DEEPGRAM_KEY_VAR, name, config.type, env);
     return { agent: new DeepgramVoiceAgent(name, config, { apiKey, log }), close: async () => undefined };
   },
 };
@@ -65,6 +90,7 @@ type Stage = 'stt' | 'llm' | 'tts';
  */
 export class ProviderRegistry {
   private readonly instances = new Map<string, ProviderInstance>();
+  private readonly healths = new Map<string, ProviderHealth>();
 
   constructor(providers: ProvidersConfig, private readonly log: Logger, env: NodeJS.ProcessEnv = process.env) {
     for (const [name, config] of Object.entries(providers)) {
@@ -98,21 +124,38 @@ export class ProviderRegistry {
       throw new ConfigError(`contexts.${contextName}.provider`, `the context runs the agent "${p.agent}", not the STT → LLM → TTS pipeline`);
     }
     const key = (stage: Stage, fallback = false) => `contexts.${contextName}.provider.${fallback ? 'fallback.' : ''}${stage}`;
+    // Each call counts its own usage, per provider: the leaves are metered before any fallback wraps them.
+    const usage = new CallUsage();
     const pick = <S extends Stage>(stage: S, name: string, k: string): NonNullable<ProviderInstance[S]> => {
       const instance = this.instances.get(name);
       if (!instance) throw new ConfigError(k, `unknown provider "${name}" (configured: ${[...this.instances.keys()].join(', ') || 'none'})`);
       const provider = instance[stage];
       if (!provider) throw new ConfigError(k, `provider "${name}" has no ${stage.toUpperCase()}`);
-      return provider as NonNullable<ProviderInstance[S]>;
+      return metered(stage, provider as NonNullable<ProviderInstance[S]>, usage);
     };
     let stt: SttProvider = pick('stt', p.stt, key('stt'));
     let llm: LlmProvider = pick('llm', p.llm, key('llm'));
     let tts: TtsProvider = pick('tts', p.tts, key('tts'));
     const fb = p.fallback;
-    if (fb.stt) stt = new FallbackStt(stt, pick('stt', fb.stt, key('stt', true)), this.log);
-    if (fb.llm) llm = new FallbackLlm(llm, pick('llm', fb.llm, key('llm', true)), this.log);
-    if (fb.tts) tts = new FallbackTts(tts, pick('tts', fb.tts, key('tts', true)), this.log);
-    return { stt, llm, tts };
+    const retryAfterMs = fb.retry_primary_after_ms ?? DEFAULT_RETRY_PRIMARY_MS;
+    if (fb.stt) stt = new FallbackStt(stt, pick('stt', fb.stt, key('stt', true)), this.log, { health: this.healthOf(p.stt, 'stt'), retryAfterMs });
+    if (fb.llm) llm = new FallbackLlm(llm, pick('llm', fb.llm, key('llm', true)), this.log, { health: this.healthOf(p.llm, 'llm'), retryAfterMs });
+    if (fb.tts) tts = new FallbackTts(tts, pick('tts', fb.tts, key('tts', true)), this.log, { health: this.healthOf(p.tts, 'tts'), retryAfterMs });
+    if (p.keyterms.length > 0) stt = new WithKeyterms(stt, p.keyterms);
+    return { stt, llm, tts, usage };
+  }
+
+  /** Health of every provider stage that serves as a primary with a fallback (for readiness detail and metrics). */
+  health(): HealthSnapshot[] {
+    return [...this.healths.values()].map((h) => h.snapshot());
+  }
+
+  /** One health per provider stage, shared by the contexts using it: one failure spares every call the wait. */
+  private healthOf(provider: string, stage: Stage): ProviderHealth {
+    const id = `${provider}/${stage}`;
+    let health = this.healths.get(id);
+    if (!health) this.healths.set(id, (health = new ProviderHealth(provider, stage)));
+    return health;
   }
 
   async close(): Promise<void> {

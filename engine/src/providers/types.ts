@@ -1,6 +1,17 @@
 // The contracts every vendor adapter implements. The pipeline meets providers only through these types.
 // Audio crossing these interfaces is mono PCM16 (Int16Array) at a declared sample rate.
 
+/**
+ * Audio a provider takes or gives on its own wire. PCM crossing these contracts is always PCM16 at a declared
+ * rate; this says what the adapter converts it to (or could pass through untouched).
+ */
+export interface NativeAudio {
+  encodings: readonly ('linear16' | 'mulaw' | 'alaw')[];
+  sampleRates: readonly number[];
+}
+
+// Every vendor adapter declares its capabilities; the optional fields are optional only for test doubles.
+
 /** What a provider can do, so the pipeline can adapt (e.g. skip its own endpointing if the STT has one). */
 export interface SttCapabilities {
   /** Emits partial (interim) results while the caller speaks. */
@@ -9,6 +20,24 @@ export interface SttCapabilities {
   grammar: boolean;
   /** `finalize()` forces a final for the audio so far (low-latency endpointing driven by our VAD). */
   finalize: boolean;
+  /** Recognises while audio streams in (false: the utterance is sent once it is over). */
+  streaming?: boolean;
+  /** Favours `SttOpenOptions.keyterms`. */
+  keyterms?: boolean;
+  audio?: NativeAudio;
+}
+
+export interface LlmCapabilities {
+  /** Text arrives as it is generated. */
+  streaming: boolean;
+  /** Calls the tools it is given. */
+  toolCalls: boolean;
+}
+
+export interface TtsCapabilities {
+  /** Audio arrives before synthesis of the text is over. */
+  streaming: boolean;
+  audio: NativeAudio;
 }
 
 /** A per-turn hint of what the caller is expected to say. */
@@ -24,6 +53,8 @@ export interface SttOpenOptions {
   sourceSampleRate?: number;
   language: string;
   grammar?: SttGrammar;
+  /** Words and names to favour for the whole call (the context's `keyterms`). */
+  keyterms?: readonly string[];
   signal: AbortSignal;
 }
 
@@ -80,10 +111,22 @@ export type LlmEvent =
   /** Optional hint from the responder: how to recognise the caller's next answer. */
   | { type: 'expect'; grammar: SttGrammar };
 
+/** Tokens of one reply, as the vendor counted them. */
+export interface LlmUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens served from the vendor's prompt cache. */
+  cachedTokens: number;
+}
+
 export interface LlmProvider {
   readonly name: string;
-  /** Streams the reply. Ends when the model is done; aborting `signal` stops it promptly. */
-  chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal): AsyncIterable<LlmEvent>;
+  readonly capabilities?: LlmCapabilities;
+  /**
+   * Streams the reply. Ends when the model is done; aborting `signal` stops it promptly. `usage` hears the
+   * reply's token counts when the vendor reports them.
+   */
+  chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal, usage?: (usage: LlmUsage) => void): AsyncIterable<LlmEvent>;
 }
 
 export interface TtsChunk {
@@ -100,6 +143,7 @@ export interface TtsOptions {
 
 export interface TtsProvider {
   readonly name: string;
+  readonly capabilities?: TtsCapabilities;
   /** Synthesises one sentence (or short text), streaming audio chunks as they are ready. */
   synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk>;
 }
@@ -156,9 +200,20 @@ export interface AgentProvider {
   connect(options: AgentConnectOptions): Promise<AgentSession>;
 }
 
+/** What one call used of each provider (audio seconds, characters, tokens): `CallUsage.snapshot()`. */
+export interface UsageCounter {
+  snapshot(): {
+    stt: Record<string, { audioSeconds: number }>;
+    tts: Record<string, { characters: number }>;
+    llm: Record<string, { replies: number } & LlmUsage>;
+  };
+}
+
 /** The three providers a pipeline (non-agent) conversation speaks through, chosen per context. */
 export interface PipelineProviders {
   stt: SttProvider;
   llm: LlmProvider;
   tts: TtsProvider;
+  /** This call's usage of them, when the registry meters it. */
+  usage?: UsageCounter;
 }

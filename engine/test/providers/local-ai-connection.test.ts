@@ -11,9 +11,9 @@ import { createLogger } from '@ai-agent/common';
 import { freePort, REPO_ROOT, startService, type ServiceProcess } from '@ai-agent/common/testing';
 import { Resampler } from '@ai-agent/common/audio';
 import { LocalAiPool, type LocalAiPoolOptions } from '../../src/providers/local-ai/connection-pool.ts';
-import { LocalAiLlm } from '../../src/providers/llm/local-ai.ts';
-import { LocalAiStt } from '../../src/providers/stt/local-ai.ts';
-import { LocalAiTts } from '../../src/providers/tts/local-ai.ts';
+import { LocalAiLlm } from '../../src/providers/local-ai/llm.ts';
+import { LocalAiStt } from '../../src/providers/local-ai/stt.ts';
+import { LocalAiTts } from '../../src/providers/local-ai/tts.ts';
 import { prompt8k } from '../pipeline/helpers/audio.ts';
 
 const log = createLogger({ service: 'local-ai-connection-test', level: 'silent' });

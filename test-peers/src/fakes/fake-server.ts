@@ -10,6 +10,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** Every value of each query parameter, in order (a repeated parameter such as Deepgram's `keyterm`). */
+  queryAll: Record<string, string[]>;
   /** Request headers without `authorization` (never recorded: tests must not leak keys into logs). */
   headers: Record<string, string>;
   /** Whether the credentials matched the fake's key. */
@@ -112,6 +114,7 @@ function recordOf(req: IncomingMessage, url: URL, authorized: boolean): Recorded
     method: req.method ?? 'GET',
     path: url.pathname,
     query: Object.fromEntries(url.searchParams),
+    queryAll: Object.fromEntries([...new Set(url.searchParams.keys())].map((k) => [k, url.searchParams.getAll(k)])),
     headers,
     authorized,
     clientAborted: false,

@@ -1,4 +1,4 @@
-// Local servers speaking the OpenAI and Deepgram wire protocols, for tests that run the real SDKs.
+// Local servers speaking the OpenAI, Deepgram and local AI server wire protocols, for tests that run the real clients.
 export { startOpenAiFake, type OpenAiFake, type OpenAiFakeOptions, type RealtimeConnectStep } from './openai/fake.ts';
 export type { ChatReply, ChatRequest, ScriptedToolCall } from './openai/chat.ts';
 export { OPENAI_TTS_RATE, type SpeechReply, type SpeechRequest } from './openai/speech.ts';
@@ -46,3 +46,11 @@ export type {
   AgentSessionHandle,
   AgentUtterance,
 } from './deepgram/agent.ts';
+export {
+  startLocalAiFake,
+  type LocalAiFake,
+  type LocalChatReply,
+  type LocalStreamRecord,
+  type LocalSttScript,
+  type LocalTtsReply,
+} from './local-ai/fake.ts';

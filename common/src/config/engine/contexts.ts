@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { isLoopbackHost } from '../../net/bind-policy.ts';
+import { providerName } from './providers.ts';
 
-// Conversation contexts (YAML `contexts:`) and named provider instances (YAML `providers:`). Every default
-// works offline with the bundled local AI server; secrets (LOCAL_WS_AUTH_TOKEN) come from the environment.
+// Conversation contexts (YAML `contexts:`); the provider instances they name are in providers.ts. Every default
+// works offline with the bundled local AI server.
 
-const providerName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ - only');
 const ms = (def: number, min: number, max: number) => z.number().int().min(min).max(max).default(def);
 
 const pipelineProviderSchema = z
@@ -15,9 +14,17 @@ const pipelineProviderSchema = z
     tts: providerName.default('local'),
     /** Used when the primary of a stage fails at start or mid-call. */
     fallback: z
-      .object({ stt: providerName.optional(), llm: providerName.optional(), tts: providerName.optional() })
+      .object({
+        stt: providerName.optional(),
+        llm: providerName.optional(),
+        tts: providerName.optional(),
+        /** After the primary failed, calls skip it this long, then the next request probes it again (30000). */
+        retry_primary_after_ms: z.number().int().min(1000).max(3_600_000).optional(),
+      })
       .strict()
       .default({}),
+    /** Words and names the recogniser should favour (Deepgram `keyterm`); ignored by providers without it. */
+    keyterms: z.array(z.string().min(1).max(100)).max(100).default([]),
   })
   .strict();
 
@@ -115,7 +122,7 @@ export const contextSchema = z
     language: z.string().min(2).default('en-US'),
     provider: z
       .discriminatedUnion('type', [pipelineProviderSchema, agentProviderSchema])
-      .default({ type: 'pipeline', stt: 'local', llm: 'local', tts: 'local', fallback: {} }),
+      .default({ type: 'pipeline', stt: 'local', llm: 'local', tts: 'local', fallback: {}, keyterms: [] }),
     tools: z.array(z.enum(['hangup', 'transfer', 'send_dtmf'])).default(['hangup']),
     /** Allowlist: the transfer tool can reach only these, by name. */
     transfer_targets: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), transferTargetSchema).default({}),
@@ -148,88 +155,7 @@ export const contextsConfigSchema = z
   .default({})
   .transform((contexts) => (contexts.default ? contexts : { ...contexts, default: contextSchema.parse({}) }));
 
-const localAiProviderSchema = z
-  .object({
-    type: z.literal('local_ai'),
-    url: z
-      .string()
-      .url()
-      .refine((u) => /^wss?:\/\//.test(u), 'must be a ws:// or wss:// URL')
-      .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry credentials; set LOCAL_WS_AUTH_TOKEN')
-      .default('ws://127.0.0.1:8765'),
-    connect_timeout_ms: ms(3000, 100, 60_000),
-  })
-  .strict();
-
-/**
- * A vendor endpoint: never with credentials in it (keys come from the environment); plain http/ws only to a
- * loopback host (local stand-ins), anything else must be https/wss.
- */
-const vendorUrl = (secure: 'https' | 'wss', plain: 'http' | 'ws', def: string) =>
-  z
-    .string()
-    .url()
-    .superRefine((u, issues) => {
-      const url = new URL(u);
-      const scheme = url.protocol.slice(0, -1);
-      if (url.username || url.password) issues.addIssue({ code: 'custom', message: 'must not carry credentials; the API key comes from the environment' });
-      else if (scheme === plain && !isLoopbackHost(url.hostname)) issues.addIssue({ code: 'custom', message: `${plain}:// is allowed only to a loopback host; use ${secure}://` });
-      else if (scheme !== secure && scheme !== plain) issues.addIssue({ code: 'custom', message: `must be a ${secure}:// URL` });
-    })
-    .default(def);
-
-/** OpenAI Realtime (speech to speech over WebSocket). Key: env OPENAI_API_KEY (or _FILE). */
-const openAiRealtimeProviderSchema = z
-  .object({
-    type: z.literal('openai_realtime'),
-    /** The API base; the Realtime socket is wss://<host>/<path>/realtime (the SDK always dials TLS). */
-    base_url: vendorUrl('https', 'http', 'https://api.openai.com/v1'),
-    model: z.string().min(1).default('gpt-realtime'),
-    /** Used when the context sets no `voice`. */
-    voice: z.string().min(1).default('alloy'),
-    connect_timeout_ms: ms(5000, 100, 60_000),
-    /** Model transcribing the caller for transcripts and call records; null: no caller transcripts. */
-    input_transcription_model: z.string().min(1).nullable().default('gpt-4o-mini-transcribe'),
-    /** Server VAD: caller silence that ends a turn. */
-    silence_duration_ms: ms(500, 100, 5000),
-  })
-  .strict();
-
-/** A Voice Agent stage (`listen`, `think`, `speak`) as the Settings message takes it: `provider` with its own fields. */
-const agentStageSchema = (def: Record<string, unknown>) =>
-  z
-    .object({ provider: z.object({ type: z.string().min(1) }).catchall(z.unknown()) })
-    .catchall(z.unknown())
-    .superRefine((stage, issues) => {
-      // Third-party endpoints carry their credentials in headers: not in this file.
-      if ('endpoint' in stage) issues.addIssue({ code: 'custom', path: ['endpoint'], message: 'custom endpoints are not supported (their headers would hold credentials)' });
-    })
-    .default({ provider: def } as never);
-
-/** Deepgram Voice Agent (speech to speech over WebSocket). Key: env DEEPGRAM_API_KEY (or _FILE). */
-const deepgramAgentProviderSchema = z
-  .object({
-    type: z.literal('deepgram_agent'),
-    /** The agent endpoint (the SDK's `environment.agent`). */
-    agent_url: vendorUrl('wss', 'ws', 'wss://agent.deepgram.com'),
-    /** linear16 rate of the audio both ways; 16000 matches the pipeline (no resampling). */
-    sample_rate: z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]).default(16000),
-    connect_timeout_ms: ms(5000, 100, 60_000),
-    listen: agentStageSchema({ type: 'deepgram', model: 'nova-3' }),
-    think: agentStageSchema({ type: 'open_ai', model: 'gpt-4o-mini' }),
-    speak: agentStageSchema({ type: 'deepgram', model: 'aura-2-thalia-en' }),
-  })
-  .strict();
-
-export const providerInstanceSchema = z.discriminatedUnion('type', [localAiProviderSchema, openAiRealtimeProviderSchema, deepgramAgentProviderSchema]);
-
-export const providersConfigSchema = z
-  .record(providerName, providerInstanceSchema)
-  .default({ local: { type: 'local_ai', url: 'ws://127.0.0.1:8765', connect_timeout_ms: 3000 } });
-
 export type ContextConfig = z.infer<typeof contextSchema>;
 export type ContextsConfig = z.infer<typeof contextsConfigSchema>;
-export type ProviderInstanceConfig = z.infer<typeof providerInstanceSchema>;
-export type ProvidersConfig = z.infer<typeof providersConfigSchema>;
 export type BargeInConfig = ContextConfig['barge_in'];
 export type TransferTargetConfig = z.infer<typeof transferTargetSchema>;

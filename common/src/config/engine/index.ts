@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { contextsConfigSchema, providersConfigSchema } from './contexts.ts';
+import { contextsConfigSchema } from './contexts.ts';
+import { providersConfigSchema } from './providers.ts';
 import { mediaConfigSchema } from './media.ts';
 import { limitsConfigSchema, storeConfigSchema } from './operations.ts';
 import { telephonyConfigSchema } from './telephony.ts';

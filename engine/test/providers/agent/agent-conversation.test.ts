@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { contextSchema, providerInstanceSchema } from '@ai-agent/common';
 import { startOpenAiFake, waitUntil, type OpenAiFake } from '@ai-agent/test-peers';
 import { AgentConversation } from '../../../src/pipeline/agent-conversation.ts';
-import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/agent/openai-realtime.ts';
+import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/openai/realtime.ts';
 import type { CallOutcome } from '../../../src/call/index.ts';
 import { RtpMediaServer } from '../../../src/transport/rtp/rtp-server.ts';
 import { log, RecordingControl, RecordingSink } from '../../pipeline/helpers/harness.ts';

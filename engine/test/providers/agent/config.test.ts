@@ -4,23 +4,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, contextsConfigSchema, createLogger, providersConfigSchema, scrub, validateConfig } from '@ai-agent/common';
+import { contextsConfigSchema, createLogger, providersConfigSchema, scrub, validateConfig } from '@ai-agent/common';
 import { ProviderRegistry } from '../../../src/providers/registry.ts';
+import { refusedAt } from '../config-refusal.ts';
 
 const log = createLogger({ service: 'test', level: 'silent' });
 const ENV = { OPENAI_API_KEY: 'sk-config-test-0123456789', DEEPGRAM_API_KEY: 'dg-config-test-0123456789' };
 
 function providers(tree: unknown, env: NodeJS.ProcessEnv = ENV) {
   return validateConfig(tree, providersConfigSchema, env);
-}
-
-function refusedAt(key: string, fn: () => unknown, reason?: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.equal(err.key, key, err.message);
-    if (reason) assert.match(err.reason, reason);
-    return true;
-  });
 }
 
 describe('agent provider config', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, providerInstanceSchema } from '@ai-agent/common';
 import { startDeepgramFake, waitUntil, type DeepgramFake } from '@ai-agent/test-peers';
-import { DeepgramVoiceAgent, type DeepgramAgentConfig } from '../../../src/providers/agent/deepgram-agent.ts';
+import { DeepgramVoiceAgent, type DeepgramAgentConfig } from '../../../src/providers/deepgram/agent.ts';
 import type { AgentConnectOptions, AgentSession, ToolCall } from '../../../src/providers/types.ts';
 
 const log = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });

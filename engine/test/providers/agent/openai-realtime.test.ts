@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, providerInstanceSchema } from '@ai-agent/common';
 import { startOpenAiFake, tone, waitUntil, type OpenAiFake } from '@ai-agent/test-peers';
-import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/agent/openai-realtime.ts';
+import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/openai/realtime.ts';
 import type { AgentConnectOptions, AgentSession, ToolCall } from '../../../src/providers/types.ts';
 
 const log = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { createLogger, providerInstanceSchema } from '@ai-agent/common';
 import { startDeepgramFake, startOpenAiFake, waitUntil, type DeepgramFake, type OpenAiFake } from '@ai-agent/test-peers';
-import { DeepgramVoiceAgent, type DeepgramAgentConfig } from '../../../src/providers/agent/deepgram-agent.ts';
-import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/agent/openai-realtime.ts';
+import { DeepgramVoiceAgent, type DeepgramAgentConfig } from '../../../src/providers/deepgram/agent.ts';
+import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/openai/realtime.ts';
 import type { AgentConnectOptions, AgentSession } from '../../../src/providers/types.ts';
 
 const log = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { listen } from '@deepgram/sdk';
-import { bytesPerSample, parseWav, type Encoding } from '../audio.ts';
+import { bytesPerSample, decodeToPcm16, EnergyVad, parseWav, type Encoding } from '../audio.ts';
 import { AudioTimeline } from '../audio-timeline.ts';
 import { dropConnection } from '../fake-server.ts';
 import type { StatusFault } from '../script.ts';
@@ -25,6 +25,11 @@ export type ListenFault =
 export interface ListenScript {
   reject?: StatusFault;
   utterances?: ListenUtterance[];
+  /**
+   * Transcribe what is heard: each stretch of speech found in the audio (an energy VAD) is recognised as the
+   * next of these texts, at its real position, ending after `endpointing` ms of quiet.
+   */
+  heard?: string[];
   fault?: ListenFault;
 }
 
@@ -81,6 +86,11 @@ export class ListenSession {
   readonly #idle: NodeJS.Timeout;
   #format: AudioFormat | undefined;
   #stalled = false;
+  /** `heard` mode: texts still to recognise, the VAD, and the utterance in progress (its key in #open). */
+  readonly #heard: string[];
+  #vad: EnergyVad | undefined;
+  #speech: { key: number; lastSpeechMs: number; interimSent: boolean } | undefined;
+  #heardCount = 0;
   /** Utterances whose speech has started but whose final result is not sent yet, by index. */
   readonly #open = new Map<number, ListenUtterance>();
 
@@ -104,6 +114,7 @@ export class ListenSession {
       drop: () => dropConnection(ws),
       close: (code, reason) => this.#close(code, reason),
     };
+    this.#heard = [...(script.heard ?? [])];
     (script.utterances ?? []).forEach((u, i) => this.#schedule(u, i));
     if (script.fault) this.#scheduleFault(script.fault);
     // Deepgram closes a stream that sends nothing (neither audio nor KeepAlive) for ~10 s.
@@ -140,7 +151,43 @@ export class ListenSession {
     }
     const f = this.#format;
     const bytesPerMs = (f.rate * bytesPerSample(f.encoding) * f.channels) / 1000;
-    this.#timeline.advance(this.#timeline.nowMs + audio.length / bytesPerMs);
+    const startMs = this.#timeline.nowMs;
+    this.#timeline.advance(startMs + audio.length / bytesPerMs);
+    if (this.#heard.length > 0 || this.#speech) this.#listen(audio, f);
+  }
+
+  /** `heard` mode: speech found in the audio becomes the next scripted text, where it really is. */
+  #listen(audio: Buffer, f: AudioFormat): void {
+    this.#vad ??= new EnergyVad(f.rate);
+    const pcm = f.encoding === 'linear16' ? audio : decodeToPcm16(audio, f.encoding);
+    const endpointing = this.#query.endpointing === 'false' ? Infinity : Number(this.#query.endpointing ?? 10);
+    this.#vad.feed(pcm, (endMs, isSpeech) => {
+      const current = this.#speech;
+      if (isSpeech && !current && this.#heard.length > 0) {
+        const key = 1000 + this.#heardCount++;
+        this.#open.set(key, { atMs: endMs - 20, text: this.#heard.shift()! });
+        this.#speech = { key, lastSpeechMs: endMs, interimSent: false };
+        if (this.#flag('vad_events')) this.#send({ type: 'SpeechStarted', channel: [0], timestamp: (endMs - 20) / 1000 });
+        return;
+      }
+      if (!current) return;
+      const u = this.#open.get(current.key);
+      if (!u) {
+        this.#speech = undefined; // flushed by a Finalize
+        return;
+      }
+      if (isSpeech) current.lastSpeechMs = endMs;
+      if (isSpeech && !current.interimSent && endMs - u.atMs >= 300 && this.#flag('interim_results')) {
+        current.interimSent = true;
+        this.#send(this.#results(u, 1, endMs, { isFinal: false, speechFinal: false }));
+      }
+      if (!isSpeech && endMs - current.lastSpeechMs >= endpointing) {
+        this.#open.delete(current.key);
+        this.#speech = undefined;
+        const done = { ...u, durationMs: current.lastSpeechMs - u.atMs };
+        this.#send(this.#results(done, done.text.split(/\s+/).filter(Boolean).length, current.lastSpeechMs, { isFinal: true, speechFinal: true }));
+      }
+    });
   }
 
   #onControl(text: string): void {
@@ -243,9 +290,8 @@ export class ListenSession {
       const words = u.text.split(/\s+/).filter(Boolean);
       this.#send(this.#results(u, words.length, now, { isFinal: true, speechFinal: false, fromFinalize }));
     }
-    if (this.#open.size === 0 && fromFinalize) {
-      this.#send(this.#results({ atMs: now, text: '' }, 0, now, { isFinal: true, speechFinal: false, fromFinalize: true }));
-    }
+    // With no speech pending a Finalize gets no answer: Deepgram documents the from_finalize result as not
+    // guaranteed when it holds no significant audio.
     this.#open.clear();
   }
 

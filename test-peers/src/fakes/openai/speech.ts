@@ -34,6 +34,10 @@ export async function handleSpeech(ctx: RouteContext, body: unknown, replies: Sc
     // The fake cannot encode compressed formats; failing loudly beats sending bytes that are not what was asked.
     return sendPlain(ctx.res, badRequest(`response_format '${format}' is not supported by this fake; use 'pcm' or 'wav'.`, 'response_format'));
   }
+  if (request.instructions !== undefined && /^tts-1/.test(request.model)) {
+    // As the API: voice instructions exist only for the gpt-4o TTS models.
+    return sendPlain(ctx.res, badRequest(`instructions are not supported with the model '${request.model}'.`, 'instructions'));
+  }
   if (request.stream_format === 'sse') {
     return sendPlain(ctx.res, badRequest("stream_format 'sse' is not supported by this fake; use 'audio'.", 'stream_format'));
   }

@@ -5,8 +5,8 @@ import type { RealtimeServerEvent, RealtimeSessionCreateRequest } from 'openai/r
 import type { Logger, ProvidersConfig } from '@ai-agent/common';
 import type { AgentConnectOptions, AgentProvider, AgentSession, AgentSessionEvents, ToolCall } from '../types.ts';
 import { PIPELINE_SAMPLE_RATE } from '../../call/index.ts';
-import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from './audio-bridge.ts';
-import { connectError, withConnectDeadline } from './connect.ts';
+import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from '../shared/audio-bridge.ts';
+import { connectError, withConnectDeadline } from '../shared/connect.ts';
 
 export type OpenAiRealtimeConfig = Extract<ProvidersConfig[string], { type: 'openai_realtime' }>;
 

@@ -3,8 +3,8 @@ import { DeepgramClient, DeepgramEnvironment, type agent } from '@deepgram/sdk';
 import type { Logger, ProvidersConfig } from '@ai-agent/common';
 import type { AgentConnectOptions, AgentProvider, AgentSession, AgentSessionEvents } from '../types.ts';
 import { PIPELINE_SAMPLE_RATE } from '../../call/index.ts';
-import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from './audio-bridge.ts';
-import { connectError, withConnectDeadline } from './connect.ts';
+import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from '../shared/audio-bridge.ts';
+import { connectError, withConnectDeadline } from '../shared/connect.ts';
 
 export type DeepgramAgentConfig = Extract<ProvidersConfig[string], { type: 'deepgram_agent' }>;
 

@@ -1,7 +1,10 @@
 import { Resampler } from '@ai-agent/common/audio';
 import { EventEmitter } from 'node:events';
 import type { SttStream as LocalSttStream } from '@ai-agent/local-ai-server/client';
-import type { Lease, LocalAiPool } from '../local-ai/connection-pool.ts';
+import type { Lease, LocalAiPool } from './connection-pool.ts';
+import { ProviderError } from '../errors.ts';
+import { carriesSound } from '../shared/pcm.ts';
+import { LOCAL_IDLE_TIMEOUT_MS, localFailure } from './failure.ts';
 import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents } from '../types.ts';
 
 /** Audio kept while a recognition stream opens (1 s at 16 kHz); beyond it the oldest is dropped. */
@@ -10,17 +13,6 @@ const MAX_BUFFERED_SAMPLES = 16000;
 const LINGER_FRAMES = 50;
 /** Audio before the onset that goes with it, so the first syllable is not clipped (300 ms at 16 kHz). */
 const PREROLL_SAMPLES = 4800;
-/**
- * Mean square of a 20 ms frame above which the line carries sound (≈ −55 dBFS): digital silence and a quiet
- * line stay below, any speech is far above.
- */
-const SOUND_MEAN_SQUARE = 60 * 60;
-
-function carriesSound(pcm: Int16Array): boolean {
-  let sum = 0;
-  for (let i = 0; i < pcm.length; i++) sum += pcm[i]! * pcm[i]!;
-  return sum > SOUND_MEAN_SQUARE * pcm.length;
-}
 
 /**
  * Streaming STT over the local AI server. A server recogniser (one decoder process each) is held only while
@@ -29,14 +21,25 @@ function carriesSound(pcm: Int16Array): boolean {
  * server sized for N decoders serves many more calls than N, as long as fewer than N callers talk at once.
  */
 export class LocalAiStt implements SttProvider {
-  readonly capabilities: SttCapabilities = { partials: true, grammar: true, finalize: true };
-  constructor(readonly name: string, private readonly pool: LocalAiPool) {}
+  readonly capabilities: SttCapabilities = {
+    partials: true,
+    grammar: true,
+    finalize: true,
+    streaming: true,
+    keyterms: false,
+    audio: { encodings: ['linear16', 'mulaw'], sampleRates: [8000, 16000] },
+  };
+  constructor(readonly name: string, private readonly pool: LocalAiPool, private readonly idleTimeoutMs = LOCAL_IDLE_TIMEOUT_MS) {}
 
   async open(options: SttOpenOptions): Promise<SttStream> {
     // Fail now, not at the caller's first word, when the server cannot be reached.
-    const { release } = await this.pool.acquire(options.signal);
-    release();
-    return new LocalAiSttStream(this.pool, options);
+    try {
+      const { release } = await this.pool.acquire(options.signal);
+      release();
+    } catch (err) {
+      throw localFailure(this.name, err) ?? err;
+    }
+    return new LocalAiSttStream(this.name, this.pool, options, this.idleTimeoutMs);
   }
 }
 
@@ -65,7 +68,12 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
    */
   private quietSinceFinal = -1;
 
-  constructor(private readonly pool: LocalAiPool, private readonly options: SttOpenOptions) {
+  constructor(
+    private readonly provider: string,
+    private readonly pool: LocalAiPool,
+    private readonly options: SttOpenOptions,
+    private readonly idleTimeoutMs: number,
+  ) {
     super();
     this.grammar = options.grammar ?? null;
     const narrowband = (options.sourceSampleRate ?? options.sampleRate) <= 8000 && options.sampleRate !== 8000;
@@ -144,7 +152,18 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     const release = this.release;
     this.current = null;
     this.release = null;
-    if (ending) void ending.end().finally(() => release?.());
+    if (!ending) return;
+    // A server that never answers the end would hold the decoder and the turn: bounded by the idle timeout.
+    const deadline = this.closed
+      ? undefined
+      : setTimeout(() => {
+          this.fail(new ProviderError(this.provider, 'timeout', `no final within ${this.idleTimeoutMs} ms of the end of the turn`));
+          release?.();
+        }, this.idleTimeoutMs);
+    void ending.end().finally(() => {
+      clearTimeout(deadline);
+      release?.();
+    });
   }
 
   private async openNext(): Promise<void> {
@@ -205,6 +224,6 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
 
   private fail(err: unknown): void {
     if (this.closed) return;
-    this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    this.emit('error', localFailure(this.provider, err) ?? new Error(String(err)));
   }
 }

@@ -1,0 +1,36 @@
+import OpenAI, { APIConnectionError, APIError } from 'openai';
+import type { ProvidersConfig } from '@ai-agent/common';
+import { ProviderError, connectionError, retryAfterOf, statusError } from '../errors.ts';
+import type { RequestTimeouts, RequestWatch } from '../shared/request-watch.ts';
+
+export type OpenAiConfig = Extract<ProvidersConfig[string], { type: 'openai' }>;
+
+export const OPENAI_KEY_VAR = 'OPENAI_API_KEY';
+
+/**
+ * The SDK client one `openai` provider's stages share (one HTTP keep-alive pool). Retries are ours to decide
+ * (none mid-utterance), the SDK's own logging is off (it would run outside the product's redaction), and
+ * timeouts are enforced per request by RequestWatch, which also covers a body that stalls after its headers.
+ */
+export function openAiClient(config: OpenAiConfig, apiKey: string): OpenAI {
+  return new OpenAI({ apiKey, baseURL: config.base_url, maxRetries: 0, timeout: config.connect_timeout_ms + config.idle_timeout_ms, logLevel: 'off' });
+}
+
+export function timeoutsOf(config: OpenAiConfig): RequestTimeouts {
+  return { connectMs: config.connect_timeout_ms, idleMs: config.idle_timeout_ms };
+}
+
+/** Any failure of an SDK call as a ProviderError (or undefined when the caller cancelled: not a failure). */
+export function openAiFailure(provider: string, err: unknown, watch: RequestWatch): ProviderError | undefined {
+  const timeout = watch.timeoutError();
+  if (timeout) return timeout;
+  if (watch.cancelled) return undefined;
+  if (err instanceof ProviderError) return err;
+  if (err instanceof APIError && err.status !== undefined) {
+    const message = (err.error as { message?: string } | undefined)?.message;
+    return statusError(provider, OPENAI_KEY_VAR, err.status, message, retryAfterOf(err.headers));
+  }
+  if (err instanceof APIConnectionError) return connectionError(provider, 'could not reach the server');
+  // A body cut mid-stream surfaces from fetch as a TypeError ("terminated") or a stream read error.
+  return connectionError(provider, `the answer broke off (${err instanceof Error ? err.message : String(err)})`);
+}

@@ -12,6 +12,7 @@ import type {
   TransferTarget,
 } from '../call/index.ts';
 import type { CallStore } from '../store/types.ts';
+import { settledWithin } from './ari-bounded.ts';
 import { CallRecorder } from './call-recorder.ts';
 import type { Admission } from './admission.ts';
 import type { AriConnection } from './ari-connection.ts';
@@ -323,9 +324,9 @@ export class CallSession implements CallControl, ManagedSession {
     this.conversation?.close();
     const ari = this.ariIfConnected;
     await this.leg?.close(ari);
-    if (ari && this.bridgeId) await ari.bridges.destroy({ bridgeId: this.bridgeId }).catch(() => undefined);
+    if (ari && this.bridgeId) await settledWithin(ari.bridges.destroy({ bridgeId: this.bridgeId }));
     if (ari && !callerAlreadyGone && !wasTransferred) {
-      await ari.channels.hangup({ channelId: this.caller.id, reason: 'normal' }).catch(() => undefined);
+      await settledWithin(ari.channels.hangup({ channelId: this.caller.id, reason: 'normal' }));
     }
     this.releaseAdmission?.();
     this.releaseAdmission = null;

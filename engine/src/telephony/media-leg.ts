@@ -1,5 +1,6 @@
 import type { Client } from 'ari-client';
 import type { MediaStream, TransportKind } from '../call/index.ts';
+import { settledWithin } from './ari-bounded.ts';
 
 /** The media half of a call: a MediaStream plus, when ARI created one, the ExternalMedia channel carrying it. */
 export interface MediaLeg {
@@ -26,14 +27,12 @@ export interface MediaLegFactory {
   create(request: MediaLegRequest, ari: Client): Promise<MediaLeg>;
 }
 
-/** Hangs up a media channel, ignoring "already gone" (404): the caller's hangup often takes it down first. */
+/**
+ * Hangs up a media channel, ignoring "already gone" (404): the caller's hangup often takes it down first. Bounded:
+ * an Asterisk that stopped answering does not hold the call's teardown.
+ */
 export async function hangupQuietly(ari: Client | null, channelId: string): Promise<void> {
-  if (!ari) return;
-  try {
-    await ari.channels.hangup({ channelId });
-  } catch {
-    // gone already
-  }
+  if (ari) await settledWithin(ari.channels.hangup({ channelId }));
 }
 
 /** A leg over `stream` and its ARI media channel; closing ends the stream and hangs the channel up, once. */

@@ -36,6 +36,8 @@ export async function startEngine(opts: {
   providers?: string;
   /** More environment for the engine process (e.g. vendor keys for provider stand-ins). */
   env?: Record<string, string>;
+  /** Call store file (default: in `dir`). */
+  store?: string;
   peer?: AsteriskPeerOptions;
 }): Promise<EngineUnderTest> {
   const peer = await startAsteriskPeer({ username: 'ai-agent', ...opts.peer });
@@ -59,7 +61,7 @@ media:
 providers:
   local: { type: local_ai, url: "ws://127.0.0.1:${opts.localAiPort}" }
 ${opts.providers ? `${opts.providers.replace(/^/gm, '  ')}\n` : ''}store:
-  path: ${join(opts.dir, `calls-${opts.name}.sqlite`)}
+  path: ${opts.store ?? join(opts.dir, `calls-${opts.name}.sqlite`)}
 ${opts.limits ? `limits:\n${opts.limits.replace(/^/gm, '  ')}\n` : ''}contexts:
 ${(opts.contexts ?? 'default:\n  greeting: Thank you for calling. How can I help?\n  tools: [hangup]').replace(/^/gm, '  ')}
 `,

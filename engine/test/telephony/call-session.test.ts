@@ -98,6 +98,17 @@ describe('a Stasis call session against the Asterisk test peer', () => {
     assert.deepEqual(store.ended.map((e) => e.outcome), ['caller_hangup']);
   });
 
+  it('a call whose Asterisk goes away as the caller hangs up still ends, and its record is closed', async () => {
+    const { peer, registry, store } = await start(toneConversations());
+    const call = await peer.placeCall({ script: [waitForAgent(5000), pause(300)] });
+    await call.done;
+    // Asterisk's HTTP side is gone before the engine's teardown can hang up the media channel and destroy the bridge.
+    await peer.close();
+    const ended = Promise.race([registry.idle().then(() => 'ended'), new Promise((r) => setTimeout(() => r('stuck'), 15_000))]);
+    assert.equal(await ended, 'ended', `the call never left teardown: ${JSON.stringify(registry.list().map((c) => c.state))}`);
+    assert.equal(store.ended.length, 1, 'the record was closed');
+  });
+
   it('a media channel that never enters Stasis ends the call with a clear error, within the bound', async () => {
     const { peer, registry, store } = await start(toneConversations(), { mediaStasisStartDelayMs: 60_000 });
     const started = performance.now();

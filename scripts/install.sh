@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the product and its tests need on Debian 12 with Node 20: Debian packages listed in
-# scripts/apt-packages.txt, npm dependencies from the lockfile, and the local AI server's native helper.
+# scripts/apt-packages.txt, npm dependencies from the lockfile, the admin web app, and the local AI server's native
+# helper.
 # Idempotent: safe to run again after an update.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,9 @@ fi
 
 echo "install: npm dependencies"
 npm ci --no-audit --no-fund --loglevel=error
+
+echo "install: admin web app (Vite build into admin-ui/dist/web)"
+npm run --silent build -w admin-ui
 
 if [ -f local-ai-server/package.json ] && node -e 'process.exit(require("./local-ai-server/package.json").scripts?.build ? 0 : 1)'; then
   echo "install: local AI server native helper and channel transform"

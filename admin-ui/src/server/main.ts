@@ -1,36 +1,57 @@
-// Admin UI service entry point. Refuses to listen beyond loopback without JWT_SECRET (bind policy).
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+// Admin UI service entry point: settings from env (refusing to listen beyond loopback without JWT_SECRET),
+// the embedded database, the first admin on first start, then the HTTP server. No logic of its own.
 import {
   BindPolicyError,
   ConfigError,
   createLogger,
   exitWithError,
   installOutputScrubber,
-  readSecret,
   registerEnvSecrets,
-  resolveBindHost,
 } from '@ai-agent/common';
+import { buildAdminServer } from './admin-server.ts';
+import { FIRST_ADMIN, createFirstAdmin } from './auth/first-run.ts';
+import { UserStore } from './auth/user-store.ts';
+import { createDockerReader, type DockerReader } from './docker/reader.ts';
+import { loadSettings, type AdminSettings } from './settings.ts';
+import { openAdminDatabase } from './store/admin-database.ts';
+
+const originalStderr = process.stderr.write.bind(process.stderr);
 
 async function main(): Promise<void> {
   registerEnvSecrets();
-  installOutputScrubber();
   const log = createLogger({ service: 'admin-ui' });
-  let host: string;
+  installOutputScrubber(log);
+  let settings: AdminSettings;
+  let docker: DockerReader | null;
   try {
-    readSecret('JWT_SECRET', process.env, 32);
-    host = resolveBindHost('admin', process.env, log);
+    settings = loadSettings(process.env, log);
+    docker = createDockerReader(process.env);
   } catch (err) {
     if (err instanceof BindPolicyError) exitWithError(`refusing to start: ${err.message}`);
     if (err instanceof ConfigError) exitWithError(err.line());
     throw err;
   }
-  const port = Number(process.env.ADMIN_PORT || 3003);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) exitWithError('config error: ADMIN_PORT: must be a port number');
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
-  app.get('/live', async () => ({ status: 'ok' }));
-  await app.listen({ host, port });
-  log.info({ address: app.server.address() }, 'admin UI listening');
-  const stop = (): void => void app.close().then(() => process.exit(0));
+  const db = openAdminDatabase(settings.dbPath);
+  if (settings.authMode === 'none') log.warn('ADMIN_AUTH=none: every local caller is an administrator (development only)');
+  else {
+    const password = await createFirstAdmin(new UserStore(db));
+    // Shown once, on the terminal only (stderr, never the log or its file), unscrubbed by design.
+    if (password) {
+      originalStderr(`\nadmin UI first start: user "${FIRST_ADMIN}", one-time password: ${password}\n` +
+        'It must be changed at first login. Lost it? npm run admin -- reset-password admin\n\n');
+    }
+  }
+  if (!settings.signingSecret && !/^https?:\/\/(127\.|\[::1\]|localhost)/.test(settings.engineUrl)) {
+    log.warn('SERVICE_SECRET_ADMIN_UI is not set: a remote engine will refuse the admin UI (requests are unsigned)');
+  }
+
+  const { app } = await buildAdminServer(settings, db, docker, log);
+  await app.listen({ host: settings.host, port: settings.port });
+  log.info({ address: app.server.address(), engine: settings.engineUrl, signed: Boolean(settings.signingSecret) }, 'admin UI listening');
+  const stop = (): void => void app.close().then(() => {
+    db.close();
+    process.exit(0);
+  });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { REPO_ROOT, startService, type ServiceProcess } from '@ai-agent/common/testing';
+import { adminSession, startAdmin, type AdminProcess } from './admin-process.ts';
+import { readEvents, type Client } from './http-client.ts';
+
+const SIGNING_SECRET = 'admin-ui-signing-secret-0123456789abcdef';
+// Shapes the scrubber does not know: only "never sent, never logged" keeps them out of the output.
+const PLANTED = `planted${'7f3a9c'.repeat(4)}`;
+const REPLACED = `replaced${'c0ffee'.repeat(4)}`;
+
+type Tree = Record<string, any>;
+
+describe('admin UI ↔ a real engine process (signed requests only)', () => {
+  let dir: string;
+  let configFile: string;
+  let engine: ServiceProcess;
+  let admin: AdminProcess;
+  let session: Client;
+  let enginePort: number;
+  const bodies: string[] = [];
+
+  const get = async (path: string) => {
+    const r = await session.get(path);
+    bodies.push(JSON.stringify(r.headers), r.text);
+    return r;
+  };
+  const put = async (path: string, body: unknown) => {
+    const r = await session.send('PUT', path, body);
+    bodies.push(JSON.stringify(r.headers), r.text);
+    return r;
+  };
+  const backups = (): string[] => readdirSync(dir).filter((f) => f.startsWith('ai-agent.yaml.') && f.endsWith('.bak'));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'admin-engine-'));
+    configFile = join(dir, 'ai-agent.yaml');
+    const tree = parse(readFileSync(join(REPO_ROOT, 'config/ai-agent.yaml'), 'utf8')) as Tree;
+    tree.store = { ...tree.store, path: join(dir, 'calls.sqlite') };
+    tree.media = { ...tree.media, audiosocket: { port: 0 }, websocket: { port: 0 }, rtp: { ...tree.media.rtp, port_min: 0, port_max: 0 } };
+    writeFileSync(configFile, `# engine config under test\n${stringify(tree)}`);
+    engine = startService('engine/src/main.ts', {
+      AI_AGENT_CONFIG: configFile,
+      HEALTH_PORT: '0',
+      // The engine trusts no loopback caller here: only requests signed as admin-ui get in.
+      HEALTH_TRUST_LOOPBACK: 'false',
+      SERVICE_SECRET_ADMIN_UI: SIGNING_SECRET,
+    });
+    const line = await engine.waitFor(/engine control server listening/, 30_000);
+    enginePort = (JSON.parse(line) as { address: { port: number } }).address.port;
+    admin = await startAdmin(
+      { AI_AGENT_CONFIG: configFile, ADMIN_ENGINE_URL: `http://127.0.0.1:${enginePort}`, SERVICE_SECRET_ADMIN_UI: SIGNING_SECRET, OPENAI_API_KEY: PLANTED },
+      `# provider keys\nOPENAI_API_KEY=${PLANTED}\n`,
+    );
+    session = await adminSession(admin);
+  });
+  after(async () => {
+    await admin?.stop();
+    await engine?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the engine refuses an unsigned caller, and answers the admin UI', async () => {
+    assert.equal((await fetch(`http://127.0.0.1:${enginePort}/calls`)).status, 401);
+    const status = await get('/api/engine/status');
+    assert.equal(status.status, 200);
+    assert.equal(status.json.health.version, '0.1.0');
+    assert.equal(status.json.ready.status, 'not_ready', 'no Asterisk here');
+    assert.equal(status.json.ready.checks.ari, false);
+    const calls = await get('/api/calls?limit=5');
+    assert.deepEqual(calls.json.active, []);
+    assert.ok(Array.isArray(calls.json.recent));
+    assert.deepEqual((await get('/api/calls/no-such-call')).json, { error: 'not found' });
+    const hangup = await session.send('POST', '/api/calls/no-such-call/hangup');
+    assert.equal(hangup.status, 404);
+    const audit = (await get('/api/audit?limit=5')).json as Array<{ action: string; detail: { callId?: string } }>;
+    assert.ok(audit.some((e) => e.action === 'call.hangup' && e.detail.callId === 'no-such-call'));
+  });
+
+  it('GET /api/events streams the engine status at once and metrics every few seconds', async () => {
+    const { status, events } = await readEvents(session, '/api/events', (seen) => seen.some((e) => e.event === 'metrics'), 9000);
+    assert.equal(status, 200);
+    const first = events.find((e) => e.event === 'status')?.data as Tree;
+    assert.equal(first.ready.status, 'not_ready');
+    const metrics = events.find((e) => e.event === 'metrics')?.data as Tree;
+    assert.equal(metrics.activeCalls, 0);
+    assert.equal(typeof metrics.eventLoopLagSeconds, 'number');
+  });
+
+  it('a config save validates, writes atomically with a timestamped backup, and reloads the engine', async () => {
+    const current = await get('/api/config');
+    assert.equal(current.json.state.running.version, 1);
+    const before = readFileSync(configFile, 'utf8');
+    assert.equal(current.json.yaml, before);
+    const tree = parse(before) as Tree;
+    tree.limits.max_concurrent_calls = 7;
+    const saved = await put('/api/config', { yaml: `# edited in the admin UI\n${stringify(tree)}` });
+    assert.equal(saved.status, 200, saved.text);
+    assert.deepEqual(saved.json.changed, ['limits.max_concurrent_calls']);
+    assert.equal(saved.json.reload.reloaded, true);
+    assert.deepEqual(saved.json.reload.changed, ['limits.max_concurrent_calls']);
+    assert.deepEqual(backups(), [saved.json.backup]);
+    assert.equal(readFileSync(join(dir, saved.json.backup), 'utf8'), before, 'the backup holds the previous file');
+    assert.match(readFileSync(configFile, 'utf8'), /^# edited in the admin UI/);
+    const after = await get('/api/config');
+    assert.equal(after.json.state.running.version, 2, 'the engine runs the new config');
+    assert.deepEqual(after.json.state.differs, [], 'and it matches the file');
+    const audit = (await get('/api/audit?limit=5')).json as Array<{ action: string; detail: { keys?: string[] } }>;
+    assert.deepEqual(audit.find((e) => e.action === 'config.change')?.detail.keys, ['limits.max_concurrent_calls']);
+  });
+
+  it('an invalid config names the key and changes nothing', async () => {
+    const before = readFileSync(configFile, 'utf8');
+    const backupsBefore = backups();
+    const tree = parse(before) as Tree;
+    tree.limits.max_concurrent_calls = 0;
+    const bad = await put('/api/config', { yaml: stringify(tree) });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.json.error, 'invalid config');
+    assert.equal(bad.json.key, 'limits.max_concurrent_calls');
+    assert.ok(bad.json.reason);
+    const syntax = await put('/api/config', { yaml: 'limits: [unclosed' });
+    assert.deepEqual([syntax.status, syntax.json.key], [422, '(yaml)']);
+    const secret = await put('/api/config', { yaml: stringify({ ...tree, ari: { ...tree.ari, password: 'in-the-file' } }) });
+    assert.deepEqual([secret.status, secret.json.key], [422, 'ari.password']);
+    assert.equal(readFileSync(configFile, 'utf8'), before);
+    assert.deepEqual(backups(), backupsBefore);
+    assert.equal((await get('/api/config')).json.state.running.version, 2);
+  });
+
+  it('provider keys are write-only: set/not set, replaced in .env with a backup, never returned or logged', async () => {
+    const names = (await get('/api/secrets')).json.names as Array<{ name: string; set: boolean }>;
+    assert.deepEqual(names.find((n) => n.name === 'OPENAI_API_KEY'), { name: 'OPENAI_API_KEY', set: true });
+    assert.deepEqual(names.find((n) => n.name === 'DEEPGRAM_API_KEY'), { name: 'DEEPGRAM_API_KEY', set: false });
+    assert.equal((await put('/api/secrets/JWT_SECRET', { value: 'x'.repeat(40) })).status, 404, 'only the product secrets');
+    const bad = await put('/api/secrets/DEEPGRAM_API_KEY', { value: `${REPLACED} "quoted"` });
+    assert.equal(bad.status, 400);
+    assert.equal((await put('/api/secrets/DEEPGRAM_API_KEY', { value: REPLACED })).status, 204);
+    assert.equal((await put('/api/secrets/OPENAI_API_KEY', { value: `${REPLACED}x` })).status, 204);
+    const env = readFileSync(admin.envFile, 'utf8');
+    assert.match(env, /^# provider keys$/m);
+    assert.match(env, new RegExp(`^DEEPGRAM_API_KEY="${REPLACED}"$`, 'm'));
+    assert.match(env, new RegExp(`^OPENAI_API_KEY="${REPLACED}x"$`, 'm'));
+    assert.equal(statSync(admin.envFile).mode & 0o777, 0o600);
+    const envBackups = readdirSync(admin.dir).filter((f) => f.startsWith('.env.') && f.endsWith('.bak'));
+    assert.equal(envBackups.length, 2);
+    for (const f of envBackups) assert.equal(statSync(join(admin.dir, f)).mode & 0o777, 0o600);
+    assert.equal(((await get('/api/secrets')).json.names as Array<{ set: boolean }>).filter((n) => n.set).length, 2);
+
+    for (const path of ['/api/me', '/api/engine/status', '/api/calls', '/api/config', '/api/secrets', '/api/tokens', '/api/users', '/api/audit?limit=500', '/api/containers', '/api/nope']) await get(path);
+    const everything = bodies.join('\n') + admin.service.stdout() + admin.service.stderr();
+    for (const value of [PLANTED, REPLACED]) assert.ok(!everything.includes(value), `${value.slice(0, 10)}… leaked`);
+    assert.match(admin.service.stdout(), /"msg":"request"/, 'the log was captured');
+  });
+});

@@ -101,7 +101,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const control = buildControlServer({ log, guard, readiness, version: VERSION, routes: ops.routes() });
+  const providerHealth = () => providers.health();
+  ops.sources.providerHealth = providerHealth;
+  const control = buildControlServer({ log, guard, readiness, version: VERSION, routes: ops.routes(), providerHealth });
   await control.listen({ host: healthHost, port: config.control.port });
   closers.push({ name: 'control server', close: () => control.close() });
   log.info({ address: control.server.address(), config: configPath() }, 'engine control server listening');

@@ -34,7 +34,16 @@ export type CallEvent =
   | { kind: 'false_barge_in'; at: string; reason: string; transcript: string; speechMs: number }
   | { kind: 'tool_call'; at: string; name: string; arguments: string; result: string }
   | { kind: 'provider_error'; at: string; provider: string; stage: string; message: string }
-  | { kind: 'dtmf'; at: string; digits: string };
+  | { kind: 'dtmf'; at: string; digits: string }
+  | {
+      kind: 'usage';
+      at: string;
+      usage: {
+        stt: Record<string, { audioSeconds: number }>;
+        tts: Record<string, { characters: number }>;
+        llm: Record<string, { replies: number; promptTokens: number; completionTokens: number; cachedTokens: number }>;
+      };
+    };
 
 /** What the engine says about any call; the caller's number arrives masked. */
 interface CallBase {

@@ -39,6 +39,13 @@ export interface TurnRecord {
   latency?: TurnLatency;
 }
 
+/** What a call used of each provider, by the provider's config name: what an operator is billed for. */
+export interface ProviderUsage {
+  stt: Record<string, { audioSeconds: number }>;
+  tts: Record<string, { characters: number }>;
+  llm: Record<string, { replies: number; promptTokens: number; completionTokens: number; cachedTokens: number }>;
+}
+
 export type CallEventRecord =
   /**
    * `reactionMs`: caller speech onset → agent audio stopped leaving the engine; `decisionMs`: → the
@@ -49,4 +56,6 @@ export type CallEventRecord =
   | { kind: 'false_barge_in'; at: string; reason: string; transcript: string; speechMs: number }
   | { kind: 'tool_call'; at: string; name: string; arguments: string; result: string }
   | { kind: 'provider_error'; at: string; provider: string; stage: 'stt' | 'llm' | 'tts' | 'agent'; message: string }
-  | { kind: 'dtmf'; at: string; digits: string };
+  | { kind: 'dtmf'; at: string; digits: string }
+  /** Written once, as the conversation ends (pipeline calls; tokens only where the vendor reports them). */
+  | { kind: 'usage'; at: string; usage: ProviderUsage };

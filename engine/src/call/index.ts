@@ -3,7 +3,7 @@
 // the codec names (audio/).
 export type { CallInfo } from './call-info.ts';
 export type { CallActions, CallControl, TransferTarget } from './call-control.ts';
-export type { CallEventRecord, CallOutcome, TurnLatency, TurnRecord } from './call-record.ts';
+export type { CallEventRecord, CallOutcome, ProviderUsage, TurnLatency, TurnRecord } from './call-record.ts';
 export type {
   CallRecordSink,
   ConversationFactory,

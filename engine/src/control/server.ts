@@ -20,6 +20,8 @@ export interface ControlServerDeps {
   guard: AuthGuard;
   readiness: Readiness;
   version: string;
+  /** Provider stages skipped after a failure until their re-probe: shown in /ready (the engine still serves). */
+  providerHealth?: () => Iterable<{ provider: string; stage: string; healthy: boolean }>;
   /** Operator routes (reload, config state, calls, metrics), registered after the public ones. */
   routes: readonly ControlRoutes[];
   /** Host names and origins this listener answers to; default from HEALTH_ALLOWED_HOSTS. */
@@ -109,8 +111,10 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   app.get('/live', async () => ({ status: 'ok' }));
   app.get('/ready', async (_request, reply) => {
     const waiting = readiness.waitingFor();
-    if (waiting.length) return reply.code(503).send({ ready: false, waiting });
-    return { ready: true };
+    const unhealthy = [...(deps.providerHealth?.() ?? [])].filter((h) => !h.healthy).map(({ provider, stage }) => ({ provider, stage }));
+    const detail = unhealthy.length ? { unhealthyProviders: unhealthy } : {};
+    if (waiting.length) return reply.code(503).send({ ready: false, waiting, ...detail });
+    return { ready: true, ...detail };
   });
   app.get('/health', async () => ({
     status: readiness.waitingFor().length ? 'degraded' : 'ok',

@@ -118,6 +118,7 @@ export class Conversation extends CallConversation<ConversationStats> {
   }
 
   protected release(): void {
+    this.recordUsage();
     this.turns.close();
     this.replies.close();
     this.stt?.off('partial', this.onPartial).off('final', this.onFinal).off('error', this.onSttError);
@@ -355,6 +356,13 @@ export class Conversation extends CallConversation<ConversationStats> {
   }
 
   // ---- plumbing ----
+
+  /** What the call used of each provider, into its record (once, as it ends), when anything was used. */
+  private recordUsage(): void {
+    const usage = this.opts.providers.usage?.snapshot();
+    if (!usage || Object.keys(usage.stt).length + Object.keys(usage.tts).length + Object.keys(usage.llm).length === 0) return;
+    this.host.sink.event({ kind: 'usage', at: new Date().toISOString(), usage });
+  }
 
   /** How long caller audio waits in the engine before the pipeline sees it (the jitter buffer's delay). */
   private get inboundDelayMs(): number {

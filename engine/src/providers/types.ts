@@ -1,5 +1,6 @@
 // The contracts every vendor adapter implements. The pipeline meets providers only through these types.
 // Audio crossing these interfaces is mono PCM16 (Int16Array) at a declared sample rate.
+import type { ProviderUsage } from '../call/index.ts';
 
 /**
  * Audio a provider takes or gives on its own wire. PCM crossing these contracts is always PCM16 at a declared
@@ -202,11 +203,7 @@ export interface AgentProvider {
 
 /** What one call used of each provider (audio seconds, characters, tokens): `CallUsage.snapshot()`. */
 export interface UsageCounter {
-  snapshot(): {
-    stt: Record<string, { audioSeconds: number }>;
-    tts: Record<string, { characters: number }>;
-    llm: Record<string, { replies: number } & LlmUsage>;
-  };
+  snapshot(): ProviderUsage;
 }
 
 /** The three providers a pipeline (non-agent) conversation speaks through, chosen per context. */

@@ -58,5 +58,8 @@ export function redactEvent(event: CallEventRecord, policy: RedactionPolicy): Ca
     case 'dtmf':
       // Digits typed on a keypad are often account numbers or PINs: masked like caller numbers.
       return { ...event, digits: policy.showPhoneNumbers() ? event.digits : '*'.repeat(event.digits.length) };
+    case 'usage':
+      // Provider names from the config and counts: nothing a caller said.
+      return event;
   }
 }

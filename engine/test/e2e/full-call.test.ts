@@ -67,6 +67,15 @@ describe('a whole call through the real engine and local AI server', { timeout: 
         assert.match(agentText, /open|hours|monday/, `the agent did not answer the hours question: ${agentText}`);
         assert.ok(record.turns.some((t) => t.speaker === 'caller'), 'no caller turn recorded');
         assert.ok(!sut.engine.stdout().includes('4155550199'), 'the caller number leaked into the log');
+        // What the call used of each provider is in its record and in the metrics (the offline server bills
+        // nothing, but is counted like any vendor).
+        const usage = record.events.find((e) => e.kind === 'usage');
+        assert.ok(usage?.kind === 'usage', `no usage in the record: ${JSON.stringify(record.events)}`);
+        assert.ok((usage.usage.stt.local?.audioSeconds ?? 0) > 1, JSON.stringify(usage.usage));
+        assert.ok((usage.usage.tts.local?.characters ?? 0) > agentText.length / 2, JSON.stringify(usage.usage));
+        assert.ok((usage.usage.llm.local?.replies ?? 0) >= 1, JSON.stringify(usage.usage));
+        const metrics = await (await fetch(`${sut.control}/metrics`)).text();
+        assert.match(metrics, /ai_agent_provider_usage_total\{provider="local",stage="stt",unit="audio_seconds"\} [1-9]/);
         callId = record.id;
       });
 

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startService, type ServiceProcess } from '@ai-agent/common/testing';
 import { startAsteriskPeer, type AsteriskPeer, type AsteriskPeerOptions } from '@ai-agent/test-peers';
+import type { CallEventRecord } from '../../src/call/index.ts';
 
 /** The local AI server as a real process on an ephemeral port. */
 export async function startLocalAi(env: Record<string, string> = {}): Promise<{ proc: ServiceProcess; port: number }> {
@@ -118,7 +119,7 @@ export interface StoredCall {
   transport: string;
   callerNumber?: string;
   turns: Array<{ speaker: string; text: string; interrupted: boolean }>;
-  events: Array<{ kind: string; [k: string]: unknown }>;
+  events: CallEventRecord[];
 }
 
 /** Waits until the newest `count` call records are finished (records are written when teardown ends). */

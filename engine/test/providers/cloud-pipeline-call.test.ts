@@ -46,10 +46,14 @@ describe('a call through cloud providers, switched by config', () => {
       const answer = await call.caller.waitForAgentAudio(call.caller.lastSpeechEndAt, 8000);
       assert.ok(answer !== null, 'the answer was heard');
       assert.ok(await call.caller.waitForAgentSilence(answer, 500, 10_000));
-      return { turns: call.sink.turns.map((t) => [t.speaker, t.text]), usage: providers.usage!.snapshot() };
     } finally {
       await call.close();
     }
+    // The call's usage went into its record as the conversation ended, once, equal to the counters.
+    const recorded = call.sink.events.filter((e) => e.kind === 'usage');
+    assert.equal(recorded.length, 1);
+    assert.deepEqual(recorded[0]!.kind === 'usage' && recorded[0]!.usage, providers.usage!.snapshot());
+    return { turns: call.sink.turns.map((t) => [t.speaker, t.text]), usage: providers.usage!.snapshot() };
   }
 
   test('Deepgram STT → OpenAI LLM → Deepgram TTS', async () => {

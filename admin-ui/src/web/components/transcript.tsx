@@ -16,6 +16,14 @@ function eventText(e: CallEvent): string {
       return `${e.stage} provider ${e.provider} failed: ${e.message}`;
     case 'dtmf':
       return `DTMF ${e.digits}`;
+    case 'usage': {
+      const { stt, tts, llm } = e.usage;
+      return [
+        ...Object.entries(stt).map(([p, u]) => `${p}: ${u.audioSeconds.toFixed(1)} s of audio recognised`),
+        ...Object.entries(tts).map(([p, u]) => `${p}: ${u.characters} characters spoken`),
+        ...Object.entries(llm).map(([p, u]) => `${p}: ${u.replies} replies, ${u.promptTokens} prompt / ${u.completionTokens} completion / ${u.cachedTokens} cached tokens`),
+      ].join('; ');
+    }
   }
 }
 

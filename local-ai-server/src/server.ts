@@ -57,7 +57,11 @@ export async function startLocalAiServer(
   const policy = loadBrowserPolicy('local_ws', env, cfg.server.allowed_origins);
   const limits = {
     maxStreams: cfg.server.max_streams_per_connection,
-    openConnections: () => connections.size,
+    connectionsWithoutStt: () => {
+      let idle = 0;
+      for (const c of connections) if (!c.holdsStt) idle++;
+      return idle;
+    },
     ttsGate: new SynthesisGate(cfg.tts.max_concurrent, () => connections.size),
     maxQueuedChars: cfg.tts.max_queued_chars_per_connection,
     maxSendBuffer: cfg.server.max_send_buffer_bytes,

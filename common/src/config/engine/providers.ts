@@ -17,7 +17,7 @@ const localAiProviderSchema = z
       .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry credentials; set LOCAL_WS_AUTH_TOKEN')
       .default('ws://127.0.0.1:8765'),
     connect_timeout_ms: ms(3000, 100, 60_000),
-    /** Longest wait for the next piece of an answer (a reply, audio, a final) before the request fails (15000). */
+    /** Longest wait for the next piece of an answer (a reply, audio, a final) before the request fails (60000: the offline recogniser on a saturated host is slow, not dead). */
     idle_timeout_ms: z.number().int().min(100).max(120_000).optional(),
   })
   .strict();

@@ -6,7 +6,7 @@ import type { RequestWatch } from '../shared/request-watch.ts';
 const TOKEN_VAR = 'LOCAL_WS_AUTH_TOKEN';
 
 /** Default of `idle_timeout_ms`: a local model on CPU may think a while before its first word. */
-export const LOCAL_IDLE_TIMEOUT_MS = 15_000;
+export const LOCAL_IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * A local AI failure as the ProviderError every adapter fails with (undefined: the caller cancelled). The

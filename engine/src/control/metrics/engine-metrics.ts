@@ -1,3 +1,5 @@
+// Size: over 350 lines because it is the one registry of every engine metric: its definitions, their scrape-time
+// sources and the call-event feeds; splitting it would scatter names that must stay unique and consistent.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReasonCounts } from '../../transport/counters.ts';
 import type { CallOutcome, ProviderUsage, TurnLatency } from '../../call/index.ts';

@@ -113,8 +113,9 @@ describe('call store under a locked database', () => {
     try {
       await store.list({ limit: 1 });
       const purge = store.purgeEndedBefore('2026-01-01T00:00:00.000Z');
-      // Sent once the purge has begun: behind one DELETE of every expired call, it would wait for all of them.
-      await sleep(1);
+      // Sent once the purge has visibly begun (its first batch committed): behind one DELETE of every expired
+      // call, it would wait for all of them. A write that arrives with the purge request goes first by design.
+      while ((expired.get() as { n: number }).n === calls) await sleep(1);
       store.begin({ id: 'new', context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: at(0) });
       const left = await store.get('new').then((record) => {
         assert.ok(record);

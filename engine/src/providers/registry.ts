@@ -3,7 +3,7 @@ import type { AgentProvider, LlmProvider, PipelineProviders, SttProvider, TtsPro
 import { FallbackLlm, FallbackStt, FallbackTts } from './fallback.ts';
 import { LocalAiPool } from './local-ai/connection-pool.ts';
 import { LocalAiLlm } from './local-ai/llm.ts';
-import { LocalAiStt } from './local-ai/stt.ts';
+import { LOCAL_BUSY_RETRY_MS, LocalAiStt } from './local-ai/stt.ts';
 import { LocalAiTts } from './local-ai/tts.ts';
 import { LOCAL_IDLE_TIMEOUT_MS } from './local-ai/failure.ts';
 import { DeepgramVoiceAgent } from './deepgram/agent.ts';
@@ -45,7 +45,7 @@ const FACTORIES: { [T in ProviderConfig['type']]: ProviderFactory<Extract<Provid
     });
     const idle = config.idle_timeout_ms ?? LOCAL_IDLE_TIMEOUT_MS;
     return {
-      stt: new LocalAiStt(name, pool, idle),
+      stt: new LocalAiStt(name, pool, idle, config.busy_retry_ms ?? LOCAL_BUSY_RETRY_MS),
       llm: new LocalAiLlm(name, pool, idle),
       tts: new LocalAiTts(name, pool, idle),
       close: () => pool.close(),

@@ -19,6 +19,8 @@ const localAiProviderSchema = z
     connect_timeout_ms: ms(3000, 100, 60_000),
     /** Longest wait for the next piece of an answer (a reply, audio, a final) before the request fails (60000: the offline recogniser on a saturated host is slow, not dead). */
     idle_timeout_ms: z.number().int().min(100).max(120_000).optional(),
+    /** How long opening a recogniser keeps trying while the server's are all in use, the caller's audio buffered meanwhile (2000; 0: fail at once). */
+    busy_retry_ms: z.number().int().min(0).max(30_000).optional(),
   })
   .strict();
 

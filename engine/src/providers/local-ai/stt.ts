@@ -1,14 +1,21 @@
 import { Resampler } from '@ai-agent/common/audio';
 import { EventEmitter } from 'node:events';
-import type { SttStream as LocalSttStream } from '@ai-agent/local-ai-server/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LocalAiError, type SttStream as LocalSttStream } from '@ai-agent/local-ai-server/client';
 import type { Lease, LocalAiPool } from './connection-pool.ts';
 import { ProviderError } from '../errors.ts';
 import { carriesSound } from '../shared/pcm.ts';
 import { LOCAL_IDLE_TIMEOUT_MS, localFailure } from './failure.ts';
 import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents } from '../types.ts';
 
-/** Audio kept while a recognition stream opens (1 s at 16 kHz); beyond it the oldest is dropped. */
-const MAX_BUFFERED_SAMPLES = 16000;
+/** Audio kept while a recognition stream opens, busy retries included (3 s at 16 kHz); beyond it the oldest is dropped. */
+const MAX_BUFFERED_SAMPLES = 48000;
+/** Default of `busy_retry_ms`: how long an open keeps trying while every server recogniser is in use. */
+export const LOCAL_BUSY_RETRY_MS = 2000;
+/** Waits before asking a busy server again, in turn; the last repeats. */
+const BUSY_BACKOFF_MS = [50, 100, 200, 400] as const;
+/** Every recogniser in use (or this connection's streams): a caller who stops talking frees one soon. */
+const serverBusy = (err: unknown): boolean => err instanceof LocalAiError && (err.code === 'busy' || err.code === 'too_many_streams');
 /** Quiet 20 ms frames after a server-side end of utterance before the decoder is given back (1 s). */
 const LINGER_FRAMES = 50;
 /** Audio before the onset that goes with it, so the first syllable is not clipped (300 ms at 16 kHz). */
@@ -29,7 +36,12 @@ export class LocalAiStt implements SttProvider {
     keyterms: false,
     audio: { encodings: ['linear16', 'mulaw'], sampleRates: [8000, 16000] },
   };
-  constructor(readonly name: string, private readonly pool: LocalAiPool, private readonly idleTimeoutMs = LOCAL_IDLE_TIMEOUT_MS) {}
+  constructor(
+    readonly name: string,
+    private readonly pool: LocalAiPool,
+    private readonly idleTimeoutMs = LOCAL_IDLE_TIMEOUT_MS,
+    private readonly busyRetryMs = LOCAL_BUSY_RETRY_MS,
+  ) {}
 
   async open(options: SttOpenOptions): Promise<SttStream> {
     // Fail now, not at the caller's first word, when the server cannot be reached.
@@ -39,7 +51,7 @@ export class LocalAiStt implements SttProvider {
     } catch (err) {
       throw localFailure(this.name, err) ?? err;
     }
-    return new LocalAiSttStream(this.name, this.pool, options, this.idleTimeoutMs);
+    return new LocalAiSttStream(this.name, this.pool, options, this.idleTimeoutMs, this.busyRetryMs);
   }
 }
 
@@ -67,12 +79,15 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
    * recogniser for the next digit would lose its onset.
    */
   private quietSinceFinal = -1;
+  /** Recognisers told to end whose final has not come: each fails only after idleTimeoutMs without a message. */
+  private readonly ending = new Map<LocalSttStream, NodeJS.Timeout>();
 
   constructor(
     private readonly provider: string,
     private readonly pool: LocalAiPool,
     private readonly options: SttOpenOptions,
     private readonly idleTimeoutMs: number,
+    private readonly busyRetryMs: number,
   ) {
     super();
     this.grammar = options.grammar ?? null;
@@ -153,30 +168,54 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     this.current = null;
     this.release = null;
     if (!ending) return;
-    // A server that never answers the end would hold the decoder and the turn: bounded by the idle timeout.
-    const deadline = this.closed
-      ? undefined
-      : setTimeout(() => {
-          this.fail(new ProviderError(this.provider, 'timeout', `no final within ${this.idleTimeoutMs} ms of the end of the turn`));
-          release?.();
-        }, this.idleTimeoutMs);
+    // A recogniser that stops answering would hold its decoder and the turn. A slow one (a saturated host
+    // decoding its backlog) still sends partials: each restarts the deadline, so only silence fails the turn.
+    if (!this.closed) {
+      const deadline = setTimeout(() => {
+        this.fail(new ProviderError(this.provider, 'timeout', `the recogniser sent nothing for ${this.idleTimeoutMs} ms after the end of the turn`));
+        release?.();
+      }, this.idleTimeoutMs);
+      this.ending.set(ending, deadline);
+    }
     void ending.end().finally(() => {
-      clearTimeout(deadline);
+      clearTimeout(this.ending.get(ending));
+      this.ending.delete(ending);
       release?.();
     });
+  }
+
+  /**
+   * Opens a recogniser. While every one is in use the server answers `busy`: the open is tried again with
+   * backoff for up to busyRetryMs (the caller's audio waits in `pending`), as another caller's turn ends soon.
+   */
+  private async openRecogniser(): Promise<Lease & { value: LocalSttStream }> {
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.pool.open(this.options.signal, (client) =>
+          client.openStt({
+            encoding: 'slin16le',
+            sampleRate: this.sendRate,
+            partials: true,
+            ...(this.grammar ? { grammar: this.grammar } : {}),
+          }),
+        );
+      } catch (err) {
+        if (!serverBusy(err) || this.closed || this.options.signal?.aborted) throw err;
+        const left = this.busyRetryMs - (performance.now() - started);
+        if (left <= 0) {
+          if (attempt === 0) throw err;
+          throw new ProviderError(this.provider, 'rate_limited', `every recogniser of the server stayed busy for ${this.busyRetryMs} ms`);
+        }
+        await sleep(Math.min(BUSY_BACKOFF_MS[Math.min(attempt, BUSY_BACKOFF_MS.length - 1)]!, left));
+      }
+    }
   }
 
   private async openNext(): Promise<void> {
     let opened: Lease & { value: LocalSttStream };
     try {
-      opened = await this.pool.open(this.options.signal, (client) =>
-        client.openStt({
-          encoding: 'slin16le',
-          sampleRate: this.sendRate,
-          partials: true,
-          ...(this.grammar ? { grammar: this.grammar } : {}),
-        }),
-      );
+      opened = await this.openRecogniser();
     } finally {
       this.opening = false;
     }
@@ -187,9 +226,11 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     }
     let ended = false;
     stream.on('partial', (text) => {
+      this.ending.get(stream)?.refresh();
       if (!this.closed) this.emit('partial', text);
     });
     stream.on('final', (text) => {
+      this.ending.get(stream)?.refresh();
       if (this.closed) return;
       // The server ended the utterance itself: its decoder goes back once the caller stays quiet a while.
       if (this.current === stream) this.quietSinceFinal = 0;

@@ -217,7 +217,8 @@ export async function localAiSubjects(): Promise<{ stt: SttSubject; llm: LlmSubj
     stt: {
       ...base,
       name: 'local stt',
-      make: () => new LocalAiStt('local', pool(), TEST_IDLE_MS),
+      // No busy retries: a scripted 429 stands for a server that stays busy past them (local-ai-stt-busy.test.ts).
+      make: () => new LocalAiStt('local', pool(), TEST_IDLE_MS, 0),
       scriptTurn: (text) => fake.stt.push({ text }),
       scriptFault: (kind) => fault(kind, fake.stt, 0),
       armCancel: () => undefined,

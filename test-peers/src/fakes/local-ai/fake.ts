@@ -12,6 +12,9 @@ import { wordDeltas } from '../openai/chat.ts';
 /** What one recognition stream hears: its final's text, said after speech was heard. */
 export interface LocalSttScript {
   text?: string;
+  /** Partials sent before the final, paced by `pace` (a recogniser still decoding its backlog). */
+  partials?: string[];
+  pace?: Pace;
   fault?: Fault;
 }
 export interface LocalChatReply {
@@ -103,7 +106,7 @@ interface Open {
   text?: string;
   /** A stall fault hit: the stream answers nothing more. */
   stalled?: boolean;
-  stt?: { vad: EnergyVad; rate: number; quietMs: number; speaking: boolean; script: Promise<LocalSttScript>; finalSent: boolean };
+  stt?: { vad: EnergyVad; rate: number; quietMs: number; speaking: boolean; script: Promise<LocalSttScript>; final?: Promise<boolean> };
 }
 
 function serve(ws: WebSocket, scripts: Scripts): void {
@@ -138,16 +141,22 @@ function serve(ws: WebSocket, scripts: Scripts): void {
     return true;
   };
 
-  /** Sends the utterance's final (if speech was heard); false when the script stalled or dropped instead. */
-  const sttFinal = async (s: Open): Promise<boolean> => {
-    if (!s.stt || s.stt.finalSent || !s.record.heard) return true;
-    s.stt.finalSent = true;
-    const script = await s.stt.script;
-    if (script.fault?.kind === 'status') {
-      send({ type: 'error', id: s.record.id, code: errorCode(script.fault), message: 'recognition failed' });
-      return true;
-    }
-    return play(s, [{ type: 'stt.final', id: s.record.id, text: script.text ?? '', grammar: false }], {}, script.fault);
+  /**
+   * Sends the utterance's final (if speech was heard), once: an end that comes while it is still on its way
+   * waits for it, as the server closes a stream only after its final. False when the script stalled or dropped.
+   */
+  const sttFinal = (s: Open): Promise<boolean> => {
+    if (!s.stt || !s.record.heard) return Promise.resolve(true);
+    return (s.stt.final ??= (async () => {
+      const script = await s.stt!.script;
+      if (script.fault?.kind === 'status') {
+        send({ type: 'error', id: s.record.id, code: errorCode(script.fault), message: 'recognition failed' });
+        return true;
+      }
+      const id = s.record.id;
+      const partials = (script.partials ?? []).map((text) => ({ type: 'stt.partial', id, text }));
+      return play(s, [...partials, { type: 'stt.final', id, text: script.text ?? '', grammar: false }], script.pace, script.fault);
+    })());
   };
 
   const onAudio = (frame: Buffer): void => {
@@ -208,7 +217,7 @@ function serve(ws: WebSocket, scripts: Scripts): void {
       case 'stt.start': {
         const o = start('stt', msg);
         const rate = msg.sampleRate as number;
-        o.stt = { vad: new EnergyVad(rate), rate, quietMs: 0, speaking: false, script: scripts.stt.next(o.record), finalSent: false };
+        o.stt = { vad: new EnergyVad(rate), rate, quietMs: 0, speaking: false, script: scripts.stt.next(o.record) };
         const script = await o.stt.script;
         if (script.fault?.kind === 'status' && script.fault.status === 429) {
           open.delete(id);

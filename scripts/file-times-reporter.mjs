@@ -1,0 +1,17 @@
+// Test reporter that prints, after the run, the test files that took longest (the sum of each file's top-level
+// tests and suites): where the CI time budget goes, for whoever has to keep the suite under it.
+const SHOWN = 15;
+
+export default async function* fileTimes(source) {
+  const byFile = new Map();
+  for await (const event of source) {
+    if ((event.type === 'test:pass' || event.type === 'test:fail') && event.data.nesting === 0 && event.data.file) {
+      byFile.set(event.data.file, (byFile.get(event.data.file) ?? 0) + (event.data.details?.duration_ms ?? 0));
+    }
+  }
+  const cwd = process.cwd() + '/';
+  const rows = [...byFile].sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((sum, [, ms]) => sum + ms, 0);
+  yield `\nslowest test files (of ${rows.length}, ${(total / 1000).toFixed(0)} s in tests):\n`;
+  for (const [file, ms] of rows.slice(0, SHOWN)) yield `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${file.replace(cwd, '')}\n`;
+}

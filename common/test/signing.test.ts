@@ -27,11 +27,39 @@ describe('request signing', () => {
     assert.deepEqual(v.verify(good, { ...req, path: '/calls' }), { ok: false, reason: 'bad_signature' });
     assert.deepEqual(v.verify(signRequest('admin-ui', SECRET, req, now - 31_000), req), { ok: false, reason: 'stale_timestamp' });
     assert.deepEqual(v.verify(signRequest('admin-ui', SECRET, req, now + 31_000), req), { ok: false, reason: 'stale_timestamp' });
-    // A nonce may be reused only after it has expired from the store.
-    const once = signRequest('admin-ui', SECRET, req, now);
-    assert.equal(v.verify(once, req).ok, true);
-    now += 61_000;
-    assert.deepEqual(v.verify(once, req), { ok: false, reason: 'stale_timestamp' });
+  });
+
+  it('refuses a replay for as long as its timestamp is accepted, then as stale', () => {
+    const start = Date.now();
+    let now = start;
+    const v = new RequestVerifier({ callers: new Map([['admin-ui', SECRET]]), now: () => now });
+    // Stamped as far ahead as the skew allows: its timestamp stays acceptable until 2 × skew after it first came.
+    const ahead = signRequest('admin-ui', SECRET, req, start + 29_000);
+    assert.deepEqual(v.verify(ahead, req), { ok: true, service: 'admin-ui' });
+    for (const later of [1_000, 30_000, 58_000]) {
+      now = start + later;
+      assert.deepEqual(v.verify(ahead, req), { ok: false, reason: 'replayed_nonce' }, `${later} ms later`);
+    }
+    now = start + 61_000;
+    assert.deepEqual(v.verify(ahead, req), { ok: false, reason: 'stale_timestamp' });
+    assert.throws(() => new RequestVerifier({ callers: new Map(), skewMs: 30_000, nonceTtlMs: 45_000 }), /at least twice skewMs/);
+  });
+
+  it('a full nonce store refuses new requests instead of forgetting a live nonce, and frees as nonces expire', () => {
+    let now = Date.now();
+    const v = new RequestVerifier({ callers: new Map([['admin-ui', SECRET]]), now: () => now, maxNonces: 3 });
+    const first = signRequest('admin-ui', SECRET, req, now);
+    assert.equal(v.verify(first, req).ok, true);
+    now += 20_000;
+    for (let i = 0; i < 2; i++) assert.equal(v.verify(signRequest('admin-ui', SECRET, req, now), req).ok, true);
+    assert.deepEqual(v.verify(signRequest('admin-ui', SECRET, req, now), req), { ok: false, reason: 'nonce_store_full' });
+    // The oldest nonce is still remembered: its replay inside the skew is refused as a replay.
+    now += 5_000;
+    assert.deepEqual(v.verify(first, req), { ok: false, reason: 'replayed_nonce' });
+    // Once the first nonce has expired (60 s after it came), there is room again.
+    now += 36_000;
+    assert.deepEqual(v.verify(signRequest('admin-ui', SECRET, req, now), req), { ok: true, service: 'admin-ui' });
+    assert.deepEqual(v.verify(signRequest('admin-ui', SECRET, req, now), req), { ok: false, reason: 'nonce_store_full' });
   });
 });
 

@@ -67,6 +67,7 @@ describe('local AI server with a token', () => {
     assert.deepEqual(client.capabilities.stt, ['pocketsphinx']);
     assert.ok(client.capabilities.voices.includes('slt'));
     assert.equal(client.capabilities.llm, 'dialogue');
+    await client.close();
   });
 
   it('refuses browser origins that are not allowlisted', async () => {
@@ -143,18 +144,35 @@ describe('local AI server with a token', () => {
     await a.close();
     await b.close();
   });
+});
 
-  it('refuses connections beyond the limit', async () => {
+describe('connection limit', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ LOCAL_WS_AUTH_TOKEN: TOKEN }, (cfg) => {
+      cfg.server.max_connections = 3;
+      cfg.stt.pocketsphinx.warm_spares = 0;
+    });
+  });
+  after(() => t.close());
+
+  it('refuses connections beyond the limit, and takes one again once a connection has closed', async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const open: WebSocket[] = [];
-    for (let i = 0; i < 4; i++) {
-      const r = await rawConnect(t.url, auth);
-      if (r instanceof WebSocket) open.push(r);
-      else assert.equal(r, 503);
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await rawConnect(t.url, auth));
+    const open = results.filter((r): r is WebSocket => r instanceof WebSocket);
+    assert.equal(open.length, 3);
+    assert.deepEqual(results.slice(3), [503, 503]);
+    const closed = new Promise((resolve) => open[0]!.once('close', resolve));
+    open[0]!.close();
+    await closed;
+    let again: WebSocket | number = 503;
+    for (let tries = 0; tries < 50 && again === 503; tries++) {
+      again = await rawConnect(t.url, auth);
+      if (again === 503) await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // One client from an earlier test is still connected: 3 allowed in total.
-    assert.equal(open.length, 2);
-    for (const ws of open) ws.close();
+    assert.ok(again instanceof WebSocket, `a freed place is taken again (got ${String(again)})`);
+    for (const ws of [...open.slice(1), again]) ws.close();
   });
 });
 

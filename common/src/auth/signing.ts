@@ -14,7 +14,8 @@ export type SignatureFailure =
   | 'caller_not_allowed'
   | 'stale_timestamp'
   | 'bad_signature'
-  | 'replayed_nonce';
+  | 'replayed_nonce'
+  | 'nonce_store_full';
 
 export interface SignedRequest {
   method: string;
@@ -53,7 +54,9 @@ export interface VerifierOptions {
   /** Callers this service accepts, each with the secret it signs with. */
   callers: ReadonlyMap<string, string>;
   skewMs?: number;
+  /** How long a nonce is remembered; at least twice the skew (a timestamp up to `skew` ahead stays acceptable for 2 × skew). */
   nonceTtlMs?: number;
+  /** Nonces remembered at most; when full, new requests are refused until some expire (never forgotten early). */
   maxNonces?: number;
   now?: () => number;
 }
@@ -70,7 +73,8 @@ function header(headers: HeaderBag, name: string): string | undefined {
 /**
  * Verifies signed requests: caller allowlisted, timestamp within ±skew, signature over the canonical request,
  * nonce not seen within its lifetime. Nonces are remembered only once the signature is valid, so
- * unauthenticated traffic cannot fill the store.
+ * unauthenticated traffic cannot fill the store; a full store refuses (fails closed) rather than forgetting a
+ * nonce whose request could still be replayed.
  */
 export class RequestVerifier {
   private readonly seen = new Map<string, number>();
@@ -84,6 +88,7 @@ export class RequestVerifier {
     this.nonceTtlMs = opts.nonceTtlMs ?? 60_000;
     this.maxNonces = opts.maxNonces ?? 100_000;
     this.now = opts.now ?? Date.now;
+    if (this.nonceTtlMs < 2 * this.skewMs) throw new Error(`nonceTtlMs (${this.nonceTtlMs}) must be at least twice skewMs (${this.skewMs}): a replay inside the skew would pass`);
   }
 
   /** True when the request carries any signature header (so it should be judged as a signed request). */
@@ -110,7 +115,7 @@ export class RequestVerifier {
     this.prune(now);
     const key = `${service}:${nonce}`;
     if (this.seen.has(key)) return { ok: false, reason: 'replayed_nonce' };
-    if (this.seen.size >= this.maxNonces) this.seen.delete(this.seen.keys().next().value as string);
+    if (this.seen.size >= this.maxNonces) return { ok: false, reason: 'nonce_store_full' };
     this.seen.set(key, now + this.nonceTtlMs);
     return { ok: true, service };
   }

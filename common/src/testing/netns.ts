@@ -18,8 +18,9 @@ export interface RemotePeer {
 let counter = 0;
 
 export async function createRemotePeer(): Promise<RemotePeer> {
-  // Distinct /30 per peer so parallel test files never clash.
-  const id = (process.pid % 200) * 4 + (counter++ % 4);
+  // Distinct /30 per peer so parallel test files never clash, and up to 16 peers of one process never share an
+  // address (the engine keys failure limits by source address). 960 × 16 /30s fill 10.231.16.0–10.231.255.255.
+  const id = (process.pid % 960) * 16 + (counter++ % 16);
   const subnet = 16 + (id >> 6);
   const base = (id & 0x3f) * 4;
   const ns = `aiagent-t${process.pid}-${counter}`;

@@ -23,6 +23,7 @@ export type AuthFailureReason =
   | 'stale_timestamp'
   | 'bad_signature'
   | 'replayed_nonce'
+  | 'nonce_store_full'
   | BrowserRefusal;
 
 export interface AuthGuardOptions {

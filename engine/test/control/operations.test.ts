@@ -58,12 +58,14 @@ describe('EngineOperations', () => {
       ['late-1', 'drain', 'Closing now, goodbye.'],
       ['late-2', 'drain', 'Closing now, goodbye.'],
     ]);
+    // The records were flushed before the store closed, the caller's number masked by the store. (What a real
+    // call hears and records when drained is engine/test/e2e/drain.test.ts: this registry is a stand-in.)
     const db = new BetterSqlite3(config.storePath, { readonly: true });
-    const rows = db.prepare('SELECT id, outcome, caller_number FROM calls ORDER BY id').all();
+    const rows = db.prepare('SELECT id, caller_number, ended_at IS NOT NULL AS ended FROM calls ORDER BY id').all();
     db.close();
     assert.deepEqual(rows, [
-      { id: 'late-1', outcome: 'drained', caller_number: '***2222' },
-      { id: 'late-2', outcome: 'drained', caller_number: null },
+      { id: 'late-1', caller_number: '***2222', ended: 1 },
+      { id: 'late-2', caller_number: null, ended: 1 },
     ]);
     // Closed: a late write is refused, not thrown.
     assert.doesNotThrow(() => ops.store.addEvent('late-1', { kind: 'dtmf', at: new Date().toISOString(), digits: '1' }));

@@ -9,5 +9,5 @@ const long = process.argv.includes('--long');
 const env = { ...process.env, FUZZ_RUNS: process.env.FUZZ_RUNS ?? (long ? '1000000' : '10000') };
 const runner = fileURLToPath(new URL('./run-tests.mjs', import.meta.url));
 console.log(`fuzz: ${env.FUZZ_RUNS} cases per target${env.FUZZ_SEED ? `, seed ${env.FUZZ_SEED}` : ''}`);
-const child = spawn(process.execPath, [runner, '/fuzz/'], { env, stdio: 'inherit' });
+const child = spawn(process.execPath, ['--import', 'tsx', runner, '/fuzz/'], { env, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));

@@ -1,16 +1,60 @@
 #!/usr/bin/env node
 // Checks the dependency table (.dependency-cruiser.cjs, as `npm run lint:deps`), then runs every test file
-// (`<workspace>/test/**/*.test.ts`) with Node's built-in runner through tsx.
-// Node 20's `--test` does not expand globs, so the file list is built here.
+// (`<workspace>/test/**/*.test.ts`) with Node's built-in runner (this script runs under `--import tsx`, which
+// the runner passes on to each file's process). Node 20's `--test` does not expand globs, so the list is built here.
 // Usage: npm test [-- <substring filter>...]
+//
+// Two lanes, one report. Many tests measure real time on the wire (pacing, latency, event-loop lateness):
+// a neighbour saturating both cores would measure the machine, not the code, so by default a file runs alone
+// ("solo"). Files listed in SHARED measure no timing that a busy neighbour could break (HTTP APIs, parsers,
+// databases, containers, a browser); they run two at a time first, then the solo files one by one. The summary
+// adds both lanes up, printed once as the runner prints it.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
 import { fileURLToPath } from 'node:url';
+import fileTimes from './file-times-reporter.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+process.chdir(root);
 const workspaces = ['common', 'engine', 'local-ai-server', 'admin-ui', 'test-peers', 'bench'];
 const filters = process.argv.slice(2);
+
+/** Test files (or folders, ending in /) that may share the machine with another shared file. */
+const SHARED = [
+  'common/test/',
+  'admin-ui/test/api/',
+  'admin-ui/test/deploy/',
+  'admin-ui/test/docker/',
+  'admin-ui/test/browser/admin-pages.test.ts',
+  'admin-ui/test/browser/containers.test.ts',
+  'engine/test/control/admission.test.ts',
+  'engine/test/control/browser-and-errors.test.ts',
+  'engine/test/control/call-routes.test.ts',
+  'engine/test/control/config-reload.test.ts',
+  'engine/test/control/listeners.test.ts',
+  'engine/test/control/metrics.test.ts',
+  'engine/test/control/operations.test.ts',
+  'engine/test/control/redaction-canary.test.ts',
+  'engine/test/control/remote-auth.test.ts',
+  'engine/test/doctor/',
+  'engine/test/egress/',
+  'engine/test/fuzz/',
+  'engine/test/providers/agent/config.test.ts',
+  'engine/test/providers/vendor-requests.test.ts',
+  'engine/test/store/postgres-store.test.ts',
+  'engine/test/store/sqlite-store.test.ts',
+  'local-ai-server/test/fuzz/',
+  'test-peers/test/ari-http.test.ts',
+  'test-peers/test/codec.test.ts',
+  'test-peers/test/fakes/',
+  'test-peers/test/impairment.test.ts',
+  'test-peers/test/modules-and-applications.test.ts',
+];
+const shared = (file) => SHARED.some((s) => (s.endsWith('/') ? file.startsWith(s) : file === s));
 
 function walk(dir, out) {
   let entries;
@@ -46,17 +90,28 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-// One file at a time by default: many tests measure real-time audio on the wire, and a neighbour file
-// saturating both cores (20 concurrent calls, a 100 000-packet fuzz) would measure the machine, not the code.
-const concurrency = process.env.TEST_CONCURRENCY ?? '1';
-const child = spawn(
-  process.execPath,
-  [
-    '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=${join(root, 'scripts', 'file-times-reporter.mjs')}`, '--test-reporter-destination=stdout',
-    ...files,
-  ],
-  { cwd: root, stdio: 'inherit' },
-);
-child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));
+const lanes = [
+  { files: files.filter(shared), concurrency: Number(process.env.TEST_SHARED_CONCURRENCY ?? 2) },
+  { files: files.filter((f) => !shared(f)), concurrency: 1 },
+].filter((lane) => lane.files.length > 0);
+
+const SUMMARY = /^(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) (\d+(?:\.\d+)?)$/;
+const totals = new Map();
+
+/** Both lanes' events in order, their separate summaries replaced by one. */
+async function* events() {
+  for (const lane of lanes) {
+    for await (const event of run({ files: lane.files.map((f) => join(root, f)), concurrency: lane.concurrency })) {
+      const summary = event.type === 'test:diagnostic' && event.data.nesting === 0 ? SUMMARY.exec(event.data.message) : null;
+      if (summary) totals.set(summary[1], (totals.get(summary[1]) ?? 0) + Number(summary[2]));
+      else yield event;
+    }
+  }
+  for (const [name, value] of totals) yield { type: 'test:diagnostic', data: { nesting: 0, message: `${name} ${value}` } };
+}
+
+// Each reporter reads the whole stream: both are fed from one pass over the events.
+const all = [];
+for await (const chunk of Readable.from(events()).map((event) => (all.push(event), event)).compose(new spec())) process.stdout.write(chunk);
+for await (const line of fileTimes(Readable.from(all))) process.stdout.write(line);
+process.exit((totals.get('fail') ?? 0) > 0 || (totals.get('cancelled') ?? 0) > 0 ? 1 : 0);

@@ -235,17 +235,24 @@ export class ReplyRunner {
     try {
       for await (const event of this.opts.providers.llm.chat(request, this.opts.toolbox.schemas, signal)) {
         if (signal.aborted) break;
-        if (event.type === 'text') {
-          if (firstToken) this.opts.metric('llm_first_token');
-          firstToken = false;
-          msg.content += event.text;
-          enqueue(chunker.push(event.text));
-        } else if (event.type === 'tool_call') {
-          calls.push(event.call);
-          if (this.opts.toolbox.endsCall(event.call.name)) this.lockSpeech(speech);
-        } else {
-          speech.expect = event.grammar;
-          if (speech.audible) this.opts.turns.expectAnswer(event.grammar);
+        switch (event.type) {
+          case 'text':
+            if (firstToken) this.opts.metric('llm_first_token');
+            firstToken = false;
+            msg.content += event.text;
+            enqueue(chunker.push(event.text));
+            break;
+          case 'tool_call':
+            calls.push(event.call);
+            if (this.opts.toolbox.endsCall(event.call.name)) this.lockSpeech(speech);
+            break;
+          case 'expect':
+            speech.expect = event.grammar;
+            if (speech.audible) this.opts.turns.expectAnswer(event.grammar);
+            break;
+          default:
+            // A new kind of LLM event must be handled here: tsc fails until it is.
+            event satisfies never;
         }
       }
     } catch (err) {

@@ -26,9 +26,17 @@ export interface ControlServerDeps {
   routes: readonly ControlRoutes[];
   /** Host names and origins this listener answers to; default from HEALTH_ALLOWED_HOSTS. */
   browserPolicy?: BrowserPolicy;
+  /** Demo mode (ARI is the built-in test Asterisk): /health says so, for the admin UI's banner. */
+  demo?: boolean;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * A slow or silent client cannot hold a connection (slowloris): its request head must be in within 5 s and the
+ * whole request within 10 s, checked every second; an idle keep-alive socket closes after 5 s, any silent
+ * socket after 30 s. No control route streams, so nothing legitimate is cut short.
+ */
+export const CONTROL_TIMEOUTS = { headersMs: 5_000, requestMs: 10_000, keepAliveMs: 5_000, idleMs: 30_000, checkEveryMs: 1_000 } as const;
 
 /**
  * The engine's control plane: public liveness/readiness/health, and protected operator routes (in
@@ -44,6 +52,10 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     // Per-request lines come from the onResponse hook below (debug for successes, info for refusals).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY_BYTES,
+    requestTimeout: CONTROL_TIMEOUTS.requestMs,
+    connectionTimeout: CONTROL_TIMEOUTS.idleMs,
+    keepAliveTimeout: CONTROL_TIMEOUTS.keepAliveMs,
+    http: { headersTimeout: CONTROL_TIMEOUTS.headersMs, connectionsCheckingInterval: CONTROL_TIMEOUTS.checkEveryMs },
     genReqId: () => randomUUID(),
     trustProxy: false,
     return503OnClosing: true,

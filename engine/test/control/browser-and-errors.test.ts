@@ -8,7 +8,7 @@ import { AuthFailureLimiter, RequestVerifier, loadBrowserPolicy, registerSecret,
 import type { FastifyInstance } from 'fastify';
 import { AuthGuard } from '../../src/control/auth-guard.ts';
 import { Readiness } from '../../src/control/readiness.ts';
-import { buildControlServer, type ControlRoutes } from '../../src/control/server.ts';
+import { buildControlServer, CONTROL_TIMEOUTS, type ControlRoutes } from '../../src/control/server.ts';
 import { testLog } from './control-harness.ts';
 
 const TOKEN = 'browser-test-token-0123456789';
@@ -108,6 +108,40 @@ describe('control API against browser-borne requests (loopback trusted)', () => 
     const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
     assert.deepEqual(Object.keys(body).sort(), ['error', 'requestId']);
     assert.ok(!reply.includes(PLANTED));
+  });
+
+  it('closes slow clients (a trickled head, a trickled body) with a generic 408, serving others meanwhile', { timeout: 40_000 }, async () => {
+    /**
+     * Sends `head`, then one byte of `trickle` a second; resolves with what came back and when the server closed
+     * the socket (Infinity if it had not 20 s on: the client gives up then, so a broken limit fails the test).
+     */
+    const slow = (head: string, trickle: string): Promise<{ text: string; closedAfterMs: number }> =>
+      new Promise((resolve, reject) => {
+        const started = Date.now();
+        const socket = connect(server.port, '127.0.0.1', () => socket.write(head));
+        let sent = 0;
+        const timer = setInterval(() => socket.writable && socket.write(trickle[sent++ % trickle.length]!), 1000);
+        let gaveUp = false;
+        const deadline = setTimeout(() => ((gaveUp = true), socket.destroy()), 20_000);
+        let text = '';
+        socket.setEncoding('utf8').on('data', (c: string) => (text += c)).on('error', reject);
+        socket.on('close', () => {
+          clearInterval(timer);
+          clearTimeout(deadline);
+          resolve({ text, closedAfterMs: gaveUp ? Infinity : Date.now() - started });
+        });
+      });
+    const head = slow('GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaa\r\n');
+    const body = slow('POST /probe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n', '{');
+    // Others are served while the two slow clients hold their sockets.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal((await send(server.port, 'GET', '/live')).status, 200);
+    const [h, b] = await Promise.all([head, body]);
+    for (const [what, r, limit] of [['head', h, CONTROL_TIMEOUTS.headersMs], ['body', b, CONTROL_TIMEOUTS.requestMs]] as const) {
+      assert.match(r.text, /^HTTP\/1\.1 408 /, `${what}: ${r.text}`);
+      assert.match(r.text, /"requestId":"[0-9a-f-]{36}"/, what);
+      assert.ok(r.closedAfterMs >= limit - 100 && r.closedAfterMs < limit + CONTROL_TIMEOUTS.checkEveryMs + 1500, `${what} closed after ${r.closedAfterMs} ms`);
+    }
   });
 
   it('decodes JSON only after the caller is known, and refuses other body types generically', async () => {

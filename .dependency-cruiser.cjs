@@ -5,9 +5,12 @@
 //   engine/src/   may import
 //   main.ts       everything: the composition root wires control, telephony and pipeline (nothing imports it)
 //   control/      telephony, store, transport, call   (health API over the live calls, store and media counters)
+//   doctor/       config, providers                   (checks the engine's config against the world; key names only)
 //   telephony/    transport, store, audio, call
 //   pipeline/     tools, providers, audio, call       (the MediaStream contract is in call/, not transport/)
-//   tools/        providers, call
+//   tools/        providers, egress, call            (HTTP tools make their requests through the egress guard)
+//   webhooks/     egress, store, call                 (signed pre-/post-call requests, the post-call outbox)
+//   egress/       -                                   (outbound HTTP under the allowlist; common/ holds the rules)
 //   providers/    audio, call                         (and the local AI server's client, see workspaces below)
 //   store/        call
 //   transport/    audio, call
@@ -51,9 +54,12 @@ module.exports = {
       to: { path: `${SRC}main\\.ts$` },
     },
     row('control-row', 'control', ['telephony', 'store', 'transport', 'call'], 'Row "control/": telephony, store, transport, call.'),
+    row('doctor-row', 'doctor', ['config', 'providers'], 'Row "doctor/": config (what the engine reads) and providers (the key each vendor needs); never calls, media or telephony.'),
     row('telephony-row', 'telephony', ['transport', 'store', 'audio', 'call'], 'Row "telephony/": transport, store, audio, call; never pipeline (they meet in call/).'),
     row('pipeline-row', 'pipeline', ['tools', 'providers', 'audio', 'call'], 'Row "pipeline/": tools, providers, audio, call; never telephony (they meet in call/) nor transport.'),
-    row('tools-row', 'tools', ['providers', 'call'], 'Row "tools/": providers (tool schemas and calls), call.'),
+    row('tools-row', 'tools', ['providers', 'egress', 'call'], 'Row "tools/": providers (tool schemas and calls), egress (HTTP tools), call.'),
+    row('webhooks-row', 'webhooks', ['egress', 'store', 'call'], 'Row "webhooks/": egress, store (the record a post-call event carries), call.'),
+    row('egress-row', 'egress', [], 'Row "egress/": nothing else in the engine (the allowlist rules are in common).'),
     row('providers-row', 'providers', ['audio', 'call'], 'Row "providers/": audio, call; neither pipeline nor transport.'),
     row('store-row', 'store', ['call'], 'Row "store/": call (the call record types).'),
     row('transport-row', 'transport', ['audio', 'call'], 'Row "transport/": audio, call (it implements the MediaStream contract).'),

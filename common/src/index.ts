@@ -11,11 +11,14 @@ export {
 } from './log/scrubber.ts';
 export {
   resolveBindHost,
+  assessBind,
+  missingRecommendation,
   isLoopbackHost,
   BindPolicyError,
   LISTENER_RULES,
   DEFAULT_BIND_HOST,
   type ListenerName,
+  type BindFinding,
 } from './net/bind-policy.ts';
 export {
   browserRefusal,
@@ -25,6 +28,15 @@ export {
   type BrowserRefusal,
   type HttpListener,
 } from './net/browser-guard.ts';
+export { parseIp, parseCidr, formatIp, effectiveIp, specialRange, type IpAddress, type Cidr } from './net/ip-address.ts';
+export { EgressAllowlist, normalizeHost, type EgressRule } from './net/egress-allowlist.ts';
+export {
+  parseUrlTemplate,
+  expandUrlTemplate,
+  ArgumentValueError,
+  UrlTemplateError,
+  type UrlTemplate,
+} from './net/url-template.ts';
 export { safeEqual, bearerToken } from './auth/compare.ts';
 export { isLoopbackAddress } from './auth/loopback.ts';
 export {
@@ -38,9 +50,11 @@ export {
 export { AuthFailureLimiter, failureSourceKey } from './auth/failure-limiter.ts';
 export { loadAllowedCallers, serviceSecretVar } from './auth/callers.ts';
 export { ConfigError } from './config/errors.ts';
+export { applyEnvAliases, type EnvNotice } from './config/env-aliases.ts';
 export { readSecret, secretMinLength } from './config/secrets.ts';
 export { loadYamlConfig, parseYaml, validateConfig } from './config/load.ts';
 export { interpolate, isSecretVariable } from './config/interpolate.ts';
+export { fillSecretReferences, secretReferences } from './config/secret-refs.ts';
 export { engineConfigSchema, type EngineConfig } from './config/engine/index.ts';
 export { mediaConfigSchema, type MediaConfig } from './config/engine/media.ts';
 export { sourceAllowlist, telephonyConfigSchema, type TelephonyConfig } from './config/engine/telephony.ts';
@@ -53,6 +67,14 @@ export {
   type BargeInConfig,
   type TransferTargetConfig,
 } from './config/engine/contexts.ts';
+export { egressConfigSchema, type EgressConfig, type EgressRuleConfig } from './config/engine/egress.ts';
+export { httpToolSchema, IDEMPOTENT_METHODS, type HttpToolConfig, type HttpToolArgumentConfig } from './config/engine/http-tools.ts';
+export {
+  webhooksConfigSchema,
+  type WebhooksConfig,
+  type PreCallWebhookConfig,
+  type PostCallWebhookConfig,
+} from './config/engine/webhooks.ts';
 export { providersConfigSchema, providerInstanceSchema, type ProvidersConfig, type ProviderInstanceConfig } from './config/engine/providers.ts';
 export { PublicHttpError, genericErrorText } from './errors/http.ts';
 export { startTsWorker } from './runtime/ts-worker.ts';

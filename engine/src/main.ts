@@ -4,14 +4,18 @@ import {
   BindPolicyError,
   ConfigError,
   RequestVerifier,
+  applyEnvAliases,
   createLogger,
   exitWithError,
   installOutputScrubber,
+  isLoopbackHost,
+  missingRecommendation,
   registerEnvSecrets,
   resolveBindHost,
   scrubber,
   type ContextConfig,
   type EngineConfig,
+  type EnvNotice,
 } from '@ai-agent/common';
 import { AuthGuard } from './control/auth-guard.ts';
 import { Readiness } from './control/readiness.ts';
@@ -19,13 +23,17 @@ import { buildControlServer } from './control/server.ts';
 import { onShutdownSignals } from './control/lifecycle/shutdown-signals.ts';
 import { buildOperations, type EngineOperations } from './control/operations.ts';
 import type { Closer } from './control/lifecycle/drain.ts';
-import { configPath, loadEngineConfig, loadEngineSecrets } from './config/runtime-config.ts';
+import { configPath, fromRepoRoot, isDemoMode, loadEngineConfig, loadEngineSecrets } from './config/runtime-config.ts';
 import { createMediaTransports } from './transport/create-media-transports.ts';
 import { VadService } from './pipeline/vad/vad-service.ts';
 import { GreetingCache } from './pipeline/greeting-cache.ts';
 import { conversationFactory } from './pipeline/conversation-factory.ts';
 import { ProviderRegistry } from './providers/registry.ts';
 import { buildTelephony } from './telephony/build-telephony.ts';
+import { HostResolver } from './egress/host-resolver.ts';
+import { HttpTools } from './tools/http/http-tools.ts';
+import { Webhooks } from './webhooks/webhooks.ts';
+import { startChecksInBackground } from './doctor/start-checks.ts';
 import type { ConversationFactory } from './call/index.ts';
 
 const VERSION = '0.1.0';
@@ -35,6 +43,8 @@ const RESTART_KEYS = {
   media: ['media'],
   telephony: ['telephony'],
   providers: ['providers'],
+  egress: ['egress'],
+  webhooks: ['webhooks'],
 };
 
 async function main(): Promise<void> {
@@ -43,7 +53,10 @@ async function main(): Promise<void> {
   let config: EngineConfig;
   let secrets;
   let healthHost: string;
+  let aliasNotices: EnvNotice[];
   try {
+    // Another engine's variable names (ASTERISK_ARI_USERNAME, ...) become ours before anything reads them.
+    aliasNotices = applyEnvAliases();
     secrets = loadEngineSecrets();
     config = loadEngineConfig();
   } catch (err) {
@@ -53,15 +66,15 @@ async function main(): Promise<void> {
   scrubber.showPhoneNumbers = config.logging.show_phone_numbers;
   const log = createLogger({ service: 'engine', level: config.logging.level });
   installOutputScrubber(log);
+  for (const notice of aliasNotices) log[notice.level](notice.message);
   try {
     healthHost = resolveBindHost('health', process.env, log);
   } catch (err) {
     if (err instanceof BindPolicyError) exitWithError(`refusing to start: ${err.message}`);
     throw err;
   }
-  if (healthHost !== '127.0.0.1' && healthHost !== '::1' && !secrets.healthApiToken) {
-    log.warn('HEALTH_API_TOKEN is not set: protected control routes accept remote callers only with a signed request (ALLOWED_CALLERS)');
-  }
+  const noToken = missingRecommendation('health');
+  if (!isLoopbackHost(healthHost) && noToken) log.warn(noToken);
 
   const readiness = new Readiness();
   for (const check of ['ari', 'transports', 'providers']) readiness.declare(check);
@@ -74,14 +87,29 @@ async function main(): Promise<void> {
     trustLoopback: true,
   });
 
+  // HTTP tools read their header secrets now, and again on every reload: a missing one names its key.
+  const resolver = new HostResolver(config.egress.dns_servers);
+  const httpTools = new HttpTools({ egress: config.egress, resolver, log });
+  const loadConfig = (): EngineConfig => {
+    const loaded = loadEngineConfig();
+    httpTools.prepare(loaded.contexts);
+    return loaded;
+  };
+  try {
+    httpTools.prepare(config.contexts);
+  } catch (err) {
+    if (err instanceof ConfigError) exitWithError(new ConfigError(err.key, err.reason, configPath()).line());
+    throw err;
+  }
+
   // Operations: call records, metrics, limits, hot reload, drain.
   let ops: EngineOperations;
   try {
-    ops = buildOperations({ log, config, loadConfig: () => loadEngineConfig(), guard, readiness, restartKeys: RESTART_KEYS });
+    ops = buildOperations({ log, config, loadConfig, guard, readiness, restartKeys: RESTART_KEYS, databaseUrl: secrets.databaseUrl });
   } catch (err) {
     exitWithError(`refusing to start: ${(err as Error).message}`);
   }
-  ops.start();
+  await ops.start().catch((err: Error) => exitWithError(`refusing to start: call store: ${err.message}`));
 
   // Signals are handled from here on: whatever has started by then is drained and closed, in this order.
   const closers: Closer[] = [];
@@ -101,9 +129,21 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // Signed webhooks: the pre-call lookup, and post-call events from a durable outbox whose leftovers are resumed.
+  let webhooks: Webhooks | null;
+  try {
+    webhooks = await Webhooks.start({ config: config.webhooks, egress: config.egress, resolver, outboxDir: fromRepoRoot(config.webhooks.outbox.dir), log });
+  } catch (err) {
+    if (err instanceof ConfigError) exitWithError(err.line());
+    throw err;
+  }
+  if (webhooks) closers.push({ name: 'webhooks', close: () => webhooks.close() });
+
   const providerHealth = () => providers.health();
   ops.sources.providerHealth = providerHealth;
-  const control = buildControlServer({ log, guard, readiness, version: VERSION, routes: ops.routes(), providerHealth });
+  const demo = isDemoMode();
+  if (demo) log.info('demo mode: ARI is the built-in test Asterisk started by npm start; set ARI_PASSWORD to use your own');
+  const control = buildControlServer({ log, guard, readiness, version: VERSION, routes: ops.routes(), providerHealth, demo });
   await control.listen({ host: healthHost, port: config.control.port });
   closers.push({ name: 'control server', close: () => control.close() });
   log.info({ address: control.server.address(), config: configPath() }, 'engine control server listening');
@@ -141,6 +181,8 @@ async function main(): Promise<void> {
     vad,
     providers,
     greetings,
+    toolsFor: (name, context) => httpTools.forContext(name, context),
+    variablesFor: webhooks ? (info) => webhooks.variablesFor(info) : undefined,
     // The snapshot is deep-frozen: a conversation can read its context but never change it for others.
     // The global per-call ceiling (limits.max_call_seconds) caps every context's own.
     contextFor: (name) => {
@@ -182,7 +224,7 @@ async function main(): Promise<void> {
     media,
     conversations,
     admission: ops.admission,
-    store: ops.store,
+    store: webhooks ? webhooks.observe(ops.store) : ops.store,
     log,
   });
   const ari = telephony.ari;
@@ -191,6 +233,8 @@ async function main(): Promise<void> {
   telephony.ari?.on('disconnected', () => readiness.set('ari', false));
   ops.attachRegistry(telephony.registry);
   telephony.start();
+  // What `npm run doctor` would say about Asterisk, media addresses, the local AI server and the data directory.
+  startChecksInBackground({ config, env: process.env, ariPassword: secrets.ariPassword, log });
 
   stopAccepting = () => telephony.stopAccepting();
   closers.unshift({ name: 'ARI', close: () => telephony.close() });

@@ -16,6 +16,8 @@ export interface AsteriskPeerOptions {
   host?: string;
   /** ARI/HTTP port (default 0: ephemeral). */
   port?: number;
+  /** The version GET /asterisk/info reports (default 22.6.0). */
+  version?: string;
   /** ari.conf `channelvars` (default 'all': every variable set on the channel appears in snapshots). */
   channelvars?: readonly string[] | 'all';
   /** websocket_client.conf entries for ExternalMedia transport=websocket connection_type=client. */
@@ -91,6 +93,7 @@ export async function startAsteriskPeer(opts: AsteriskPeerOptions = {}): Promise
     transferAnswerAfterMs: opts.transferAnswerAfterMs,
     impair: opts.impair,
     mediaStasisStartDelayMs: opts.mediaStasisStartDelayMs,
+    version: opts.version,
   });
   const server = new AriServer({ core, username, password, log });
   const host = opts.host ?? '127.0.0.1';

@@ -6,7 +6,8 @@ export interface Me {
 }
 
 export interface EngineStatus {
-  health: { status?: string; version?: string; uptime_s?: number } | null;
+  /** `demo`: npm start found no Asterisk configured and runs the built-in test Asterisk. */
+  health: { status?: string; version?: string; uptime_s?: number; demo?: boolean } | null;
   ready: { status: 'ready' | 'not_ready' | 'unreachable'; checks: Record<string, boolean> };
 }
 

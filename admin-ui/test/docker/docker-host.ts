@@ -1,6 +1,8 @@
-// Test support: a private dockerd (vfs storage, no iptables, no bridge, everything under one temp dir), a tiny
-// image imported from a busybox-static rootfs, and HAProxy running the repo's read-only proxy config.
+// Test support: a private dockerd (vfs storage unless asked otherwise, no iptables, no bridge, everything under one
+// temp dir), images imported from rootfs tarballs (a tiny busybox-static one), and HAProxy running the repo's
+// read-only proxy config.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -46,6 +48,16 @@ export function rawRequest(target: { socketPath?: string; port?: number }, metho
   });
 }
 
+export interface DockerdOptions {
+  /**
+   * vfs copies every layer whole: right for a few MB of busybox. Real images (hundreds of MB over many layers)
+   * want overlay2; a host whose temp dir cannot carry it falls back to vfs.
+   */
+  storageDriver?: 'vfs' | 'overlay2';
+  /** Keeps images and containers in a tmpfs of this size (e.g. "4g"): tens of thousands of files gone at once. */
+  tmpfsSize?: string;
+}
+
 export class DockerHost {
   /** Everything dockerd keeps lives here; short, since its sockets' paths must fit in 108 bytes. */
   dir = '';
@@ -57,13 +69,27 @@ export class DockerHost {
   proxyPort = 0;
   log = '';
 
-  async start(): Promise<void> {
+  async start(options: DockerdOptions = {}): Promise<void> {
+    try {
+      await this.startDockerd(options);
+    } catch (err) {
+      if ((options.storageDriver ?? 'vfs') === 'vfs') throw err;
+      await this.stop();
+      await this.startDockerd({ ...options, storageDriver: 'vfs' });
+    }
+  }
+
+  private async startDockerd(options: DockerdOptions): Promise<void> {
     this.dir = mkdtempSync('/tmp/aiadm-docker-');
     this.socket = join(this.dir, 'docker.sock');
     this.direct = new Docker({ socketPath: this.socket });
     for (const sub of ['data', 'exec']) mkdirSync(join(this.dir, sub));
+    if (options.tmpfsSize) {
+      const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${options.tmpfsSize},mode=0700`, 'tmpfs', join(this.dir, 'data')]);
+      if (mounted.status !== 0) throw new Error(`mounting a tmpfs for dockerd failed: ${mounted.stderr.toString()}`);
+    }
     this.dockerd = spawn('dockerd', [
-      '--storage-driver=vfs', '--iptables=false', '--ip6tables=false', '--bridge=none', '--ip-forward=false',
+      `--storage-driver=${options.storageDriver ?? 'vfs'}`, '--iptables=false', '--ip6tables=false', '--bridge=none', '--ip-forward=false',
       `--data-root=${join(this.dir, 'data')}`, `--exec-root=${join(this.dir, 'exec')}`,
       `--pidfile=${join(this.dir, 'dockerd.pid')}`, `-H`, `unix://${this.socket}`,
       '--shutdown-timeout=1', '--log-level=warn',
@@ -88,12 +114,20 @@ export class DockerHost {
     mkdirSync(join(rootfs, 'bin'), { recursive: true });
     copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));
     for (const tool of ['sh', 'sleep', 'echo']) symlinkSync('busybox', join(rootfs, 'bin', tool));
-    const tar = join(this.dir, 'rootfs.tar');
-    const made = spawnSync('tar', ['-C', rootfs, '-cf', tar, '.']);
-    if (made.status !== 0) throw new Error(`tar failed: ${made.stderr.toString()}`);
-    const [repo, tag] = IMAGE.split(':');
-    const stream = await this.direct.importImage(tar, { repo, tag });
+    await this.importTar(['-C', rootfs, '.'], IMAGE);
+  }
+
+  /** Imports what `tar -c <args>` archives as the image `name:tag` (streamed: no tarball on disk). */
+  async importTar(tarArgs: string[], image: string): Promise<void> {
+    const tar = spawn('tar', ['-cf', '-', ...tarArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    tar.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = once(tar, 'exit');
+    const [repo, tag] = image.split(':');
+    const stream = await this.direct.importImage(tar.stdout, { repo, tag });
     await new Promise<void>((resolve, reject) => this.direct.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
+    const [code] = (await exited) as [number | null];
+    if (code !== 0) throw new Error(`tar failed (${code}): ${stderr}`);
   }
 
   /** Runs `script` under /bin/sh in a container without network. */

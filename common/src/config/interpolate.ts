@@ -1,6 +1,8 @@
 import { ConfigError } from './errors.ts';
+import { withoutSecretReferences } from './secret-refs.ts';
 
-const PLACEHOLDER = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+// `${env:NAME}` (a secret reference, see secret-refs.ts) is matched first and left as it is.
+const PLACEHOLDER = /\$\$\{|\$\{env:[A-Za-z_][A-Za-z0-9_]*\}|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_PLACEHOLDER = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 /**
  * Env names of secrets: a secret word as a whole `_`-separated part (HEALTH_API_TOKEN, SERVICE_SECRET_X,
@@ -14,11 +16,12 @@ export function isSecretVariable(name: string): boolean {
 }
 
 function interpolateString(value: string, key: string, env: NodeJS.ProcessEnv): string | number | boolean {
-  if (value.includes('${') && /\$\{(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})/.test(value.replace(/\$\$\{/g, ''))) {
+  if (value.includes('${') && /\$\{(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})/.test(withoutSecretReferences(value.replace(/\$\$\{/g, '')))) {
     throw new ConfigError(key, 'malformed ${…} placeholder (use ${VAR} or ${VAR:-default})');
   }
   const out = value.replace(PLACEHOLDER, (match, name: string | undefined, fallback: string | undefined) => {
     if (match === '$${') return '${';
+    if (name === undefined) return match;
     // A secret pulled into an ordinary value (a greeting, a URL) would be spoken, logged or shown: the services
     // read their secrets from the environment themselves, and no config key may carry one.
     if (isSecretVariable(name!)) {

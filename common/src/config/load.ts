@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import type { ZodType } from 'zod';
 import { ConfigError } from './errors.ts';
 import { interpolate } from './interpolate.ts';
+import { secretReferences } from './secret-refs.ts';
 
 /** Keys that would hold a secret: refused in YAML, because secrets come only from env or *_FILE. */
 const SECRET_KEY = /(password|passwd|secret|token|api_?key|private_?key|credentials?)$/i;
@@ -15,7 +16,9 @@ function refuseSecrets(node: unknown, path: string[] = []): void {
   if (!node || typeof node !== 'object') return;
   for (const [k, v] of Object.entries(node)) {
     const key = [...path, k];
-    if (SECRET_KEY.test(k) && v !== null && typeof v !== 'object') {
+    // A value that takes its secret from the environment (`Bearer ${env:CRM_TOKEN}`) holds none itself.
+    const referencesSecret = typeof v === 'string' && secretReferences(v).length > 0;
+    if (SECRET_KEY.test(k) && v !== null && typeof v !== 'object' && !referencesSecret) {
       const envName = key.join('_').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
       throw new ConfigError(
         key.join('.'),

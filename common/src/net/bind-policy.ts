@@ -10,6 +10,8 @@ interface ListenerRule {
   hostVar: string;
   /** Env var without which a non-loopback bind refuses to start. */
   requires?: string;
+  /** Env var a non-loopback bind should have, and what is lost without it (the service still starts). */
+  recommends?: { variable: string; without: string };
   /** Shown in the warning for non-loopback binds. */
   advice: string;
 }
@@ -17,6 +19,10 @@ interface ListenerRule {
 export const LISTENER_RULES: Readonly<Record<ListenerName, ListenerRule>> = {
   health: {
     hostVar: 'HEALTH_BIND_HOST',
+    recommends: {
+      variable: 'HEALTH_API_TOKEN',
+      without: 'protected control routes accept remote callers only with a signed request (ALLOWED_CALLERS)',
+    },
     advice:
       'protected routes accept a remote caller only with HEALTH_API_TOKEN or a request signed by an allowed service ' +
       '(ALLOWED_CALLERS with SERVICE_SECRET_<ID>)',
@@ -76,4 +82,41 @@ export function resolveBindHost(name: ListenerName, env: NodeJS.ProcessEnv = pro
   }
   log?.warn({ listener: name, host }, `${name} listener binds to non-loopback ${host}: ${rule.advice}`);
   return host;
+}
+
+/** One thing the bind policy says about a listener: a refusal (fail) or an exposure to note (warn). */
+export interface BindFinding {
+  level: 'fail' | 'warn';
+  message: string;
+  /** The variable to change. */
+  variable: string;
+}
+
+/**
+ * The policy's verdict on a listener without binding or logging (start-time checks, `npm run doctor`): where it
+ * binds (null when the policy refuses) and every finding, in the words the services log them.
+ */
+export function assessBind(name: ListenerName, env: NodeJS.ProcessEnv = process.env): { host: string | null; findings: BindFinding[] } {
+  const rule = LISTENER_RULES[name];
+  let host: string;
+  try {
+    host = resolveBindHost(name, env);
+  } catch (err) {
+    if (err instanceof BindPolicyError) return { host: null, findings: [{ level: 'fail', message: err.message, variable: err.variable }] };
+    throw err;
+  }
+  const findings: BindFinding[] = [];
+  if (!isLoopbackHost(host)) {
+    findings.push({ level: 'warn', message: `${name} listener binds to non-loopback ${host}: ${rule.advice}`, variable: rule.hostVar });
+    const missing = missingRecommendation(name, env);
+    if (missing) findings.push({ level: 'warn', message: missing, variable: rule.recommends!.variable });
+  }
+  return { host, findings };
+}
+
+/** The line for a non-loopback listener whose recommended secret is unset, or null. */
+export function missingRecommendation(name: ListenerName, env: NodeJS.ProcessEnv = process.env): string | null {
+  const wanted = LISTENER_RULES[name].recommends;
+  if (!wanted || hasSecret(env, wanted.variable)) return null;
+  return `${wanted.variable} is not set: ${wanted.without}`;
 }

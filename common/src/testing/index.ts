@@ -2,3 +2,4 @@
 export { startService, jsonLines, listeningSockets, freePort, REPO_ROOT, type ServiceProcess, type BoundSocket } from './process.ts';
 export { createRemotePeer, canCreateNetns, type RemotePeer } from './netns.ts';
 export { fuzzSettings, type FuzzSettings } from './fuzz.ts';
+export { startPostgres, type PostgresServer, type PostgresServerOptions } from './postgres.ts';

@@ -16,6 +16,13 @@ export interface EngineSecrets {
   healthApiToken: string | undefined;
   /** Services allowed to sign control requests, with their secrets. */
   callers: Map<string, string>;
+  /** The call database's connection URL (store.backend: postgres); it carries the database password. */
+  databaseUrl: string | undefined;
+}
+
+/** A path from the config as the engine opens it: absolute as given, relative from the repository root. */
+export function fromRepoRoot(path: string): string {
+  return resolve(REPO_ROOT, path);
 }
 
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -31,7 +38,16 @@ export function loadEngineSecrets(env: NodeJS.ProcessEnv = process.env): EngineS
     ariPassword: readSecret('ARI_PASSWORD', env),
     healthApiToken: readSecret('HEALTH_API_TOKEN', env, 16),
     callers: loadAllowedCallers(env, ['admin-ui']),
+    databaseUrl: readSecret('DATABASE_URL', env),
   };
+}
+
+/**
+ * Demo mode: `npm start` found no Asterisk configured and points the engine at the built-in test Asterisk
+ * (AI_AGENT_DEMO=1, set by the start script only). The engine then says so in /health.
+ */
+export function isDemoMode(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.AI_AGENT_DEMO === '1';
 }
 
 /** Top-level keys whose values differ between two configs. */

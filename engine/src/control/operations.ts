@@ -1,9 +1,10 @@
+import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scrubber, type EngineConfig, type Logger } from '@ai-agent/common';
-import { SqliteCallStore } from '../store/sqlite-store.ts';
+import { openCallStore } from '../store/open-call-store.ts';
 import { RetentionJob } from '../store/retention.ts';
-import type { CallStore } from '../store/types.ts';
+import type { CallStore, ManagedCallStore } from '../store/types.ts';
 import type { CallRegistry } from '../telephony/registry.ts';
 import type { AuthGuard } from './auth-guard.ts';
 import { ConfigHolder, type ConfigSnapshot } from './config/config-holder.ts';
@@ -27,7 +28,7 @@ const DRAIN_HANGUP_GRACE_MS = 20_000;
 /** Settings read once at start: a change is reported by /reload and /config/state as needing a restart. */
 const RESTART_KEYS: Readonly<Record<string, readonly string[]>> = {
   control: ['control.port'],
-  call_store: ['store.path'],
+  call_store: ['store.backend', 'store.path', 'store.engine_id', 'store.postgres_allow_plaintext'],
   ari: ['ari'],
 };
 
@@ -44,6 +45,16 @@ export interface OperationsDeps {
   readiness: Readiness;
   /** More settings that need a restart, per listener (e.g. `{ rtp: ['media.rtp'] }`). */
   restartKeys?: Readonly<Record<string, readonly string[]>>;
+  /** DATABASE_URL, for `store.backend: postgres`. */
+  databaseUrl?: string;
+}
+
+/**
+ * The name this engine writes on its records in a shared database, unless store.engine_id sets one: stable across
+ * restarts of the same engine, and distinct for engines on different hosts or serving different Stasis apps.
+ */
+function defaultEngineId(config: EngineConfig): string {
+  return `${hostname()}:${config.ari.app}`.replace(/[^A-Za-z0-9_.:-]/g, '-').slice(0, 64);
 }
 
 export interface ShutdownOptions {
@@ -67,7 +78,7 @@ export class EngineOperations {
   readonly mediaTotals = new MediaCounterTotals();
   /** Scrape-time sources; main may add `pacer` and `listenerRejections`. */
   readonly sources: MetricsSources;
-  private readonly records: SqliteCallStore;
+  private readonly records: ManagedCallStore;
   private readonly retention: RetentionJob;
   private readonly reloader: ConfigReloader<EngineConfig>;
   private registry: CallRegistry = NO_CALLS;
@@ -77,8 +88,11 @@ export class EngineOperations {
     this.log = deps.log;
     this.config = new ConfigHolder(deps.config);
     const settings = () => this.config.current().config;
-    this.records = new SqliteCallStore({
-      path: isAbsolute(deps.config.store.path) ? deps.config.store.path : resolve(REPO_ROOT, deps.config.store.path),
+    this.records = openCallStore({
+      config: deps.config.store,
+      sqlitePath: isAbsolute(deps.config.store.path) ? deps.config.store.path : resolve(REPO_ROOT, deps.config.store.path),
+      databaseUrl: deps.databaseUrl,
+      engineId: deps.config.store.engine_id ?? defaultEngineId(deps.config),
       redaction: {
         toolArguments: () => settings().store.store_tool_arguments,
         showPhoneNumbers: () => scrubber.showPhoneNumbers,
@@ -92,6 +106,8 @@ export class EngineOperations {
       authFailures: () => deps.guard.failures,
       admissionRefusals: () => this.admission.refusals,
       storeWriteErrors: () => this.records.counters.writeErrors,
+      storeWriteRetries: () => this.records.counters.writeRetries,
+      storePendingWrites: () => this.records.pendingWrites(),
     };
     this.metrics = new EngineMetrics(this.sources);
     this.store = new MeteredCallStore(this.records, this.metrics);
@@ -121,8 +137,11 @@ export class EngineOperations {
     this.registry = registry;
   }
 
-  /** Closes records a previous process left open, then starts the retention purge. Call before taking calls. */
-  start(): void {
+  /**
+   * Closes records a previous run left open, then starts the retention purge. Call before taking calls; rejects
+   * when the call store can never work (e.g. a database migrated by a newer engine): the engine must not start.
+   */
+  start(): Promise<void> {
     // Queued ahead of every call's first write, so it cannot close a call of this run.
     void this.records.closeAbandoned(new Date().toISOString()).then(
       (closed) => {
@@ -131,6 +150,7 @@ export class EngineOperations {
       (err: unknown) => this.log.warn({ reason: (err as Error).message }, 'closing records left open by the previous run failed'),
     );
     this.retention.start();
+    return this.records.ready;
   }
 
   /** Protected routes for buildControlServer. */

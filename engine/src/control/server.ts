@@ -132,6 +132,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     status: readiness.waitingFor().length ? 'degraded' : 'ok',
     version: deps.version,
     uptime_s: Math.round(process.uptime()),
+    ...(deps.demo ? { demo: true } : {}),
   }));
 
   for (const register of deps.routes) register(app, guard);

@@ -57,13 +57,15 @@ export class AgentConversation extends CallConversation<{ turns: number; bargeIn
 
   /** Connects the agent (which greets at once); resolves when the session is up or the failure was handled. */
   async start(): Promise<void> {
+    const { variables } = this.host;
+    if (variables && !(await this.personalise(variables))) return;
     if (!this.attachMedia()) return;
-    this.machine.to(this.ctx.greeting ? 'greeting' : 'listening');
+    this.machine.to(this.prompts.greeting ? 'greeting' : 'listening');
     let session: AgentSession;
     try {
       session = await this.opts.agent.connect({
-        instructions: this.ctx.system_prompt,
-        greeting: this.ctx.greeting,
+        instructions: this.prompts.system,
+        greeting: this.prompts.greeting,
         voice: this.ctx.voice,
         language: this.ctx.language,
         tools: this.tools.toolbox.schemas,

@@ -3,21 +3,20 @@
 // failure, hangup, close). Subclasses supply how their agent speaks, stops and is interrupted.
 import { EventEmitter } from 'node:events';
 import type { ContextConfig, Logger } from '@ai-agent/common';
-import type { CallControl, CallInfo, CallOutcome, ConversationState, InboundFrame, MediaStream } from '../call/index.ts';
+import type { CallOutcome, ConversationState, InboundFrame, MediaStream } from '../call/index.ts';
 import { CallStateMachine } from './call-state.ts';
 import { CallWatchdogs } from './call-watchdogs.ts';
 import { Playout } from './playout.ts';
-import { ToolRunner } from './tool-runner.ts';
-import type { ConversationEvents, ConversationHooks, ConversationSink } from './types.ts';
+import { fillVariables, type VariablesLookup } from './context-variables.ts';
+import { ToolRunner, type ToolHost } from './tool-runner.ts';
+import type { ConversationEvents, ConversationHooks } from './types.ts';
 
 /** What both conversations' options carry about the call they serve. */
-export interface CallHost {
-  call: CallInfo;
+export interface CallHost extends ToolHost {
   media: MediaStream;
-  control: CallControl;
-  context: ContextConfig;
-  sink: ConversationSink;
   hooks?: ConversationHooks;
+  /** Values for the context's {{variables}} (the pre-call lookup), asked for before the agent first speaks. */
+  variables?: VariablesLookup;
   /** Take DTMF from the media stream (default); ARI calls feed `dtmf()` instead, so no digit counts twice. */
   dtmfFromMedia?: boolean;
 }
@@ -38,6 +37,8 @@ export abstract class CallConversation<S extends CallStats = CallStats> extends 
   protected readonly callAbort = new AbortController();
   protected outcome: CallOutcome | null = null;
   protected closed = false;
+  /** The context's system prompt and greeting with this call's {{variables}} filled in (see personalise). */
+  protected prompts: { system: string; greeting: string };
 
   protected constructor(
     protected readonly host: CallHost,
@@ -46,6 +47,7 @@ export abstract class CallConversation<S extends CallStats = CallStats> extends 
   ) {
     super();
     this.ctx = host.context;
+    this.prompts = { system: this.ctx.system_prompt, greeting: this.ctx.greeting };
     this.machine = new CallStateMachine((to, from) => this.onState(to, from));
     this.playout = new Playout(host.media, host.call.id);
     this.watchdogs = new CallWatchdogs(this.ctx.limits, host.sink, { noInput: () => this.noInput(), digits: (digits) => this.onDigits(digits) });
@@ -86,6 +88,17 @@ export abstract class CallConversation<S extends CallStats = CallStats> extends 
   protected stateChanged(_to: ConversationState): void {}
 
   // ---- lifecycle ----
+
+  /**
+   * Fills the prompts' {{variables}} from the host's lookup (the greeting waits for it); false when the call
+   * closed meanwhile. Called only with a lookup, so a call without one starts without a pause.
+   */
+  protected async personalise(lookup: VariablesLookup): Promise<boolean> {
+    const values = await lookup(this.callAbort.signal);
+    if (this.closed) return false;
+    this.prompts = { system: fillVariables(this.ctx.system_prompt, values), greeting: fillVariables(this.ctx.greeting, values) };
+    return true;
+  }
 
   /** Subscribes to the call's media; false (and the call closed) when the caller already left. */
   protected attachMedia(): boolean {

@@ -1,7 +1,9 @@
 import type { ContextConfig } from '@ai-agent/common';
-import type { ConversationFactory } from '../call/index.ts';
+import type { CallInfo, ConversationFactory } from '../call/index.ts';
+import type { Tool } from '../tools/types.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { AgentConversation } from './agent-conversation.ts';
+import type { VariablesLookup } from './context-variables.ts';
 import { Conversation } from './conversation.ts';
 import type { GreetingCache } from './greeting-cache.ts';
 import type { VadService } from './vad/vad-service.ts';
@@ -15,6 +17,10 @@ export interface ConversationFactoryDeps {
   greetings: GreetingCache;
   /** The context config as it is now: each call keeps the snapshot it started with. */
   contextFor: (name: string) => ContextConfig;
+  /** The HTTP tools a call of context `name` offers its model. */
+  toolsFor?: (name: string, context: ContextConfig) => readonly Tool<any>[];
+  /** The pre-call lookup of a call's {{variables}}, when its context has one. */
+  variablesFor?: (info: CallInfo) => VariablesLookup | undefined;
 }
 
 /**
@@ -25,6 +31,8 @@ export function conversationFactory(deps: ConversationFactoryDeps): Conversation
   return ({ info, media, control, record, log, dtmfFromMedia }) => {
     const context = deps.contextFor(info.context);
     const hooks = { playStockPrompt: (name: keyof typeof STOCK_PROMPTS) => control.playSound(STOCK_PROMPTS[name]) };
+    const tools = deps.toolsFor?.(info.context, context);
+    const variables = deps.variablesFor?.(info);
     if (context.provider.type === 'agent') {
       return new AgentConversation({
         call: info,
@@ -36,6 +44,8 @@ export function conversationFactory(deps: ConversationFactoryDeps): Conversation
         log,
         dtmfFromMedia,
         hooks,
+        tools,
+        variables,
       });
     }
     return new Conversation({
@@ -50,6 +60,8 @@ export function conversationFactory(deps: ConversationFactoryDeps): Conversation
       greetings: deps.greetings,
       dtmfFromMedia,
       hooks,
+      tools,
+      variables,
     });
   };
 }

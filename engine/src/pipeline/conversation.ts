@@ -82,7 +82,6 @@ export class Conversation extends CallConversation<ConversationStats> {
       turns: this.turns,
       bargeIn: this.bargeIn,
     });
-    this.history.push({ role: 'system', content: this.ctx.system_prompt });
   }
 
   /** The conversation so far, as the model sees it (a copy). */
@@ -93,9 +92,12 @@ export class Conversation extends CallConversation<ConversationStats> {
   /** Starts listening and greets; resolves once STT is open (the greeting is already playing by then). */
   async start(): Promise<void> {
     const { media, vad } = this.opts;
+    const { variables } = this.host;
+    if (variables && !(await this.personalise(variables))) return;
+    this.history.push({ role: 'system', content: this.prompts.system });
     if (!this.attachMedia()) return;
     this.vadStream = vad.open(this.onVad);
-    if (this.ctx.greeting) void this.greet();
+    if (this.prompts.greeting) void this.greet();
     else this.machine.to('listening');
     try {
       const stt = await this.opts.providers.stt.open({
@@ -261,10 +263,12 @@ export class Conversation extends CallConversation<ConversationStats> {
 
   private async greet(): Promise<void> {
     this.machine.to('greeting');
-    const msg: AssistantMessage = { role: 'assistant', content: this.ctx.greeting };
+    const { greeting } = this.prompts;
+    const msg: AssistantMessage = { role: 'assistant', content: greeting };
     this.history.push(msg);
     try {
-      await this.replies.say(this.ctx.greeting, { interruptible: true, messages: [msg], cache: true });
+      // A greeting made for one caller is not kept: it would push the contexts' own out of the cache.
+      await this.replies.say(greeting, { interruptible: true, messages: [msg], cache: greeting === this.ctx.greeting });
     } catch (err) {
       await this.providerFailed(new StageError('tts', err));
     }

@@ -4,7 +4,7 @@ import type { ContextConfig } from '@ai-agent/common';
 import type { ToolCall } from '../providers/types.ts';
 import type { CallControl, CallInfo, CallOutcome } from '../call/index.ts';
 import { Toolbox } from '../tools/toolbox.ts';
-import type { ToolContext, ToolResult } from '../tools/types.ts';
+import type { Tool, ToolContext, ToolResult } from '../tools/types.ts';
 import type { CallStateMachine } from './call-state.ts';
 import type { ConversationSink } from './types.ts';
 
@@ -14,6 +14,8 @@ export interface ToolHost {
   control: CallControl;
   context: ContextConfig;
   sink: ConversationSink;
+  /** Tools built for this call besides the built-in ones the context names (its HTTP tools). */
+  tools?: readonly Tool<any>[];
 }
 
 /** What a tool's requests do in the conversation running it. */
@@ -35,7 +37,7 @@ export class ToolRunner {
     private readonly stats: { toolCalls: number },
     private readonly hooks: ToolHooks,
   ) {
-    this.toolbox = new Toolbox(host.context, host.control.actions);
+    this.toolbox = new Toolbox(host.context, host.control.actions, host.tools);
   }
 
   /** What the tools of one reply may do to the call; `replyText` is what the reply said before them. */

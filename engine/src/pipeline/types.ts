@@ -9,6 +9,8 @@ import type {
   MediaStream,
   TurnRecord,
 } from '../call/index.ts';
+import type { Tool } from '../tools/types.ts';
+import type { VariablesLookup } from './context-variables.ts';
 import type { GreetingCache } from './greeting-cache.ts';
 import type { TurnMetric } from './latency-observer.ts';
 import type { VadService } from './vad/vad-service.ts';
@@ -36,6 +38,10 @@ export interface ConversationOptions {
   log: Logger;
   greetings?: GreetingCache;
   hooks?: ConversationHooks;
+  /** Tools built for this call besides the built-in ones (the context's HTTP tools). */
+  tools?: readonly Tool<any>[];
+  /** See CallHost.variables (the pre-call lookup). */
+  variables?: VariablesLookup;
   /**
    * Take DTMF from the media stream (default). ARI calls set false and feed `dtmf()` from ARI's
    * ChannelDtmfReceived instead, so a digit that arrives both ways is not counted twice.

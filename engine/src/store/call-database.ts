@@ -1,86 +1,24 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import type { CallEventRecord, CallOutcome, TurnLatency, TurnRecord } from '../call/index.ts';
-import type { CallRecord, CallStartRecord, CallSummary } from './types.ts';
-
-/** One write of a call record, already redacted by the store that queued it. */
-export type WriteOp =
-  | { kind: 'begin'; call: CallStartRecord }
-  | { kind: 'answered'; callId: string; at: string }
-  | { kind: 'addTurn'; callId: string; turn: TurnRecord }
-  | { kind: 'addEvent'; callId: string; event: CallEventRecord }
-  | { kind: 'finish'; callId: string; end: { endedAt: string; outcome: CallOutcome; hangupCause?: string } };
-
-export const callIdOf = (op: WriteOp): string => (op.kind === 'begin' ? op.call.id : op.callId);
-
-export interface WriteFailure {
-  callId: string;
-  operation: WriteOp['kind'];
-  reason: string;
-}
-
-/** Calls deleted per purge transaction, so a large purge never holds the write lock for long. */
-export const PURGE_BATCH = 500;
-
-interface CallRow {
-  id: string;
-  channel_id: string | null;
-  context: string;
-  transport: string;
-  codec: string;
-  caller_number: string | null;
-  caller_name: string | null;
-  started_at: string;
-  answered_at: string | null;
-  ended_at: string | null;
-  outcome: string | null;
-  hangup_cause: string | null;
-  turn_count: number;
-}
-
-interface TurnRow {
-  speaker: 'caller' | 'agent';
-  text: string;
-  started_at: string;
-  ended_at: string | null;
-  interrupted: number;
-  endpointing_ms: number | null;
-  stt_final_ms: number | null;
-  llm_first_token_ms: number | null;
-  first_sentence_ms: number | null;
-  tts_first_audio_ms: number | null;
-  engine_overhead_ms: number | null;
-  total_ms: number | null;
-}
-
-interface EventRow {
-  kind: CallEventRecord['kind'];
-  at: string;
-  data: string;
-}
-
-/** Turn latency fields and their columns, in one place for writing and reading. */
-const LATENCY_COLUMNS: ReadonlyArray<[keyof TurnLatency, keyof TurnRow]> = [
-  ['endpointingMs', 'endpointing_ms'],
-  ['sttFinalMs', 'stt_final_ms'],
-  ['llmFirstTokenMs', 'llm_first_token_ms'],
-  ['firstSentenceMs', 'first_sentence_ms'],
-  ['ttsFirstAudioMs', 'tts_first_audio_ms'],
-  ['engineOverheadMs', 'engine_overhead_ms'],
-  ['totalMs', 'total_ms'],
-];
-
-/** Timestamps are stored as UTC ISO 8601 of one shape, so text order is time order (purge and paging rely on it). */
-function isoTime(value: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new RangeError('not an ISO 8601 timestamp');
-  return new Date(ms).toISOString();
-}
-
-const optionalIso = (value: string | undefined): string | null => (value === undefined ? null : isoTime(value));
-const latencyValue = (value: number | undefined): number | null =>
-  value !== undefined && Number.isFinite(value) && value >= 0 ? value : null;
+import {
+  LATENCY_COLUMNS,
+  PURGE_BATCH,
+  SUMMARY_COLUMNS,
+  callIdOf,
+  eventData,
+  isoTime,
+  latencyValue,
+  optionalIso,
+  recordFromRows,
+  summaryFromRow,
+  type CallRow,
+  type EventRow,
+  type TurnRow,
+  type WriteFailure,
+  type WriteOp,
+} from './call-rows.ts';
+import type { CallRecord, CallSummary } from './types.ts';
 
 /** Another connection holds the lock past busy_timeout: worth waiting for, unlike every other failure. */
 export function isBusy(err: unknown): boolean {
@@ -131,8 +69,6 @@ export class CallDatabase {
   private readonly applyBatch: { immediate(ops: readonly WriteOp[]): WriteFailure[] };
 
   constructor(private readonly db: Database) {
-    const summaryColumns =
-      'id, channel_id, context, transport, codec, caller_number, caller_name, started_at, answered_at, ended_at, outcome, hangup_cause, turn_count';
     this.stmt = {
       begin: db.prepare(
         `INSERT INTO calls (id, channel_id, context, transport, codec, caller_number, caller_name, started_at)
@@ -153,13 +89,13 @@ export class CallDatabase {
       countBargeIn: db.prepare('UPDATE calls SET barge_in_count = barge_in_count + 1 WHERE id = ?'),
       // The first end wins: a drain's hangup and the teardown that follows both report one.
       finish: db.prepare('UPDATE calls SET ended_at = ?, outcome = ?, hangup_cause = ? WHERE id = ? AND ended_at IS NULL'),
-      getCall: db.prepare(`SELECT ${summaryColumns} FROM calls WHERE id = ?`),
+      getCall: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM calls WHERE id = ?`),
       getTurns: db.prepare('SELECT * FROM turns WHERE call_id = ? ORDER BY seq'),
       getEvents: db.prepare('SELECT kind, at, data FROM events WHERE call_id = ? ORDER BY seq'),
-      list: db.prepare(`SELECT ${summaryColumns} FROM calls ORDER BY started_at DESC, id DESC LIMIT ?`),
+      list: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM calls ORDER BY started_at DESC, id DESC LIMIT ?`),
       // Keyset paging on (started_at, id): calls that started in the same millisecond are neither lost nor repeated.
       listBefore: db.prepare(
-        `SELECT ${summaryColumns} FROM calls WHERE (started_at, id) < (SELECT started_at, id FROM calls WHERE id = ?)
+        `SELECT ${SUMMARY_COLUMNS} FROM calls WHERE (started_at, id) < (SELECT started_at, id FROM calls WHERE id = ?)
          ORDER BY started_at DESC, id DESC LIMIT ?`,
       ),
       purgeBatch: db.prepare(
@@ -228,9 +164,9 @@ export class CallDatabase {
         return;
       }
       case 'addEvent': {
-        const { kind, at, ...data } = op.event;
-        this.stmt.addEvent.run({ callId: op.callId, kind, at: isoTime(at), data: JSON.stringify(data) });
-        if (kind === 'barge_in') this.stmt.countBargeIn.run(op.callId);
+        const event = eventData(op.event);
+        this.stmt.addEvent.run({ callId: op.callId, ...event });
+        if (event.kind === 'barge_in') this.stmt.countBargeIn.run(op.callId);
         return;
       }
       case 'finish':
@@ -242,12 +178,7 @@ export class CallDatabase {
   get(callId: string): CallRecord | undefined {
     const row = this.stmt.getCall.get(callId) as CallRow | undefined;
     if (!row) return undefined;
-    const { turnCount: _turnCount, ...call } = summaryFromRow(row);
-    const turns = (this.stmt.getTurns.all(callId) as TurnRow[]).map(turnFromRow);
-    const events = (this.stmt.getEvents.all(callId) as EventRow[]).map(
-      (e) => ({ kind: e.kind, at: e.at, ...(JSON.parse(e.data) as object) }) as CallEventRecord,
-    );
-    return { ...call, turns, events };
+    return recordFromRows(row, this.stmt.getTurns.all(callId) as TurnRow[], this.stmt.getEvents.all(callId) as EventRow[]);
   }
 
   list(query: { limit: number; before?: string }): CallSummary[] {
@@ -274,39 +205,4 @@ export class CallDatabase {
       this.db.close();
     }
   }
-}
-
-function summaryFromRow(row: CallRow): CallSummary {
-  const summary: CallSummary = {
-    id: row.id,
-    context: row.context,
-    transport: row.transport,
-    codec: row.codec,
-    startedAt: row.started_at,
-    turnCount: row.turn_count,
-  };
-  if (row.channel_id !== null) summary.channelId = row.channel_id;
-  if (row.caller_number !== null) summary.callerNumber = row.caller_number;
-  if (row.caller_name !== null) summary.callerName = row.caller_name;
-  if (row.answered_at !== null) summary.answeredAt = row.answered_at;
-  if (row.ended_at !== null) summary.endedAt = row.ended_at;
-  if (row.outcome !== null) summary.outcome = row.outcome as CallOutcome;
-  if (row.hangup_cause !== null) summary.hangupCause = row.hangup_cause;
-  return summary;
-}
-
-function turnFromRow(row: TurnRow): TurnRecord {
-  const turn: TurnRecord = { speaker: row.speaker, text: row.text, startedAt: row.started_at, interrupted: row.interrupted === 1 };
-  if (row.ended_at !== null) turn.endedAt = row.ended_at;
-  const latency: TurnLatency = {};
-  let any = false;
-  for (const [field, column] of LATENCY_COLUMNS) {
-    const value = row[column];
-    if (typeof value === 'number') {
-      latency[field] = value;
-      any = true;
-    }
-  }
-  if (any) turn.latency = latency;
-  return turn;
 }

@@ -81,9 +81,10 @@ export const MIGRATIONS: readonly Migration[] = [
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
+/** The database was migrated by a newer engine: this one refuses to touch it (either backend). */
 export class SchemaVersionError extends Error {
-  constructor(found: number) {
-    super(`call database has schema version ${found}, newer than this engine knows (${LATEST_SCHEMA_VERSION}); refusing to touch it`);
+  constructor(found: number, known = LATEST_SCHEMA_VERSION) {
+    super(`call database has schema version ${found}, newer than this engine knows (${known}); refusing to touch it`);
     this.name = 'SchemaVersionError';
   }
 }

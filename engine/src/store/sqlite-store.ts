@@ -1,23 +1,19 @@
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker, type Logger } from '@ai-agent/common';
-import { openDatabaseFile, type WriteOp } from './call-database.ts';
+import { openDatabaseFile } from './call-database.ts';
+import type { WriteOp } from './call-rows.ts';
 import { migrate } from './migrations.ts';
-import { redactEvent, redactStart, redactText, redactTurn, type RedactionPolicy } from './record-redaction.ts';
+import type { RedactionPolicy } from './record-redaction.ts';
+import { RedactingWrites } from './redacting-store.ts';
 import type { StoreMessage, StoreReply, StoreRequest, StoreWorkerData } from './sqlite-worker.ts';
-import type { CallEventRecord, CallOutcome, TurnRecord } from '../call/index.ts';
-import type { CallRecord, CallStartRecord, CallStore, CallSummary } from './types.ts';
+import type { CallRecord, CallSummary, ManagedCallStore, StoreCounters } from './types.ts';
 
 export interface SqliteCallStoreOptions {
   /** Database file; its directory is created 0700 and the file 0600 (SQLite gives -wal/-shm the same mode). */
   path: string;
   redaction: RedactionPolicy;
   log: Logger;
-}
-
-export interface StoreCounters {
-  /** Writes refused (unknown call, malformed record, disk error, store closed). The call itself is not affected. */
-  writeErrors: number;
 }
 
 /**
@@ -38,10 +34,12 @@ interface PendingRequest {
  * waited out, so nothing is lost, and close() settles once everything queued before it is on disk. Every text is
  * scrubbed on the way in; a write that fails is logged and counted, never thrown at the call that made it.
  */
-export class SqliteCallStore implements CallStore {
-  readonly counters: StoreCounters = { writeErrors: 0 };
+export class SqliteCallStore extends RedactingWrites implements ManagedCallStore {
+  readonly counters: StoreCounters = { writeErrors: 0, writeRetries: 0 };
+  /** Opened and migrated by the constructor (which throws when it cannot). */
+  readonly ready: Promise<void> = Promise.resolve();
   private readonly log: Logger;
-  private readonly redaction: RedactionPolicy;
+  protected readonly redaction: RedactionPolicy;
   private readonly worker: Worker;
   private readonly requests = new Map<number, PendingRequest>();
   private nextRequestId = 1;
@@ -52,6 +50,7 @@ export class SqliteCallStore implements CallStore {
   private stopped = false;
 
   constructor(options: SqliteCallStoreOptions) {
+    super();
     this.log = options.log.child({ component: 'call-store' });
     this.redaction = options.redaction;
     // Opened and migrated here, before any call: a database this engine cannot use stops the start.
@@ -69,6 +68,10 @@ export class SqliteCallStore implements CallStore {
     this.worker.on('exit', () => this.onExit());
     // Held open only while records are on their way (see send), like any other pending I/O.
     this.worker.unref();
+  }
+
+  pendingWrites(): number {
+    return this.waitingWrites;
   }
 
   private get outstanding(): number {
@@ -90,8 +93,7 @@ export class SqliteCallStore implements CallStore {
     this.log.warn({ callId, operation, reason }, message);
   }
 
-  /** Queues one write; `makeOp` redacts the record (a failure there is refused like a failure on disk). */
-  private write(operation: WriteOp['kind'], callId: string, makeOp: () => WriteOp): void {
+  protected write(operation: WriteOp['kind'], callId: string, makeOp: () => WriteOp): void {
     if (this.closing || this.stopped) return this.refuse(operation, callId, 'call record write after the store was closed');
     if (this.waitingWrites >= MAX_WAITING_WRITES) {
       return this.refuse(operation, callId, 'call record refused: too many records waiting for the database');
@@ -122,6 +124,7 @@ export class SqliteCallStore implements CallStore {
         for (const f of reply.failures) this.refuse(f.operation, f.callId, 'call record write failed', f.reason);
         break;
       case 'busy':
+        this.counters.writeRetries++;
         this.log.warn({ waitedMs: reply.waitedMs, waiting: this.waitingWrites }, 'call database locked by another connection; records wait');
         return;
       case 'result':
@@ -147,26 +150,6 @@ export class SqliteCallStore implements CallStore {
     this.requests.clear();
   }
 
-  begin(call: CallStartRecord): void {
-    this.write('begin', call.id, () => ({ kind: 'begin', call: redactStart(call, this.redaction) }));
-  }
-
-  answered(callId: string, at: string): void {
-    this.write('answered', callId, () => ({ kind: 'answered', callId, at }));
-  }
-
-  addTurn(callId: string, turn: TurnRecord): void {
-    this.write('addTurn', callId, () => ({ kind: 'addTurn', callId, turn: redactTurn(turn) }));
-  }
-
-  addEvent(callId: string, event: CallEventRecord): void {
-    this.write('addEvent', callId, () => ({ kind: 'addEvent', callId, event: redactEvent(event, this.redaction) }));
-  }
-
-  finish(callId: string, end: { endedAt: string; outcome: CallOutcome; hangupCause?: string }): void {
-    this.write('finish', callId, () => ({ kind: 'finish', callId, end: { ...end, hangupCause: redactText(end.hangupCause) } }));
-  }
-
   get(callId: string): Promise<CallRecord | undefined> {
     return this.request((id) => ({ type: 'get', id, callId }));
   }
@@ -180,10 +163,7 @@ export class SqliteCallStore implements CallStore {
     return this.request((id) => ({ type: 'purge', id, cutoff }));
   }
 
-  /**
-   * Ends records left open by a previous process that stopped without finishing them (crash, kill -9). Call it
-   * at start, before any call is taken (writes made after it come after it); resolves to how many.
-   */
+  /** One engine owns the file: every record left open is this engine's. */
   closeAbandoned(at: string): Promise<number> {
     return this.request((id) => ({ type: 'closeAbandoned', id, at }));
   }

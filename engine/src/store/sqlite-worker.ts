@@ -1,7 +1,8 @@
 // The thread that owns the call database. Everything that can wait on the disk or on another process's lock
 // happens here, never on the event loop that paces the calls' audio.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CallDatabase, PURGE_BATCH, callIdOf, isBusy, openDatabaseFile, type WriteFailure, type WriteOp } from './call-database.ts';
+import { CallDatabase, isBusy, openDatabaseFile } from './call-database.ts';
+import { PURGE_BATCH, callIdOf, type WriteFailure, type WriteOp } from './call-rows.ts';
 import type { CallRecord, CallSummary } from './types.ts';
 
 export interface StoreWorkerData {

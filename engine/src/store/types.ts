@@ -46,3 +46,27 @@ export interface CallStore {
   /** Settles once every write made before it is stored; later writes are refused. */
   close(): Awaitable<void>;
 }
+
+export interface StoreCounters {
+  /** Writes refused or lost (unknown call, malformed record, disk error, store closed, too many waiting). The calls are not affected. */
+  writeErrors: number;
+  /** Attempts to write that found the database locked or unavailable; the records waited and were tried again. */
+  writeRetries: number;
+}
+
+/** What the engine needs of its store beyond CallStore: housekeeping at start, and counters for the metrics. */
+export interface ManagedCallStore extends CallStore {
+  readonly counters: Readonly<StoreCounters>;
+  /** Writes accepted and not yet stored (or refused). */
+  pendingWrites(): number;
+  /**
+   * Settles after the first attempt to open the database: rejects when this engine can never use it (a schema
+   * from a newer engine, refused credentials), so the engine refuses to start; resolves otherwise.
+   */
+  readonly ready: Promise<void>;
+  /**
+   * Ends records left open by a previous run of this engine that stopped without finishing them (crash, kill -9).
+   * Call it at start, before any call is taken (writes made after it come after it); resolves to how many.
+   */
+  closeAbandoned(at: string): Promise<number>;
+}

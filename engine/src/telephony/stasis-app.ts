@@ -94,8 +94,10 @@ export class StasisApp {
       args: (Array.isArray(event.args) ? event.args : [event.args]).filter((a): a is string => typeof a === 'string' && a !== ''),
     };
     if (!this.accepting) {
-      this.log.warn({ channelId: channel.id }, 'draining: new call refused');
-      void this.ari.api.channels.hangup({ channelId: channel.id, reason: 'congestion' }).catch(() => undefined);
+      // Back to the dialplan, not hung up: the next priority can send it to another engine, a queue or a
+      // message (AI_AGENT_STATUS=draining tells why Stasis returned); with none left, Asterisk hangs up.
+      this.log.warn({ channelId: channel.id }, 'draining: new call sent back to the dialplan');
+      void this.returnToDialplan(channel.id);
       return;
     }
     void this.start(caller);
@@ -130,6 +132,16 @@ export class StasisApp {
       }
     } catch (err) {
       this.log.warn({ err: { message: (err as Error).message } }, 'reconcile after reconnect failed');
+    }
+  }
+
+  private async returnToDialplan(channelId: string): Promise<void> {
+    const channels = this.ari.api.channels;
+    try {
+      await channels.setChannelVar({ channelId, variable: 'AI_AGENT_STATUS', value: 'draining' });
+      await channels.continueInDialplan({ channelId });
+    } catch {
+      await channels.hangup({ channelId, reason: 'congestion' }).catch(() => undefined);
     }
   }
 

@@ -33,11 +33,13 @@ export class Toolbox {
   readonly schemas: readonly ToolSchema[];
   private readonly tools = new Map<string, Tool<any>>();
 
-  constructor(context: ContextConfig, actions: CallActions) {
+  /** `extra`: tools built elsewhere for this call (the context's HTTP tools). */
+  constructor(context: ContextConfig, actions: CallActions, extra: readonly Tool<any>[] = []) {
     for (const name of context.tools) {
       const needs = NEEDS[name];
       if (!needs || actions[needs]) this.tools.set(name, toolFor(name, context));
     }
+    for (const tool of extra) this.tools.set(tool.name, tool);
     this.schemas = [...this.tools.values()].map((t) => {
       const { $schema: _ignored, ...parameters } = z.toJSONSchema(t.parameters) as Record<string, unknown>;
       return { name: t.name, description: t.description, parameters };

@@ -17,8 +17,8 @@ export interface EngineUnderTest {
   engine: ServiceProcess;
   /** http://127.0.0.1:<control port> */
   control: string;
-  /** Stops the engine process and starts a new one on the same config (and call store). */
-  restart(): Promise<void>;
+  /** Stops the engine process (SIGTERM: a drain; SIGKILL: a crash) and starts a new one on the same config (and call store). */
+  restart(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -39,16 +39,25 @@ export async function startEngine(opts: {
   env?: Record<string, string>;
   /** Call store file (default: in `dir`). */
   store?: string;
+  /** More top-level sections, as YAML (e.g. `egress:` and `webhooks:`). */
+  sections?: string;
+  /** YAML lines under `store:` instead of the file (e.g. a PostgreSQL store). */
+  storeConfig?: string;
+  /** The engine's Stasis app (default ai-agent). */
+  app?: string;
   peer?: AsteriskPeerOptions;
+  /** An Asterisk test peer several engines share (left running by stop()); default: a fresh one of its own. */
+  sharedPeer?: AsteriskPeer;
 }): Promise<EngineUnderTest> {
-  const peer = await startAsteriskPeer({ username: 'ai-agent', ...opts.peer });
+  const app = opts.app ?? 'ai-agent';
+  const peer = opts.sharedPeer ?? (await startAsteriskPeer({ username: 'ai-agent', ...opts.peer }));
   const config = join(opts.dir, `engine-${opts.name}.yaml`);
   writeFileSync(
     config,
     `ari:
   url: \${ARI_URL}
   username: \${ARI_USERNAME}
-  app: ai-agent
+  app: ${app}
 control:
   port: 0
 logging:
@@ -62,8 +71,8 @@ media:
 providers:
   local: { type: local_ai, url: "ws://127.0.0.1:${opts.localAiPort}" }
 ${opts.providers ? `${opts.providers.replace(/^/gm, '  ')}\n` : ''}store:
-  path: ${opts.store ?? join(opts.dir, `calls-${opts.name}.sqlite`)}
-${opts.limits ? `limits:\n${opts.limits.replace(/^/gm, '  ')}\n` : ''}contexts:
+${(opts.storeConfig ?? `path: ${opts.store ?? join(opts.dir, `calls-${opts.name}.sqlite`)}`).replace(/^/gm, '  ')}
+${opts.limits ? `limits:\n${opts.limits.replace(/^/gm, '  ')}\n` : ''}${opts.sections ? `${opts.sections}\n` : ''}contexts:
 ${(opts.contexts ?? 'default:\n  greeting: Thank you for calling. How can I help?\n  tools: [hangup]').replace(/^/gm, '  ')}
 `,
   );
@@ -76,21 +85,27 @@ ${(opts.contexts ?? 'default:\n  greeting: Thank you for calling. How can I help
       E2E_LOG_LEVEL: process.env.E2E_LOG_LEVEL,
       ...opts.env,
     });
-    const line = await engine.waitFor(/engine control server listening/);
-    const control = `http://127.0.0.1:${(JSON.parse(line) as { address: { port: number } }).address.port}`;
-    await engine.waitFor(/providers ready/, 60_000);
-    assert.equal(await peer.waitForApp('ai-agent', 15_000), true, 'the engine did not register its Stasis app');
-    return { engine, control };
+    try {
+      const line = await engine.waitFor(/engine control server listening/);
+      const control = `http://127.0.0.1:${(JSON.parse(line) as { address: { port: number } }).address.port}`;
+      await engine.waitFor(/providers ready/, 60_000);
+      assert.equal(await peer.waitForApp(app, 15_000), true, 'the engine did not register its Stasis app');
+      return { engine, control };
+    } catch (err) {
+      // An engine that did not come up is not left running (it would keep the test process alive).
+      await engine.stop('SIGKILL');
+      throw err;
+    }
   };
   const sut = { peer, ...(await launch()) } as EngineUnderTest;
-  sut.restart = async () => {
-    await sut.engine.stop();
+  sut.restart = async (signal) => {
+    await sut.engine.stop(signal);
     Object.assign(sut, await launch());
   };
   sut.stop = async () => {
     await sut.engine.stop();
     if (process.env.E2E_LOG_FILE) writeFileSync(`${process.env.E2E_LOG_FILE}.${opts.name}`, sut.engine.stdout());
-    await peer.close();
+    if (!opts.sharedPeer) await peer.close();
   };
   return sut;
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { AsteriskCore } from '../asterisk/core.ts';
+import { NEXT_PRIORITY, type AsteriskCore } from '../asterisk/core.ts';
 import { AriError } from '../asterisk/errors.ts';
 import { createExternalMedia } from '../asterisk/external-media.ts';
 import { ariTimestamp } from '../asterisk/json.ts';
@@ -21,6 +21,9 @@ export interface AriResult {
 
 export type Handler = (req: AriRequest) => AriResult | Promise<AriResult>;
 
+/** A release with every driver the peer models (chan_websocket arrived in 22.6.0, 21.11.0, 20.16.0 and 23.0.0). */
+const DEFAULT_VERSION = '22.6.0';
+
 const ok = (body: unknown): AriResult => ({ status: 200, body });
 const noContent = (): AriResult => ({ status: 204 });
 
@@ -33,11 +36,21 @@ export const HANDLERS: Record<string, Handler> = {
   'asterisk.getInfo': ({ core }) =>
     ok({
       build: { os: 'Linux', kernel: '6.1.0', options: '', machine: 'x86_64', date: ariTimestamp(core.startedAt), user: 'test-peer' },
-      system: { version: '22.0.0-test-peer', entity_id: core.opts.asteriskId },
+      system: { version: core.opts.version ?? DEFAULT_VERSION, entity_id: core.opts.asteriskId },
       config: { name: hostname(), default_language: 'en', setid: { user: 'asterisk', group: 'asterisk' } },
       status: { startup_time: ariTimestamp(core.startedAt), last_reload_time: ariTimestamp(core.startedAt) },
     }),
   'asterisk.ping': ({ core }) => ok({ asterisk_id: core.opts.asteriskId, ping: 'pong', timestamp: ariTimestamp() }),
+  'asterisk.listModules': ({ core }) => ok(core.modules.list()),
+  'asterisk.getModule': ({ core, path }) => ok(core.modules.get(path.moduleName)),
+  'asterisk.loadModule': ({ core, path }) => {
+    core.modules.load(path.moduleName);
+    return noContent();
+  },
+  'asterisk.unloadModule': ({ core, path }) => {
+    core.modules.unload(path.moduleName);
+    return noContent();
+  },
 
   'applications.list': ({ core }) => ok(core.apps.names().map((n) => applicationJson(core, n))),
   'applications.get': ({ core, path }) => {
@@ -62,7 +75,7 @@ export const HANDLERS: Record<string, Handler> = {
     return noContent();
   },
   'channels.continueInDialplan': ({ core, path, query }) => {
-    const target = [query.context, query.extension, query.priority ?? query.label].filter(Boolean).join(',') || 'next priority';
+    const target = [query.context, query.extension, query.priority ?? query.label].filter(Boolean).join(',') || NEXT_PRIORITY;
     core.leaveStasis(path.channelId, target, 'continue');
     return noContent();
   },

@@ -79,6 +79,7 @@ const CHANNEL_ERRORS: Array<[number, string]> = [[404, 'Channel not found'], [40
 const channelId = pathParam('channelId', "Channel's id");
 const bridgeId = pathParam('bridgeId', "Bridge's id");
 const playbackId = pathParam('playbackId', "Playback's id");
+const moduleName = pathParam('moduleName', "Module's name");
 const playParams = [
   query('media', 'string', { required: true, multiple: true, description: 'Media URIs to play.' }),
   query('lang', 'string'),
@@ -157,6 +158,12 @@ export const RESOURCES: ResourceSpec[] = [
       { path: '/asterisk/info', description: 'Asterisk system information', operations: [
         op('GET', 'getInfo', 'AsteriskInfo', [query('only', 'string', { multiple: true, values: ['build', 'system', 'config', 'status'] })]),
       ] },
+      { path: '/asterisk/modules', description: 'Asterisk modules', operations: [op('GET', 'listModules', 'List[Module]', [])] },
+      { path: '/asterisk/modules/{moduleName}', description: 'Asterisk module', operations: [
+        op('GET', 'getModule', 'Module', [moduleName], [[404, 'Module could not be found in running modules.'], [409, 'Module information could not be retrieved.']]),
+        op('POST', 'loadModule', 'void', [moduleName], [[409, 'Module could not be loaded.']]),
+        op('DELETE', 'unloadModule', 'void', [moduleName], [[404, 'Module not found in running modules.'], [409, 'Module could not be unloaded.']]),
+      ] },
       { path: '/asterisk/ping', description: 'Asterisk ping', operations: [op('GET', 'ping', 'AsteriskPing', [])] },
     ],
     models: {
@@ -166,6 +173,7 @@ export const RESOURCES: ResourceSpec[] = [
       SystemInfo: model('SystemInfo', { version: 'string', entity_id: 'string' }),
       ConfigInfo: model('ConfigInfo', { name: 'string', default_language: 'string' }),
       StatusInfo: model('StatusInfo', { startup_time: 'Date', last_reload_time: 'Date' }),
+      Module: model('Module', { name: 'string', description: 'string', use_count: 'int', status: 'string', support_level: 'string' }),
     },
   },
   {

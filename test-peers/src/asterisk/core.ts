@@ -9,6 +9,7 @@ import type { CallerSession } from '../caller/session.ts';
 import { sharedClock } from '../clock.ts';
 import type { LegImpairments } from '../rtp/rtp-leg.ts';
 import { AppRegistry, type Subject } from './app-registry.ts';
+import { ModuleRegistry } from './modules.ts';
 import { Bridge } from './bridge.ts';
 import { HANGUP_REASONS, causeText } from './causes.ts';
 import { Channel, type ChannelState, type PartyId } from './channel.ts';
@@ -16,6 +17,9 @@ import { AriError } from './errors.ts';
 import { nextNameSuffix, nextUniqueId } from './json.ts';
 import { Playback } from './playback.ts';
 import type { PendingMediaSocket } from './external-media.ts';
+
+/** The target of a continue that names none: the caller's next dialplan priority. */
+export const NEXT_PRIORITY = 'next priority';
 
 export interface OutboundEndpointBehaviour {
   /** Answer this long after being dialled; null (default) never answers, so the dial times out. */
@@ -40,6 +44,8 @@ export interface AsteriskCoreOptions {
    * channel's StasisStart comes: a number of ms, or one per media channel by its index (0, 1, …).
    */
   mediaStasisStartDelayMs?: number | ((mediaIndex: number) => number);
+  /** `system.version` of GET /asterisk/info. */
+  version?: string;
 }
 
 /** Observed on an idle host: StasisStart ~4 ms after the externalMedia reply (later when the host is busy). */
@@ -53,6 +59,8 @@ export const DEFAULT_MEDIA_STASIS_START_DELAY_MS = 4;
  */
 export class AsteriskCore {
   readonly apps: AppRegistry;
+  /** Loaded modules as GET /asterisk/modules reports them; tests unload one with `modules.unload(name)`. */
+  readonly modules = new ModuleRegistry();
   readonly channels = new Map<string, Channel>();
   readonly bridges = new Map<string, Bridge>();
   readonly playbacks = new Map<string, Playback & { target: Channel | Bridge }>();
@@ -283,6 +291,16 @@ export class AsteriskCore {
     if (ch.kind !== 'caller') {
       // Outside the app, a channel with no dialplan left to run hangs up.
       this.later(5, () => this.remoteHangup(ch, 16));
+      return;
+    }
+    if (target === NEXT_PRIORITY) {
+      // A caller's extension here is only its Stasis() line: the next priority is none, so the PBX hangs up.
+      // The app left with StasisEnd and hears nothing more of the channel.
+      ch.session?.note('asterisk', 'continued in dialplan; no priority left: hangup');
+      this.later(5, () => {
+        this.destroyChannel(ch, 16, { events: false });
+        ch.session?.remoteEnded('engine-hangup');
+      });
       return;
     }
     ch.session?.note('asterisk', `${how === 'continue' ? 'continued in dialplan to' : 'redirected to'} ${target}; ringing`);

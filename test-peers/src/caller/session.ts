@@ -200,6 +200,11 @@ export class CallerSession {
     return this.ended !== null;
   }
 
+  /** The caller hangs up now, wherever the script is (e.g. whoever asked for the call has gone away). */
+  hangup(): void {
+    if (!this.ended) this.hangupNow();
+  }
+
   private async execute(): Promise<void> {
     this.note('asterisk', 'call started');
     for (const step of this.opts.script) {

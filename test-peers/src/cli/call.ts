@@ -1,18 +1,23 @@
 /**
- * `npm run call`: start the Asterisk test peer, wait for the engine's Stasis app to connect to it the way
- * it connects to Asterisk, place one scripted call, print what happened and write what the caller heard.
+ * `npm run call`: place one scripted call and print what happened, writing what the caller heard. Into the
+ * running stack when `npm start` runs in demo mode (found by its run file); otherwise start the Asterisk test
+ * peer, wait for the engine's Stasis app to connect to it the way it connects to Asterisk, and call into that.
  */
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
-import { startAsteriskPeer } from '../peer.ts';
+import { startAsteriskPeer, type PlaceCallOptions } from '../peer.ts';
 import type { CallReport, TurnTiming } from '../caller/session.ts';
+import { placeDemoCall } from '../demo/call-client.ts';
+import { findDemoStack, type DemoRunFile } from '../demo/run-file.ts';
+import { fromInvocationDir, loadRepoEnv } from './repo-env.ts';
 import { defaultScript, readScriptFile } from './script-file.ts';
 
 const HELP = `Usage: npm run call -- [options]
 
-Starts an Asterisk test peer (ARI + media, loopback only), waits for the engine's Stasis app to
-register on its events WebSocket, places one scripted call into it, then prints the transcript and
+When \`npm start\` runs in demo mode (no Asterisk configured), places one scripted call into that
+running stack through its built-in test Asterisk. Otherwise (or with --host, --port, --user or
+--password) starts an Asterisk test peer (ARI + media, loopback only), waits for the engine's Stasis
+app to register on its events WebSocket and places the call into it. Then prints the transcript and
 wire timings and writes the caller-side recording.
 
 Options:
@@ -22,7 +27,7 @@ Options:
   --password <secret>     ARI password (default: $ARI_PASSWORD, else a random one that is printed)
   --app <name>            Stasis app to call into (default: $ARI_APP or ai-agent)
   --wait <seconds>        how long to wait for the app to register (default 30)
-  --context <name>        sets AI_CONTEXT on the call (default demo)
+  --context <name>        sets AI_CONTEXT on the call (default: default)
   --var KEY=VALUE         another channel variable (repeatable)
   --args a,b              Stasis() arguments (default inbound)
   --caller-number <n>     caller id number (default 15550100)
@@ -43,16 +48,19 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
 async function main(): Promise<void> {
+  loadRepoEnv();
   const { values } = parseArgs({
     options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8088' },
+      host: { type: 'string' },
+      port: { type: 'string' },
       user: { type: 'string' },
       password: { type: 'string' },
       app: { type: 'string' },
       wait: { type: 'string', default: '30' },
-      context: { type: 'string', default: 'demo' },
+      context: { type: 'string', default: 'default' },
       var: { type: 'string', multiple: true, default: [] },
       args: { type: 'string', default: 'inbound' },
       'caller-number': { type: 'string', default: '15550100' },
@@ -71,7 +79,9 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const port = Number(values.port);
+  const ownPeer = [values.host, values.port, values.user, values.password].some((v) => v !== undefined);
+  const host = values.host ?? '127.0.0.1';
+  const port = Number(values.port ?? '8088');
   const waitS = Number(values.wait);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port: not a port: ${values.port}`);
   if (!(waitS > 0)) fail(`--wait: not a number of seconds: ${values.wait}`);
@@ -81,16 +91,45 @@ async function main(): Promise<void> {
     if (eq <= 0) fail(`--var: expected KEY=VALUE, got ${kv}`);
     variables[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const script = values.script ? readScriptFile(values.script) : defaultScript(values.question!);
-  const app = values.app || process.env.ARI_APP || 'ai-agent';
-  const username = values.user || process.env.ARI_USERNAME || 'ai-agent';
-  const passwordFromEnv = !values.password && Boolean(process.env.ARI_PASSWORD);
-  const password = values.password || process.env.ARI_PASSWORD || randomBytes(12).toString('hex');
+  const script = values.script ? readScriptFile(fromInvocationDir(values.script)) : defaultScript(values.question!);
+  const call: Omit<PlaceCallOptions, 'app'> = {
+    args: values.args ? values.args.split(',') : [],
+    variables,
+    callerId: { number: values['caller-number'], name: values['caller-name'] },
+    script,
+    answered: values.answered,
+    transmitSilence: values['transmit-silence'],
+  };
+  const wav = fromInvocationDir(values.wav ?? `call-${new Date().toISOString().replace(/[:.]/g, '-')}.wav`);
+  const demo = ownPeer ? null : findDemoStack();
+  const report = demo
+    ? await callDemoStack(demo, { ...call, app: values.app || demo.app, waitForAppMs: waitS * 1000 })
+    : await callOwnPeer({ ...call, app: values.app || process.env.ARI_APP || 'ai-agent' }, { host, port, waitS, user: values.user, password: values.password });
+  report.writeWav(wav);
+  if (values.json) out(JSON.stringify({ ...report, recording: undefined, wav }, null, 2));
+  else printReport(report, wav);
+  process.exitCode = report.endedBy === 'error' ? 1 : 0;
+}
 
-  const peer = await startAsteriskPeer({ host: values.host, port, username, password }).catch((err: Error) =>
-    fail(`cannot start the peer on ${values.host}:${port}: ${err.message}`),
+async function callDemoStack(demo: DemoRunFile, call: PlaceCallOptions & { app: string }): Promise<CallReport> {
+  out(`Calling the running demo stack (npm start in demo mode: the built-in test Asterisk, Stasis app '${call.app}')…`);
+  const { report } = await placeDemoCall(demo, call);
+  return report;
+}
+
+async function callOwnPeer(
+  call: PlaceCallOptions & { app: string },
+  opts: { host: string; port: number; waitS: number; user?: string; password?: string },
+): Promise<CallReport> {
+  const { app } = call;
+  const { host, port, waitS } = opts;
+  const username = opts.user || process.env.ARI_USERNAME || 'ai-agent';
+  const passwordFromEnv = !opts.password && Boolean(process.env.ARI_PASSWORD);
+  const password = opts.password || process.env.ARI_PASSWORD || randomBytes(12).toString('hex');
+
+  const peer = await startAsteriskPeer({ host, port, username, password }).catch((err: Error) =>
+    fail(`cannot start the peer on ${host}:${port}: ${err.message}`),
   );
-  const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`Asterisk test peer listening. Point the engine at it:`);
   out(`  ARI_URL=${peer.url}`);
   out(`  ARI_USERNAME=${username}`);
@@ -103,25 +142,13 @@ async function main(): Promise<void> {
     fail(`no Stasis app '${app}' registered within ${waitS} s (is the engine running and pointed at ${peer.url}?)`);
   }
   out(`Stasis app '${app}' registered; placing the call.`);
-  const call = await peer.placeCall({
-    app,
-    args: values.args ? values.args.split(',') : [],
-    variables,
-    callerId: { number: values['caller-number'], name: values['caller-name'] },
-    script,
-    answered: values.answered,
-    transmitSilence: values['transmit-silence'],
-  });
-  const report = await call.done;
-  const wav = resolve(values.wav ?? `call-${new Date().toISOString().replace(/[:.]/g, '-')}.wav`);
-  report.writeWav(wav);
-  if (values.json) out(JSON.stringify({ ...report, recording: undefined, wav }, null, 2));
-  else printReport(report, wav, out);
+  const placed = await peer.placeCall(call);
+  const report = await placed.done;
   await peer.close();
-  process.exitCode = report.endedBy === 'error' ? 1 : 0;
+  return report;
 }
 
-function printReport(r: CallReport, wav: string, out: (line: string) => void): void {
+function printReport(r: CallReport, wav: string): void {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
   out('');
   out('Transcript');

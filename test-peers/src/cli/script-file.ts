@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { ScriptStep } from '../caller/script.ts';
+import { parseScript } from '../caller/script-schema.ts';
 
 /** Reads a call script from JSON: an array of steps in the ScriptStep shape (audio as string references). */
 export function readScriptFile(path: string): ScriptStep[] {
-  const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
-  if (!Array.isArray(parsed)) throw new Error(`${path}: a script is a JSON array of steps`);
-  return parsed.map((step, i) => {
-    if (!step || typeof step !== 'object') throw new Error(`${path}: step ${i} is not an object`);
-    const keys = Object.keys(step);
-    const known = ['say', 'pause', 'dtmf', 'waitForAgent', 'waitForAgentSilence', 'bargeIn', 'hangup'];
-    if (!keys.some((k) => known.includes(k))) throw new Error(`${path}: step ${i} has none of ${known.join(', ')}`);
-    return step as ScriptStep;
-  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  return parseScript(parsed, path);
 }
 
 /** The demo caller: listen to the greeting, ask something, listen to the answer, hang up. */

@@ -54,3 +54,5 @@ export {
   type LocalSttScript,
   type LocalTtsReply,
 } from './local-ai/fake.ts';
+export { startDnsFake, type DnsAnswer, type DnsFake, type DnsQuery, type DnsRecordType } from './dns-server.ts';
+export { createLoopbackCertificate, type LoopbackCertificate } from './tls.ts';

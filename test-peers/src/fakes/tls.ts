@@ -12,12 +12,16 @@ export interface LoopbackCertificate {
   cert: string;
 }
 
-export async function createLoopbackCertificate(): Promise<LoopbackCertificate> {
+/**
+ * `dnsNames`: the names the certificate is for instead of 127.0.0.1 (a test DNS server points them at it), so a
+ * client that checks the address rather than the name fails.
+ */
+export async function createLoopbackCertificate(dnsNames: readonly string[] = []): Promise<LoopbackCertificate> {
   const dir = await mkdtemp(join(tmpdir(), 'fake-tls-'));
   try {
     await promisify(execFile)('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-subj', '/CN=127.0.0.1', '-addext', `subjectAltName=${dnsNames.length ? dnsNames.map((n) => `DNS:${n}`).join(',') : 'IP:127.0.0.1'}`,
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
     ]);
     return { key: await readFile(join(dir, 'key.pem'), 'utf8'), cert: await readFile(join(dir, 'cert.pem'), 'utf8') };

@@ -78,6 +78,12 @@ export function DashboardPage(): ReactNode {
   return (
     <main className="page">
       <h1>Dashboard</h1>
+      {engine?.health?.demo && (
+        <Notice kind="info" testId="demo-banner">
+          Demo mode: no Asterisk is configured, so calls come from the built-in test Asterisk. Place one with{' '}
+          <code>npm run call</code>. Set <code>ARI_PASSWORD</code> (and <code>ARI_URL</code>) to use your own Asterisk.
+        </Notice>
+      )}
       <div className="grid">
         <EngineCard status={engine} error={status.error} />
         <section className="card span-2" data-testid="active-calls">

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { providerName } from './providers.ts';
+import { contextEgressSchema } from './egress.ts';
+import { httpToolsSchema } from './http-tools.ts';
 
 // Conversation contexts (YAML `contexts:`); the provider instances they name are in providers.ts. Every default
 // works offline with the bundled local AI server.
@@ -107,6 +109,8 @@ const vadSchema = z
   })
   .strict();
 
+const BUILT_IN_TOOLS = ['hangup', 'transfer', 'send_dtmf'] as const;
+
 export const contextSchema = z
   .object({
     system_prompt: z
@@ -123,7 +127,11 @@ export const contextSchema = z
     provider: z
       .discriminatedUnion('type', [pipelineProviderSchema, agentProviderSchema])
       .default({ type: 'pipeline', stt: 'local', llm: 'local', tts: 'local', fallback: {}, keyterms: [] }),
-    tools: z.array(z.enum(['hangup', 'transfer', 'send_dtmf'])).default(['hangup']),
+    tools: z.array(z.enum(BUILT_IN_TOOLS)).default(['hangup']),
+    /** Functions the model may call that make one HTTP request each (see http-tools.ts); all are offered. */
+    http_tools: httpToolsSchema,
+    /** Destinations this context's HTTP tools may reach, on top of the global `egress.allow`. */
+    egress: contextEgressSchema,
     /** Allowlist: the transfer tool can reach only these, by name. */
     transfer_targets: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), transferTargetSchema).default({}),
     limits: limitsSchema.prefault({}),
@@ -148,6 +156,11 @@ export const contextSchema = z
     if (ctx.tools.includes('transfer') && Object.keys(ctx.transfer_targets).length === 0) {
       issues.addIssue({ code: 'custom', path: ['transfer_targets'], message: 'the transfer tool needs at least one target' });
     }
+    const seen = new Set<string>(BUILT_IN_TOOLS);
+    ctx.http_tools.forEach((tool, i) => {
+      if (seen.has(tool.name)) issues.addIssue({ code: 'custom', path: ['http_tools', i, 'name'], message: `"${tool.name}" is already a tool name` });
+      seen.add(tool.name);
+    });
   });
 
 export const contextsConfigSchema = z

@@ -4,6 +4,11 @@ import { providersConfigSchema } from './providers.ts';
 import { mediaConfigSchema } from './media.ts';
 import { limitsConfigSchema, storeConfigSchema } from './operations.ts';
 import { telephonyConfigSchema } from './telephony.ts';
+import { egressConfigSchema } from './egress.ts';
+import { webhooksConfigSchema } from './webhooks.ts';
+import { EgressAllowlist } from '../../net/egress-allowlist.ts';
+import { parseUrlTemplate } from '../../net/url-template.ts';
+import { parseCidr } from '../../net/ip-address.ts';
 
 // 0 asks the OS for a free port (tests, side-by-side instances).
 const port = z.number().int().min(0).max(65535);
@@ -36,6 +41,15 @@ const loggingSchema = z
   })
   .strict();
 
+/** The origin of a tool's URL template or a webhook URL; null when the URL's own check already failed. */
+function originOf(template: string): URL | null {
+  try {
+    return new URL(parseUrlTemplate(template).origin);
+  } catch {
+    return null;
+  }
+}
+
 export const engineConfigSchema = z
   .object({
     ari: ariSchema,
@@ -47,7 +61,34 @@ export const engineConfigSchema = z
     contexts: contextsConfigSchema,
     store: storeConfigSchema,
     limits: limitsConfigSchema,
+    egress: egressConfigSchema,
+    webhooks: webhooksConfigSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((config, issues) => {
+    // Every configured destination must be one the allowlist lets through, so a typo fails at start, not mid-call.
+    // (A rule that is itself invalid has its own issue already.)
+    const rules = [config.egress.allow, ...Object.values(config.contexts).map((c) => c.egress.allow)].flat();
+    if (rules.some((rule) => rule.cidr !== undefined && !parseCidr(rule.cidr))) return;
+    const global = new EgressAllowlist(config.egress.allow);
+    for (const [name, context] of Object.entries(config.contexts)) {
+      const allowlist = global.with(context.egress.allow);
+      context.http_tools.forEach((tool, i) => {
+        const origin = originOf(tool.url);
+        const refusal = origin && allowlist.refusal(origin);
+        if (refusal) issues.addIssue({ code: 'custom', path: ['contexts', name, 'http_tools', i, 'url'], message: `${refusal} (egress.allow)` });
+      });
+    }
+    for (const hook of ['pre_call', 'post_call'] as const) {
+      const webhook = config.webhooks[hook];
+      if (!webhook) continue;
+      const origin = originOf(webhook.url);
+      const refusal = origin && global.refusal(origin);
+      if (refusal) issues.addIssue({ code: 'custom', path: ['webhooks', hook, 'url'], message: `${refusal} (egress.allow)` });
+      webhook.contexts.forEach((context, i) => {
+        if (!config.contexts[context]) issues.addIssue({ code: 'custom', path: ['webhooks', hook, 'contexts', i], message: `no context "${context}"` });
+      });
+    }
+  });
 
 export type EngineConfig = z.infer<typeof engineConfigSchema>;

@@ -8,8 +8,17 @@ const contextName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits,
 
 export const storeConfigSchema = z
   .object({
+    /** `sqlite`: a file of this engine's own; `postgres`: a server database several engines share (DATABASE_URL). */
+    backend: z.enum(['sqlite', 'postgres']).default('sqlite'),
     /** SQLite file; a relative path is resolved from the repository root. */
     path: z.string().min(1).default('data/calls.sqlite'),
+    /**
+     * PostgreSQL: this engine's name on the records it writes; at start it closes only its own calls left open.
+     * Unique per engine and stable across restarts (default: host name and ARI app).
+     */
+    engine_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, _ . : - only (max 64)').optional(),
+    /** PostgreSQL without TLS to a host other than loopback (a trusted private network only). */
+    postgres_allow_plaintext: z.boolean().default(false),
     /** Ended calls older than this are deleted by the purge job. */
     retention_days: z.number().int().min(1).max(3650).default(30),
     purge_interval_minutes: z.number().int().min(1).max(1440).default(60),

@@ -31,6 +31,10 @@ export interface MetricsSources {
   admissionRefusals?: () => Readonly<ReasonCounts>;
   /** Call record writes that failed. */
   storeWriteErrors?: () => number;
+  /** Attempts to write call records that found the database locked or unavailable (tried again). */
+  storeWriteRetries?: () => number;
+  /** Call record writes waiting for the database. */
+  storePendingWrites?: () => number;
   /** The VAD service's totals (VadService.stats): windows inferred, windows skipped by reason, backlog now. */
   vad?: () => { windows: number; skipped: Readonly<Record<string, number>>; backlog: number };
 }
@@ -281,6 +285,24 @@ export class EngineMetrics {
       collect() {
         this.reset();
         setCounter(this, {}, sources.storeWriteErrors?.() ?? 0);
+      },
+    });
+    new Counter({
+      name: 'ai_agent_store_write_retries_total',
+      help: 'Attempts to write call records that found the database locked or unavailable; the records waited and were tried again.',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, {}, sources.storeWriteRetries?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ai_agent_store_pending_writes',
+      help: 'Call record writes waiting for the database (growing: the database is slow or unavailable).',
+      registers,
+      collect() {
+        const pending = sources.storePendingWrites?.();
+        if (pending !== undefined) this.set(pending);
       },
     });
     new Counter({

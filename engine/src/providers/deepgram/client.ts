@@ -1,10 +1,11 @@
 import { DeepgramClient, DeepgramError } from '@deepgram/sdk';
 import type { ProvidersConfig } from '@ai-agent/common';
 import { ProviderError, connectionError, statusError } from '../errors.ts';
+import { DEEPGRAM_KEY_VAR } from '../key-vars.ts';
 
 export type DeepgramConfig = Extract<ProvidersConfig[string], { type: 'deepgram' }>;
 
-export const DEEPGRAM_KEY_VAR = 'DEEPGRAM_API_KEY';
+export { DEEPGRAM_KEY_VAR };
 
 /** The SDK client of one `deepgram` provider: REST at `base_url`, live sockets on the same host (wss/ws). */
 export function deepgramClient(config: DeepgramConfig, apiKey: string): DeepgramClient {

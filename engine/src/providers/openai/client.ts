@@ -2,10 +2,11 @@ import OpenAI, { APIConnectionError, APIError } from 'openai';
 import type { ProvidersConfig } from '@ai-agent/common';
 import { ProviderError, connectionError, retryAfterOf, statusError } from '../errors.ts';
 import type { RequestTimeouts, RequestWatch } from '../shared/request-watch.ts';
+import { OPENAI_KEY_VAR } from '../key-vars.ts';
 
 export type OpenAiConfig = Extract<ProvidersConfig[string], { type: 'openai' }>;
 
-export const OPENAI_KEY_VAR = 'OPENAI_API_KEY';
+export { OPENAI_KEY_VAR };
 
 /**
  * The SDK client one `openai` provider's stages share (one HTTP keep-alive pool). Retries are ours to decide

@@ -43,9 +43,9 @@ const PLANTED = ['.env', '.env.2026-01-01T00-00-00-000Z.bak', 'config/ai-agent.y
   'engine/src/tls/server.pem', 'engine/models/planted.gguf', 'engine/models/planted.onnx', 'engine/src/node_modules/planted/index.js',
   'engine/src/test/planted.ts', 'admin-ui/src/server/test-artifacts/planted.txt', 'engine/src/planted.wav'];
 
-function get(port: number, path: string, host = `127.0.0.1:${port}`): Promise<{ status: number; body: string }> {
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host }, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -66,22 +66,16 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-/**
- * The build context: this checkout as hard links (nothing copied, nothing of it written; node_modules left out,
- * its exclusion is shown by a planted one) plus planted files.
- */
+/** The build context: a copy of this checkout (20 MB without node_modules, whose exclusion a planted one shows) plus planted files. */
 function buildContext(dir: string): string {
   const context = join(dir, 'context');
   mkdirSync(context);
   const entries = readdirSync(REPO_ROOT).filter((entry) => entry !== 'node_modules').map((entry) => join(REPO_ROOT, entry));
-  const linked = spawnSync('cp', ['-al', ...entries, context]);
-  if (linked.status !== 0) throw new Error(`cp -al failed: ${linked.stderr.toString()}`);
+  const copied = spawnSync('cp', ['-a', ...entries, context]);
+  if (copied.status !== 0) throw new Error(`cp -a failed: ${copied.stderr.toString()}`);
   const plant = (path: string, text: string): void => {
-    const file = join(context, path);
-    mkdirSync(dirname(file), { recursive: true });
-    // A link to the checkout's own file is removed first, never written through.
-    rmSync(file, { force: true });
-    writeFileSync(file, text);
+    mkdirSync(dirname(join(context, path)), { recursive: true });
+    writeFileSync(join(context, path), text);
   };
   PLANTED.forEach((path, i) => plant(path, `OPENAI_API_KEY=${SECRET}${String(i).padStart(3, '0')}\n`));
   plant('engine/src/planted.ts', `export const copied = '${COPIED}';\n`);
@@ -230,12 +224,17 @@ describe('container images and docker-compose.yml on a private dockerd', { skip:
   });
 
   it('ships production dependencies only: no dev tool, no other service\'s packages, no other platform\'s binaries', async () => {
-    // Every package a workspace or the root lists only as a devDependency; tsx is the one that runs the services.
-    const manifests = ['.', 'common', 'engine', 'local-ai-server', 'admin-ui'].map((ws) =>
-      JSON.parse(readFileSync(join(REPO_ROOT, ws, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>);
-    const runtime = new Set(manifests.flatMap((m) => [...Object.keys(m.dependencies ?? {}), ...Object.keys(m.optionalDependencies ?? {})]));
-    const devOnly = [...new Set(manifests.flatMap((m) => Object.keys(m.devDependencies ?? {})))].filter((name) => !runtime.has(name) && name !== 'tsx');
-    assert.ok(devOnly.includes('typescript') && devOnly.includes('vite'));
+    // npm's own verdict: the lockfile flags the packages only development needs (a name is dev-only when every
+    // copy of it is). tsx (and its esbuild) runs the services, so it ships.
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const devFlags = new Map<string, boolean[]>();
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      if (!path.includes('node_modules/')) continue;
+      const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      devFlags.set(name, [...(devFlags.get(name) ?? []), entry.dev === true]);
+    }
+    const devOnly = new Set([...devFlags].filter(([name, flags]) => flags.every(Boolean) && !/^(tsx|esbuild|@esbuild\/.*)$/.test(name)).map(([name]) => name));
+    assert.ok(devOnly.has('typescript') && devOnly.has('vite') && devOnly.has('fast-check'));
     const list = "const fs = require('fs'); const top = fs.readdirSync('node_modules'); const names = top.flatMap((n) =>" +
       " n.startsWith('@') ? fs.readdirSync('node_modules/' + n).map((m) => n + '/' + m) : [n]);" +
       " let onnx = []; try { onnx = fs.readdirSync('node_modules/onnxruntime-node/bin', { recursive: true }).filter((p) => p.split('/').length === 3); } catch {}" +
@@ -243,7 +242,7 @@ describe('container images and docker-compose.yml on a private dockerd', { skip:
     const installed: Record<string, { names: string[]; onnx: string[] }> = {};
     for (const service of ['ai-engine', 'local-ai-server', 'admin-ui']) installed[service] = JSON.parse((await exec(service, ['node', '-e', list])).output);
     for (const [service, { names }] of Object.entries(installed)) {
-      assert.deepEqual(names.filter((n) => devOnly.includes(n) || n.startsWith('@types/')), [], `${service}: dev dependencies`);
+      assert.deepEqual(names.filter((n) => devOnly.has(n)), [], `${service}: dev dependencies`);
       assert.ok(names.includes('tsx'), `${service}: tsx`);
     }
     // Each declared by one service alone (the engine uses the local AI server's client, not its optional engines).

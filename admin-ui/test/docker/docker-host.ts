@@ -75,7 +75,8 @@ export class DockerHost {
     } catch (err) {
       if ((options.storageDriver ?? 'vfs') === 'vfs') throw err;
       await this.stop();
-      await this.startDockerd({ ...options, storageDriver: 'vfs' });
+      // On disk: vfs stores every layer whole, more than a tmpfs sized for overlay2 holds.
+      await this.startDockerd({ storageDriver: 'vfs' });
     }
   }
 

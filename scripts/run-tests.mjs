@@ -32,7 +32,6 @@ const SHARED = [
   'admin-ui/test/security/',
   'admin-ui/test/browser/admin-pages.test.ts',
   'admin-ui/test/browser/containers.test.ts',
-  'admin-ui/test/browser/live-call.test.ts',
   'engine/test/control/admission.test.ts',
   'engine/test/control/browser-and-errors.test.ts',
   'engine/test/control/call-routes.test.ts',

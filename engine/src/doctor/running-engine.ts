@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 /** An engine of this configuration already running: its ports and its Stasis app are its own, not a conflict. */
 export interface RunningEngine {
   origin: string;
@@ -7,7 +8,8 @@ export interface RunningEngine {
 
 /** The address to reach a listener bound to `host` from this machine. */
 export function localAddressOf(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
+  // A wildcard bind (every IPv4 or every IPv6 address) answers on the loopback of its family.
+  if (isIPv4(host) && host.split('.').every((octet) => Number(octet) === 0)) return '127.0.0.1';
   if (host === '::') return '::1';
   return host;
 }

@@ -4,11 +4,15 @@
 // the runner passes on to each file's process). Node 20's `--test` does not expand globs, so the list is built here.
 // Usage: npm test [-- <substring filter>...]
 //
-// Two lanes, one report. Many tests measure real time on the wire (pacing, latency, event-loop lateness):
-// a neighbour saturating both cores would measure the machine, not the code, so by default a file runs alone
-// ("solo"). Files listed in SHARED measure no timing that a busy neighbour could break (HTTP APIs, parsers,
-// databases, containers, a browser); they run two at a time first, then the solo files one by one. The summary
-// adds both lanes up, printed once as the runner prints it.
+// Three lanes, one report. Many tests measure real time on the wire (pacing, latency, event-loop lateness):
+// a neighbour saturating both cores would measure the machine, not the code. So:
+// - SHARED files measure no timing a busy neighbour could break (HTTP APIs, parsers, databases, containers, a
+//   browser): they run two at a time;
+// - PAIRED files are calls in real time that use little CPU (one or two calls, waits on the caller's script) and
+//   whose bounds are seconds, not milliseconds: they run two at a time, beside each other only;
+// - every other file runs alone: load tests, pacing and latency measurements, CPU-bound recognition.
+// Within a lane the longest files start first (LONGEST_FIRST), so the lane does not end on one long file.
+// The summary adds the lanes up, printed once as the runner prints it.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -44,6 +48,7 @@ const SHARED = [
   'engine/test/control/redaction-canary.test.ts',
   'engine/test/control/remote-auth.test.ts',
   'engine/test/control/start-signals.test.ts',
+  'engine/test/attack/',
   'engine/test/doctor/',
   'engine/test/e2e/http-tools-and-webhooks.test.ts',
   'engine/test/e2e/scale-out.test.ts',
@@ -54,6 +59,7 @@ const SHARED = [
   'engine/test/store/postgres-store.test.ts',
   'engine/test/store/sqlite-store.test.ts',
   'engine/test/store/store-settings.test.ts',
+  'engine/test/telephony/application-replaced.test.ts',
   'engine/test/tools/',
   'engine/test/webhooks/',
   'local-ai-server/test/fuzz/',
@@ -64,7 +70,48 @@ const SHARED = [
   'test-peers/test/impairment.test.ts',
   'test-peers/test/modules-and-applications.test.ts',
 ];
-const shared = (file) => SHARED.some((s) => (s.endsWith('/') ? file.startsWith(s) : file === s));
+
+/** Real-time call tests light enough to share the machine with one another. */
+const PAIRED = [
+  'admin-ui/test/browser/live-call.test.ts',
+  'engine/test/control/drain.test.ts',
+  'engine/test/e2e/dialplan-audiosocket.test.ts',
+  'engine/test/e2e/drain.test.ts',
+  'engine/test/e2e/faults.test.ts',
+  'engine/test/e2e/full-call.test.ts',
+  'engine/test/e2e/stasis-race.test.ts',
+  'engine/test/providers/cloud-pipeline-call.test.ts',
+  'engine/test/providers/fallback-chains.test.ts',
+  'engine/test/providers/local-ai-connection.test.ts',
+  'test-peers/test/ari-client.test.ts',
+  'test-peers/test/cli.test.ts',
+  'test-peers/test/simulator.test.ts',
+  'test-peers/test/transfer.test.ts',
+];
+
+/** Files that take longest, longest first (measured on the 2-core CI machine). */
+const LONGEST_FIRST = [
+  'engine/test/e2e/faults.test.ts',
+  'admin-ui/test/deploy/images.test.ts',
+  'engine/test/e2e/full-call.test.ts',
+  'admin-ui/test/browser/admin-pages.test.ts',
+  'test-peers/test/simulator.test.ts',
+  'admin-ui/test/browser/live-call.test.ts',
+  'engine/test/control/start-signals.test.ts',
+  'engine/test/e2e/scale-out.test.ts',
+  'engine/test/control/listeners.test.ts',
+  'test-peers/test/demo-mode.test.ts',
+  'common/test/fuzz/config-and-signatures.test.ts',
+  'engine/test/e2e/dialplan-audiosocket.test.ts',
+];
+
+const listed = (list) => (file) => list.some((s) => (s.endsWith('/') ? file.startsWith(s) : file === s));
+const shared = listed(SHARED);
+const paired = listed(PAIRED);
+const rank = (file) => {
+  const i = LONGEST_FIRST.indexOf(file);
+  return i < 0 ? LONGEST_FIRST.length : i;
+};
 
 function walk(dir, out) {
   let entries;
@@ -93,7 +140,8 @@ const files = workspaces
   .flatMap((ws) => walk(join(root, ws, 'test'), []))
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  .sort();
+  .sort()
+  .sort((a, b) => rank(a) - rank(b));
 
 if (files.length === 0) {
   console.error('no test files matched');
@@ -101,21 +149,24 @@ if (files.length === 0) {
 }
 
 const lanes = [
-  { files: files.filter(shared), concurrency: Number(process.env.TEST_SHARED_CONCURRENCY ?? 2) },
-  { files: files.filter((f) => !shared(f)), concurrency: 1 },
+  { name: 'shared', files: files.filter(shared), concurrency: Number(process.env.TEST_SHARED_CONCURRENCY ?? 2) },
+  { name: 'paired', files: files.filter((f) => paired(f) && !shared(f)), concurrency: 2 },
+  { name: 'alone', files: files.filter((f) => !shared(f) && !paired(f)), concurrency: 1 },
 ].filter((lane) => lane.files.length > 0);
 
 const SUMMARY = /^(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) (\d+(?:\.\d+)?)$/;
 const totals = new Map();
 
-/** Both lanes' events in order, their separate summaries replaced by one. */
+/** The lanes' events in order, their separate summaries replaced by one. */
 async function* events() {
   for (const lane of lanes) {
+    const start = performance.now();
     for await (const event of run({ files: lane.files.map((f) => join(root, f)), concurrency: lane.concurrency })) {
       const summary = event.type === 'test:diagnostic' && event.data.nesting === 0 ? SUMMARY.exec(event.data.message) : null;
       if (summary) totals.set(summary[1], (totals.get(summary[1]) ?? 0) + Number(summary[2]));
       else yield event;
     }
+    lane.seconds = (performance.now() - start) / 1000;
   }
   for (const [name, value] of totals) yield { type: 'test:diagnostic', data: { nesting: 0, message: `${name} ${value}` } };
 }
@@ -124,4 +175,5 @@ async function* events() {
 const all = [];
 for await (const chunk of Readable.from(events()).map((event) => (all.push(event), event)).compose(new spec())) process.stdout.write(chunk);
 for await (const line of fileTimes(Readable.from(all))) process.stdout.write(line);
+process.stdout.write(`lanes: ${lanes.map((l) => `${l.name} ${l.files.length} files ${l.concurrency} at a time ${l.seconds.toFixed(0)} s`).join('; ')}\n`);
 process.exit((totals.get('fail') ?? 0) > 0 || (totals.get('cancelled') ?? 0) > 0 ? 1 : 0);

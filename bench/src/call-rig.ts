@@ -77,6 +77,9 @@ export class CallRig {
   private target = 0;
   placed = 0;
   endedEarly = 0;
+  /** Channels of the calls the rig hung up itself (resizing down), not by their script's end. */
+  readonly hungUpByRig = new Set<string>();
+  private readonly channelOf = new Map<BenchCaller, string>();
   private closing = false;
 
   private constructor(
@@ -145,7 +148,9 @@ export class CallRig {
     core.enterStasis(ch, 'ai-agent', []);
     session.run();
     this.calls.push(session);
+    this.channelOf.set(session, ch.id);
     void session.done.then(() => {
+      this.channelOf.delete(session);
       const i = this.calls.indexOf(session);
       if (i < 0) return;
       this.calls.splice(i, 1);
@@ -165,6 +170,8 @@ export class CallRig {
     this.target = calls;
     while (this.calls.length > calls) {
       const session = this.calls.pop()!;
+      const channel = this.channelOf.get(session);
+      if (channel) this.hungUpByRig.add(channel);
       session.line?.hangup();
       session.remoteEnded('caller-hangup');
     }

@@ -111,6 +111,15 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
         this.emit('disconnected');
       }
     });
+    // Another ARI connection registered the same Stasis app (a second engine, a stale process, a script): Asterisk
+    // now sends this app's calls there and nothing here. Not fought over (two engines re-registering in turn would
+    // flip calls between them): this engine stops being ready and says why, until its events socket reconnects.
+    client.on('ApplicationReplaced', ((event: { application?: string }) => {
+      if (event.application !== this.opts.app || !this.connected) return;
+      this.connected = false;
+      log.error({ app: this.opts.app }, 'Stasis application taken over by another ARI connection with the same app name; this engine gets no calls until it reconnects (stop the other one, or give each engine its own ARI_APP)');
+      this.emit('disconnected');
+    }) as never);
     // ari-client gives up after its own retries; we never do.
     client.on('WebSocketMaxRetries', () => {
       this.connected = false;

@@ -97,7 +97,15 @@ ${(opts.contexts ?? 'default:\n  greeting: Thank you for calling. How can I help
       throw err;
     }
   };
-  const sut = { peer, ...(await launch()) } as EngineUnderTest;
+  let first: Awaited<ReturnType<typeof launch>>;
+  try {
+    first = await launch();
+  } catch (err) {
+    // Nor is the peer it was given to: its listening socket would keep the test file from ever exiting.
+    if (!opts.sharedPeer) await peer.close();
+    throw err;
+  }
+  const sut = { peer, ...first } as EngineUnderTest;
   sut.restart = async (signal) => {
     await sut.engine.stop(signal);
     Object.assign(sut, await launch());

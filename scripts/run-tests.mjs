@@ -29,13 +29,14 @@ const filters = process.argv.slice(2);
 
 /** Test files (or folders, ending in /) that may share the machine with another shared file. */
 const SHARED = [
-  'common/test/',
   'admin-ui/test/api/',
+  'admin-ui/test/browser/admin-pages.test.ts',
+  'admin-ui/test/browser/containers.test.ts',
   'admin-ui/test/deploy/',
   'admin-ui/test/docker/',
   'admin-ui/test/security/',
-  'admin-ui/test/browser/admin-pages.test.ts',
-  'admin-ui/test/browser/containers.test.ts',
+  'common/test/',
+  'engine/test/attack/',
   'engine/test/control/admission.test.ts',
   'engine/test/control/browser-and-errors.test.ts',
   'engine/test/control/call-routes.test.ts',
@@ -48,13 +49,16 @@ const SHARED = [
   'engine/test/control/redaction-canary.test.ts',
   'engine/test/control/remote-auth.test.ts',
   'engine/test/control/start-signals.test.ts',
-  'engine/test/attack/',
   'engine/test/doctor/',
   'engine/test/e2e/http-tools-and-webhooks.test.ts',
   'engine/test/e2e/scale-out.test.ts',
   'engine/test/egress/',
   'engine/test/fuzz/',
+  'engine/test/media/fuzz.test.ts',
+  'engine/test/pipeline/level-onset.test.ts',
+  'engine/test/pipeline/text-and-providers.test.ts',
   'engine/test/providers/agent/config.test.ts',
+  'engine/test/providers/keyless-local-llm.test.ts',
   'engine/test/providers/vendor-requests.test.ts',
   'engine/test/store/postgres-store.test.ts',
   'engine/test/store/sqlite-store.test.ts',
@@ -74,35 +78,53 @@ const SHARED = [
 /** Real-time call tests light enough to share the machine with one another. */
 const PAIRED = [
   'admin-ui/test/browser/live-call.test.ts',
+  'admin-ui/test/browser/test-call.test.ts',
   'engine/test/control/drain.test.ts',
   'engine/test/e2e/dialplan-audiosocket.test.ts',
   'engine/test/e2e/drain.test.ts',
   'engine/test/e2e/faults.test.ts',
   'engine/test/e2e/full-call.test.ts',
+  'engine/test/e2e/provider-stacks.test.ts',
   'engine/test/e2e/stasis-race.test.ts',
+  'engine/test/e2e/warm-transfer.test.ts',
+  'engine/test/media/backpressure.test.ts',
+  'engine/test/providers/agent/agent-conversation.test.ts',
+  'engine/test/providers/agent/deepgram-agent.test.ts',
+  'engine/test/providers/agent/openai-realtime.test.ts',
+  'engine/test/providers/agent/send-backlog.test.ts',
   'engine/test/providers/cloud-pipeline-call.test.ts',
+  'engine/test/providers/conformance/conformance.test.ts',
   'engine/test/providers/fallback-chains.test.ts',
   'engine/test/providers/local-ai-connection.test.ts',
+  'engine/test/telephony/warm-transfer.test.ts',
+  'local-ai-server/test/dialogue.test.ts',
+  'local-ai-server/test/server-security.test.ts',
   'test-peers/test/ari-client.test.ts',
   'test-peers/test/cli.test.ts',
   'test-peers/test/simulator.test.ts',
   'test-peers/test/transfer.test.ts',
+  'test-peers/test/warm-transfer-peer.test.ts',
 ];
 
 /** Files that take longest, longest first (measured on the 2-core CI machine). */
 const LONGEST_FIRST = [
   'engine/test/e2e/faults.test.ts',
-  'admin-ui/test/deploy/images.test.ts',
   'engine/test/e2e/full-call.test.ts',
+  'admin-ui/test/deploy/images.test.ts',
   'admin-ui/test/browser/admin-pages.test.ts',
+  'admin-ui/test/browser/test-call.test.ts',
   'test-peers/test/simulator.test.ts',
+  'engine/test/e2e/provider-stacks.test.ts',
   'admin-ui/test/browser/live-call.test.ts',
+  'engine/test/attack/listeners-under-attack.test.ts',
+  'engine/test/tools/mcp/mcp-call.test.ts',
   'engine/test/control/start-signals.test.ts',
   'engine/test/e2e/scale-out.test.ts',
+  'engine/test/attack/media-websocket-and-defaults.test.ts',
   'engine/test/control/listeners.test.ts',
   'test-peers/test/demo-mode.test.ts',
-  'common/test/fuzz/config-and-signatures.test.ts',
   'engine/test/e2e/dialplan-audiosocket.test.ts',
+  'common/test/fuzz/config-and-signatures.test.ts',
 ];
 
 const listed = (list) => (file) => list.some((s) => (s.endsWith('/') ? file.startsWith(s) : file === s));
@@ -154,6 +176,12 @@ const lanes = [
   { name: 'alone', files: files.filter((f) => !shared(f) && !paired(f)), concurrency: 1 },
 ].filter((lane) => lane.files.length > 0);
 
+/**
+ * A test file still running after this long has hung (the longest take about 3 minutes): it fails and its process
+ * is killed, instead of the run waiting for ever on something a test left listening.
+ */
+const FILE_TIMEOUT_MS = 10 * 60_000;
+
 const SUMMARY = /^(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) (\d+(?:\.\d+)?)$/;
 const totals = new Map();
 
@@ -161,7 +189,7 @@ const totals = new Map();
 async function* events() {
   for (const lane of lanes) {
     const start = performance.now();
-    for await (const event of run({ files: lane.files.map((f) => join(root, f)), concurrency: lane.concurrency })) {
+    for await (const event of run({ files: lane.files.map((f) => join(root, f)), concurrency: lane.concurrency, timeout: FILE_TIMEOUT_MS })) {
       const summary = event.type === 'test:diagnostic' && event.data.nesting === 0 ? SUMMARY.exec(event.data.message) : null;
       if (summary) totals.set(summary[1], (totals.get(summary[1]) ?? 0) + Number(summary[2]));
       else yield event;

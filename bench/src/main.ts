@@ -21,6 +21,7 @@ const SUITES: Suite[] = [
   { name: 'local-ai', module: './local-ai.ts', exportName: 'runLocalAiBench' },
   { name: 'pipeline', module: './pipeline.ts', exportName: 'runPipelineBench' },
   { name: 'caller', module: './caller-latency.ts', exportName: 'runCallerBench' },
+  { name: 'cloud', module: './cloud-latency.ts', exportName: 'runCloudBench' },
   { name: 'vad', module: './vad.ts', exportName: 'runVadBench' },
   { name: 'media-loop', module: './media-loop.ts', exportName: 'runMediaLoopBench' },
   { name: 'pipeline-capacity', module: './pipeline-capacity.ts', exportName: 'runPipelineCapacityBench' },

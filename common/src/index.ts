@@ -28,6 +28,7 @@ export {
   type BrowserRefusal,
   type HttpListener,
 } from './net/browser-guard.ts';
+export { routeUpgrades, takeUpgrade, type PendingUpgrade, type UpgradeRouter } from './net/websocket-upgrade.ts';
 export { parseIp, parseCidr, formatIp, effectiveIp, specialRange, type IpAddress, type Cidr } from './net/ip-address.ts';
 export { EgressAllowlist, normalizeHost, type EgressRule } from './net/egress-allowlist.ts';
 export {
@@ -66,8 +67,18 @@ export {
   type ContextsConfig,
   type BargeInConfig,
   type TransferTargetConfig,
+  type WarmTransferTargetConfig,
 } from './config/engine/contexts.ts';
 export { egressConfigSchema, type EgressConfig, type EgressRuleConfig } from './config/engine/egress.ts';
+export {
+  mcpConfigSchema,
+  MCP_TOOL_SEPARATOR,
+  type McpConfig,
+  type McpServerConfig,
+  type McpStdioServerConfig,
+  type McpHttpServerConfig,
+  type McpSandboxConfig,
+} from './config/engine/mcp.ts';
 export { httpToolSchema, IDEMPOTENT_METHODS, type HttpToolConfig, type HttpToolArgumentConfig } from './config/engine/http-tools.ts';
 export {
   webhooksConfigSchema,

@@ -65,6 +65,18 @@ describe('engine config', () => {
       key: 'telephony.websocket_client',
       reason: /required with websocket_connection: client/,
     },
+    {
+      name: 'a warm transfer endpoint with dial options',
+      yaml: `${GOOD}contexts:\n  default:\n    tools: [transfer]\n    transfer_targets:\n      desk: { mode: warm, endpoint: "PJSIP/200&PJSIP/300" }\n`,
+      key: 'contexts.default.transfer_targets.desk.endpoint',
+      reason: /Tech\/resource/,
+    },
+    {
+      name: 'a warm transfer target without an endpoint',
+      yaml: `${GOOD}contexts:\n  default:\n    tools: [transfer]\n    transfer_targets:\n      desk: { mode: warm, ring_timeout_seconds: 20 }\n`,
+      key: 'contexts.default.transfer_targets.desk.endpoint',
+      reason: /expected string/,
+    },
   ];
   for (const row of table) {
     it(`rejects ${row.name}`, () => {

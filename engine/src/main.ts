@@ -27,11 +27,16 @@ import { configPath, fromRepoRoot, isDemoMode, loadEngineConfig, loadEngineSecre
 import { createMediaTransports } from './transport/create-media-transports.ts';
 import { VadService } from './pipeline/vad/vad-service.ts';
 import { GreetingCache } from './pipeline/greeting-cache.ts';
+import { fillVariables, hasVariables } from './pipeline/context-variables.ts';
 import { conversationFactory } from './pipeline/conversation-factory.ts';
 import { ProviderRegistry } from './providers/registry.ts';
 import { buildTelephony } from './telephony/build-telephony.ts';
+import { TestCalls } from './telephony/test-call-session.ts';
+import { testCallRoute } from './control/routes/test-call-route.ts';
 import { HostResolver } from './egress/host-resolver.ts';
 import { HttpTools } from './tools/http/http-tools.ts';
+import { McpServers } from './tools/mcp/mcp-servers.ts';
+import { mcpRoutes } from './control/routes/mcp-routes.ts';
 import { Webhooks } from './webhooks/webhooks.ts';
 import { startChecksInBackground } from './doctor/start-checks.ts';
 import type { ConversationFactory } from './call/index.ts';
@@ -45,6 +50,7 @@ const RESTART_KEYS = {
   providers: ['providers'],
   egress: ['egress'],
   webhooks: ['webhooks'],
+  mcp: ['mcp'],
 };
 
 async function main(): Promise<void> {
@@ -102,6 +108,15 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // MCP servers read their env/header secrets now (a missing one names its key); they start below.
+  let mcp: McpServers;
+  try {
+    mcp = new McpServers({ config: config.mcp, egress: config.egress, resolver, log });
+  } catch (err) {
+    if (err instanceof ConfigError) exitWithError(new ConfigError(err.key, err.reason, configPath()).line());
+    throw err;
+  }
+
   // Operations: call records, metrics, limits, hot reload, drain.
   let ops: EngineOperations;
   try {
@@ -143,7 +158,11 @@ async function main(): Promise<void> {
   ops.sources.providerHealth = providerHealth;
   const demo = isDemoMode();
   if (demo) log.info('demo mode: ARI is the built-in test Asterisk started by npm start; set ARI_PASSWORD to use your own');
-  const control = buildControlServer({ log, guard, readiness, version: VERSION, routes: ops.routes(), providerHealth, demo });
+  // Browser test calls from the admin UI: accepted once telephony (below) is up.
+  let testCalls: TestCalls | null = null;
+  const routes = [...ops.routes(), testCallRoute({ calls: () => testCalls, log })];
+  routes.push(mcpRoutes({ test: (id) => mcp.test(id), log }));
+  const control = buildControlServer({ log, guard, readiness, version: VERSION, routes, providerHealth, demo });
   await control.listen({ host: healthHost, port: config.control.port });
   closers.push({ name: 'control server', close: () => control.close() });
   log.info({ address: control.server.address(), config: configPath() }, 'engine control server listening');
@@ -170,6 +189,9 @@ async function main(): Promise<void> {
   // Closed even when a stop signal comes while its workers still load the model: a process that exits under
   // a loading onnxruntime aborts.
   const vadStarting = VadService.start({ log });
+  // Listed before calls are taken, so the first call already offers the servers' tools.
+  const mcpStarting = mcp.start();
+  closers.push({ name: 'MCP servers', close: () => mcp.close() });
   closers.unshift(
     { name: 'VAD', close: async () => (await vadStarting.catch(() => null))?.close() },
     { name: 'providers', close: () => providers.close() },
@@ -181,7 +203,7 @@ async function main(): Promise<void> {
     vad,
     providers,
     greetings,
-    toolsFor: (name, context) => httpTools.forContext(name, context),
+    toolsFor: (name, context) => [...httpTools.forContext(name, context), ...mcp.forContext(context)],
     variablesFor: webhooks ? (info) => webhooks.variablesFor(info) : undefined,
     // The snapshot is deep-frozen: a conversation can read its context but never change it for others.
     // The global per-call ceiling (limits.max_call_seconds) caps every context's own.
@@ -199,11 +221,18 @@ async function main(): Promise<void> {
   };
   // Greetings are synthesised ahead so the first audio plays at once. Until that works (e.g. the local AI server
   // is still starting) /ready says 'providers' and we retry.
+  // A greeting with {{variables}} is warmed as it sounds when the pre-call lookup falls back to its defaults (the
+  // cache then serves those calls); one whose variables have no default differs per call and is not synthesised.
+  const greetingDefaults = config.webhooks?.pre_call?.defaults ?? {};
+  const warmGreeting = async (tts: Parameters<GreetingCache['warm']>[0], greeting: string, voice: string | undefined): Promise<void> => {
+    const text = fillVariables(greeting, greetingDefaults);
+    if (!hasVariables(text)) await greetings.warm(tts, text, voice);
+  };
   const warmGreetings = (attempt: number): void => {
     void Promise.all(
       Object.entries(config.contexts).map(([name, ctx]) =>
         // An agent context's greeting is spoken by the agent itself: nothing to synthesise ahead.
-        ctx.greeting && ctx.provider.type === 'pipeline' ? greetings.warm(providers.forContext(name, ctx).tts, ctx.greeting, ctx.voice) : undefined,
+        ctx.greeting && ctx.provider.type === 'pipeline' ? warmGreeting(providers.forContext(name, ctx).tts, ctx.greeting, ctx.voice) : undefined,
       ),
     ).then(
       () => {
@@ -218,13 +247,15 @@ async function main(): Promise<void> {
   };
   warmGreetings(0);
 
+  const callStore = webhooks ? webhooks.observe(ops.store) : ops.store;
+  await mcpStarting;
   const telephony = buildTelephony({
     config,
     ariPassword: secrets.ariPassword,
     media,
     conversations,
     admission: ops.admission,
-    store: webhooks ? webhooks.observe(ops.store) : ops.store,
+    store: callStore,
     log,
   });
   const ari = telephony.ari;
@@ -232,6 +263,16 @@ async function main(): Promise<void> {
   telephony.ari?.on('connected', () => readiness.set('ari', true));
   telephony.ari?.on('disconnected', () => readiness.set('ari', false));
   ops.attachRegistry(telephony.registry);
+  testCalls = new TestCalls({
+    conversations,
+    admission: ops.admission,
+    store: callStore,
+    registry: telephony.registry,
+    contexts: () => ops.config.current().config.contexts,
+    pacer: media.pacer,
+    stream: { resamplerQuality: config.media.resampler_quality, jitterMinDelayMs: config.media.jitter.min_delay_ms, jitterMaxDelayMs: config.media.jitter.max_delay_ms, maxQueueSeconds: config.media.max_queue_seconds },
+    log,
+  });
   telephony.start();
   // What `npm run doctor` would say about Asterisk, media addresses, the local AI server and the data directory.
   startChecksInBackground({ config, env: process.env, ariPassword: secrets.ariPassword, log });

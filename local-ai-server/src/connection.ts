@@ -61,10 +61,14 @@ interface ChatStream {
 
 type Stream = SttStream | TtsStream | ChatStream;
 
+/** Rejected messages logged per connection; later ones are only counted. */
+const LOGGED_REJECTIONS = 20;
+
 export class Connection {
   private readonly streams = new Map<number, Stream>();
   /** Characters of this connection's text waiting for or in synthesis. */
   private queuedChars = 0;
+  private rejections = 0;
   lastActivity = performance.now();
 
   constructor(
@@ -115,7 +119,10 @@ export class Connection {
 
   private fail(code: ErrorCode, message: string, id?: number): void {
     this.counters.rejected += 1;
-    this.log.warn({ code, id }, `rejected: ${message}`);
+    // A client flooding invalid messages must not flood the log: each is still answered and counted.
+    this.rejections += 1;
+    if (this.rejections <= LOGGED_REJECTIONS) this.log.warn({ code, id }, `rejected: ${message}`);
+    if (this.rejections === LOGGED_REJECTIONS) this.log.warn('further rejections on this connection are counted, not logged');
     this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message });
   }
 

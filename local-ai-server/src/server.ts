@@ -31,6 +31,12 @@ export interface LocalAiServer {
 
 /** How often idle connections are looked for: one sweep for all connections instead of a timer each. */
 const IDLE_SWEEP_MS = 1000;
+/**
+ * A slow or silent client cannot hold a socket before its upgrade (slowloris): Node's defaults wait a minute
+ * for a request head and five for a body. An upgrade is a bare request head, so seconds are plenty; Node answers
+ * a generic 408 and closes.
+ */
+const HTTP_TIMEOUTS = { headersTimeout: 5_000, requestTimeout: 10_000, connectionsCheckingInterval: 1_000 } as const;
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
@@ -68,7 +74,7 @@ export async function startLocalAiServer(
   };
   const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.server.max_payload_bytes, perMessageDeflate: false });
 
-  const http: Server = createServer((req, res) => {
+  const http: Server = createServer(HTTP_TIMEOUTS, (req, res) => {
     if (browserRefusal(req.headers, policy)) {
       counters.refusedConnections += 1;
       res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden');
@@ -99,7 +105,8 @@ export async function startLocalAiServer(
         counters.authFailures += 1;
         if (!limiter.isBlocked(remote)) {
           limiter.recordFailure(remote);
-          log.warn({ remote, authFailures: counters.authFailures }, 'authentication failed');
+          const reason = offered ? 'bad_token' : 'missing_credentials';
+          log.warn({ remote, reason, authFailures: counters.authFailures }, 'authentication failed');
         }
         refuse(socket, 401, 'Unauthorized');
         return false;

@@ -18,6 +18,7 @@ import { publicAuthRoutes, sessionRoutes } from './routes/auth-routes.ts';
 import { configRoutes } from './routes/config-routes.ts';
 import type { RouteContext } from './routes/context.ts';
 import { engineRoutes } from './routes/engine-routes.ts';
+import { testCallRoutes } from './routes/test-call-routes.ts';
 import { defaultAllowedHosts, type AdminSettings } from './settings.ts';
 import type { AdminDatabase } from './store/admin-database.ts';
 import { AuditLog } from './store/audit-log.ts';
@@ -32,7 +33,7 @@ export async function buildAdminServer(settings: AdminSettings, db: AdminDatabas
   const engine = new EngineClient(settings.engineUrl, settings.signingSecret);
   const feed = new EngineFeed(engine, settings.eventsPollMs, log);
   const users = new UserStore(db);
-  const sessions = new Sessions(db, new SigningKey(db, settings.jwtSecret), settings.accessTtlSeconds, settings.sessionHours * 3600);
+  const sessions = new Sessions(db, new SigningKey(db, settings.jwtSecret), settings.accessTtlSeconds, settings.sessionHours * 3600, settings.refreshGraceSeconds * 1000);
   const tokens = new ApiTokens(db);
   const ctx: RouteContext = {
     settings,
@@ -60,11 +61,13 @@ export async function buildAdminServer(settings: AdminSettings, db: AdminDatabas
     log,
     allowedHosts,
     webRoot: settings.webRoot,
+    trustedProxies: settings.trustedProxies,
     authenticate: authenticator({ mode: settings.authMode, sessions, users, tokens, cookieSecure: settings.cookieSecure }),
     publicRoutes: publicAuthRoutes(ctx),
     protectedRoutes: async (scope) => {
       await scope.register(sessionRoutes(ctx));
       await scope.register(engineRoutes(ctx));
+      await scope.register(testCallRoutes(ctx));
       await scope.register(configRoutes(ctx));
       await scope.register(adminRoutes(ctx));
       await scope.register(dockerRoutes, { requireScope, docker });

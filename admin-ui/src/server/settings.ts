@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, isLoopbackHost, readSecret, resolveBindHost, serviceSecretVar, type Logger } from '@ai-agent/common';
@@ -22,8 +23,15 @@ export interface AdminSettings {
   cookieSecure: boolean;
   accessTtlSeconds: number;
   sessionHours: number;
+  /** A refresh token rotated this recently answers a concurrent refresh (another tab) with the same new pair. */
+  refreshGraceSeconds: number;
   loginMaxFailures: number;
   lockoutSeconds: number;
+  /**
+   * ADMIN_TRUSTED_PROXIES: reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client; the rate
+   * limit, the login lockout and the audit log then see each client instead of the proxy. Empty: headers ignored.
+   */
+  trustedProxies: string[];
   engineUrl: string;
   /** SERVICE_SECRET_ADMIN_UI: signs every engine request; without it only a loopback engine answers. */
   signingSecret: string | undefined;
@@ -52,6 +60,18 @@ function parseAllowedHosts(raw: string | undefined): string[] | null {
     if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(h)) throw new ConfigError('ADMIN_ALLOWED_HOSTS', `"${h}" is not a host or host:port`);
   }
   return hosts;
+}
+
+function parseTrustedProxies(raw: string | undefined): string[] {
+  const entries = (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (!family || !prefixOk || extra !== undefined) throw new ConfigError('ADMIN_TRUSTED_PROXIES', `"${entry}" is not an IP address or CIDR`);
+  }
+  return entries;
 }
 
 function engineUrl(env: NodeJS.ProcessEnv): string {
@@ -98,8 +118,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, log?: Logger)
     cookieSecure: cookieSecure === '1',
     accessTtlSeconds: integer(env, 'ADMIN_ACCESS_TTL_SECONDS', 900, 1, 900),
     sessionHours: integer(env, 'ADMIN_SESSION_HOURS', 12, 1, 24 * 30),
+    refreshGraceSeconds: integer(env, 'ADMIN_REFRESH_GRACE_SECONDS', 10, 0, 60),
     loginMaxFailures: integer(env, 'ADMIN_LOGIN_MAX_FAILURES', 5, 1, 100),
     lockoutSeconds: integer(env, 'ADMIN_LOCKOUT_SECONDS', 900, 1, 86_400),
+    trustedProxies: parseTrustedProxies(env.ADMIN_TRUSTED_PROXIES),
     engineUrl: engineUrl(env),
     signingSecret: readSecret(serviceSecretVar(SERVICE_ID), env, 32),
     configPath: fromRoot(env.AI_AGENT_CONFIG?.trim() || 'config/ai-agent.yaml'),

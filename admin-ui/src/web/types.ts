@@ -133,4 +133,4 @@ export interface AuditEntry {
   source: string;
 }
 
-export const SCOPES = ['calls:read', 'calls:write', 'config:read', 'config:write', 'containers:read', 'logs:read', 'admin'] as const;
+export const SCOPES = ['calls:read', 'calls:write', 'calls:test', 'config:read', 'config:write', 'containers:read', 'logs:read', 'admin'] as const;

@@ -10,7 +10,7 @@ describe('admin UI auth, over real HTTP', () => {
   let admin: AdminProcess;
 
   before(async () => {
-    admin = await startAdmin({ ADMIN_LOGIN_MAX_FAILURES: '3', ADMIN_LOCKOUT_SECONDS: '2' });
+    admin = await startAdmin({ ADMIN_LOGIN_MAX_FAILURES: '3', ADMIN_LOCKOUT_SECONDS: '2', ADMIN_REFRESH_GRACE_SECONDS: '1' });
   });
   after(() => admin?.stop());
 
@@ -62,7 +62,7 @@ describe('admin UI auth, over real HTTP', () => {
     assert.ok(failed.some((e) => e.source === '127.0.0.2' && e.detail.locked));
   });
 
-  it('a refresh rotates both tokens; replaying the old refresh token revokes the whole family', async () => {
+  it('a refresh rotates both tokens; replaying the old refresh token after the grace window revokes the whole family', async () => {
     const client = await adminSession(admin);
     const stolen = client.cookie('refresh')!;
     const access1 = client.cookie('access');
@@ -70,6 +70,7 @@ describe('admin UI auth, over real HTTP', () => {
     assert.notEqual(client.cookie('refresh'), stolen);
     assert.notEqual(client.cookie('access'), access1);
     assert.equal((await client.get('/api/me')).status, 200);
+    await new Promise((r) => setTimeout(r, 1100)); // ADMIN_REFRESH_GRACE_SECONDS=1
 
     const thief = admin.client();
     thief.cookies.set('refresh', { value: stolen, path: '/api/auth' });
@@ -79,6 +80,29 @@ describe('admin UI auth, over real HTTP', () => {
     assert.equal((await client.send('POST', '/api/auth/refresh')).status, 401, 'and its newest refresh token');
     const audit = (await (await adminSession(admin)).get('/api/audit?limit=20')).json as Array<{ action: string; actor: string }>;
     assert.ok(audit.some((e) => e.action === 'session.refresh-reused' && e.actor === 'admin'));
+  });
+
+  it('two tabs refreshing at the same moment both get the same new pair, and the session lives on', async () => {
+    const tab1 = await adminSession(admin);
+    const tab2 = admin.client();
+    for (const [name, cookie] of tab1.cookies) tab2.cookies.set(name, { ...cookie });
+    const old = tab1.cookie('refresh')!;
+    const [a, b] = await Promise.all([tab1.send('POST', '/api/auth/refresh'), tab2.send('POST', '/api/auth/refresh')]);
+    assert.deepEqual([a.status, b.status], [204, 204]);
+    assert.notEqual(tab1.cookie('refresh'), old);
+    assert.equal(tab2.cookie('refresh'), tab1.cookie('refresh'), 'one new refresh token for both tabs');
+    assert.equal(tab2.cookie('access'), tab1.cookie('access'));
+    assert.equal((await tab1.get('/api/me')).status, 200);
+    assert.equal((await tab2.get('/api/me')).status, 200);
+    // The pair both tabs hold keeps rotating; the old token, shown again after the window, is a replay.
+    assert.equal((await tab2.send('POST', '/api/auth/refresh')).status, 204);
+    assert.equal((await tab2.get('/api/me')).status, 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const replay = admin.client();
+    replay.cookies.set('refresh', { value: old, path: '/api/auth' });
+    replay.cookies.set('csrf', { value: 'x', path: '/' });
+    assert.equal((await replay.send('POST', '/api/auth/refresh')).status, 401);
+    assert.equal((await tab2.get('/api/me')).status, 401, 'reuse after the window revokes the family');
   });
 
   it('refresh without the CSRF header is refused', async () => {

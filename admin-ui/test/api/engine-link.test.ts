@@ -132,6 +132,56 @@ describe('admin UI ↔ a real engine process (signed requests only)', () => {
     assert.equal((await get('/api/config')).json.state.running.version, 2);
   });
 
+  it('contexts and providers as forms: drawn from the engine\'s schema, saved key by key through the same path', async () => {
+    const forms = await get('/api/config/forms');
+    assert.equal(forms.status, 200, forms.text);
+    const { schemas, contexts, providers } = forms.json as Tree;
+    assert.ok(schemas.context.properties.greeting && schemas.context.properties.barge_in.properties.min_words, 'a context\'s keys, nested ones too');
+    assert.deepEqual(schemas.provider.oneOf.map((v: Tree) => v.properties.type.const).slice(0, 3), ['local_ai', 'openai', 'deepgram']);
+    const before = readFileSync(configFile, 'utf8');
+    assert.deepEqual(contexts, (parse(before) as Tree).contexts, 'the file as written, before defaults');
+    const backupsBefore = backups().length;
+
+    contexts.default.greeting = 'Hello from a form.';
+    contexts.sales = { greeting: 'Sales here.', tools: ['hangup'] };
+    providers.local.connect_timeout_ms = 4000;
+    const saved = await put('/api/config/forms', { contexts, providers });
+    assert.equal(saved.status, 200, saved.text);
+    assert.deepEqual(saved.json.changed, ['contexts.default.greeting', 'contexts.sales', 'providers.local.connect_timeout_ms']);
+    assert.equal(saved.json.reload.reloaded, true);
+    assert.equal(backups().length, backupsBefore + 1);
+    assert.equal(readFileSync(join(dir, saved.json.backup), 'utf8'), before);
+    const after = readFileSync(configFile, 'utf8');
+    assert.match(after, /^# edited in the admin UI\n/, 'the rest of the file is kept as written');
+    const lost = before.split('\n').filter((line) => !after.split('\n').includes(line));
+    assert.deepEqual(lost.map((line) => line.trim().split(':')[0]), ['greeting'], 'only the changed value is replaced; every other line is kept');
+    assert.deepEqual((await get('/api/config')).json.state.differs, [], 'the engine runs the saved file');
+
+    // Rejected by the engine's schema: the key and the reason, nothing written.
+    const backupsNow = backups();
+    const tooShort = await put('/api/config/forms', { providers: { ...providers, local: { ...providers.local, connect_timeout_ms: 5 } } });
+    assert.deepEqual([tooShort.status, tooShort.json.key], [422, 'providers.local.connect_timeout_ms']);
+    assert.match(tooShort.json.reason, /100/);
+    const badType = await put('/api/config/forms', { providers: { ...providers, local: { type: 'carrier_pigeon' } } });
+    assert.deepEqual([badType.status, badType.json.key], [422, 'providers.local.type']);
+    const badName = await put('/api/config/forms', { contexts: { 'no spaces': {} } });
+    assert.deepEqual([badName.status, badName.json.key], [422, 'contexts.no spaces']);
+    const secret = await put('/api/config/forms', { providers: { ...providers, openai: { type: 'openai', api_key: 'sk-in-the-file' } } });
+    assert.deepEqual([secret.status, secret.json.key], [422, 'providers.openai.api_key']);
+    assert.equal(readFileSync(configFile, 'utf8'), after);
+    assert.deepEqual(backups(), backupsNow);
+  });
+
+  it('call history filters are checked with a reason, then applied by the engine\'s store', async () => {
+    assert.deepEqual((await get('/api/calls?context=nowhere&outcome=in_progress&caller=1234&from=2026-01-01T00:00:00Z')).json.recent, []);
+    const badFrom = await get('/api/calls?from=yesterday');
+    assert.deepEqual([badFrom.status, badFrom.json.key], [400, 'from']);
+    const badOutcome = await get('/api/calls?outcome=exploded');
+    assert.deepEqual([badOutcome.status, badOutcome.json.key], [400, 'outcome']);
+    const backwards = await get('/api/calls?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z');
+    assert.deepEqual([backwards.status, backwards.json.key], [400, 'to']);
+  });
+
   it('provider keys are write-only: set/not set, replaced in .env with a backup, never returned or logged', async () => {
     const names = (await get('/api/secrets')).json.names as Array<{ name: string; set: boolean }>;
     assert.deepEqual(names.find((n) => n.name === 'OPENAI_API_KEY'), { name: 'OPENAI_API_KEY', set: true });

@@ -19,6 +19,8 @@ const ROUTES: Array<[method: string, path: string, scope: string | null]> = [
   ['GET', '/api/events', 'calls:read'],
   ['GET', '/api/config', 'config:read'],
   ['PUT', '/api/config', 'config:write'],
+  ['GET', '/api/config/forms', 'config:read'],
+  ['PUT', '/api/config/forms', 'config:write'],
   ['GET', '/api/secrets', 'config:read'],
   ['PUT', '/api/secrets/OPENAI_API_KEY', 'config:write'],
   ['GET', '/api/tokens', 'admin'],

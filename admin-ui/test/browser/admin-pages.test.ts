@@ -10,7 +10,11 @@ import { browserUnavailableReason, buildWebApp, launchBrowser, signIn, visitor, 
 
 const skip = browserUnavailableReason();
 
-describe('admin web app in Chromium', { skip: skip ?? false, timeout: 120_000 }, () => {
+// The limit is the whole file's, so it is generous: every step has Playwright's own 30 s limit to fail a hung
+// page with its reason. A file limit near the file's usual duration (it was 120 s for about 90 s of tests) ends
+// the suite mid-test on a loaded machine: its after() closes the browser under whichever wait is running (once,
+// the viewer's sign-out wait for "Sign in").
+describe('admin web app in Chromium', { skip: skip ?? false, timeout: 600_000 }, () => {
   let browser: Browser;
   let admin: AdminProcess;
   const open: Visitor[] = [];
@@ -124,6 +128,36 @@ describe('admin web app in Chromium', { skip: skip ?? false, timeout: 120_000 },
     await v.page.getByTestId('secrets').waitFor();
     await v.screenshot('05-config-rejected');
     assert.equal(readFileSync(admin.configFile, 'utf8'), before, 'a rejected config changes nothing');
+    noProblems(v);
+  });
+
+  it('configuration as forms: a rejected value names its key and changes nothing; a valid save keeps every comment', async () => {
+    const before = readFileSync(admin.configFile, 'utf8');
+    const v = await signedInAdmin();
+    await v.page.goto('/config');
+    const providers = v.page.getByTestId('form-providers');
+    const contexts = v.page.getByTestId('form-contexts');
+    assert.equal(await providers.getByLabel('providers entry').inputValue(), 'local');
+    assert.equal(await providers.getByLabel('type', { exact: true }).inputValue(), 'local_ai');
+    await contexts.getByLabel('greeting', { exact: true }).fill('Hello from a form in the browser.');
+    await providers.getByLabel('connect timeout ms').fill('5');
+    await v.page.getByRole('button', { name: 'Check and save forms' }).click();
+    assert.match(await v.page.getByTestId('forms-result').innerText(), /Not saved — providers\.local\.connect_timeout_ms: .*100/);
+    assert.equal(readFileSync(admin.configFile, 'utf8'), before, 'a rejected form changes nothing');
+    await v.screenshot('14-config-forms-rejected');
+
+    await providers.getByLabel('connect timeout ms').fill('4000');
+    await v.page.getByRole('button', { name: 'Check and save forms' }).click();
+    await v.page.getByTestId('forms-result').getByText('Saved. Changed: contexts.default.greeting, providers.local.connect_timeout_ms', { exact: false }).waitFor();
+    const after = readFileSync(admin.configFile, 'utf8');
+    assert.match(after, /greeting: Hello from a form in the browser\./);
+    assert.match(after, /connect_timeout_ms: 4000/);
+    const comments = (text: string): string[] => text.split('\n').filter((l) => l.trim().startsWith('#'));
+    assert.deepEqual(comments(after), comments(before), 'every comment of the file is kept');
+    // The YAML view shows the saved file.
+    await v.page.getByLabel('configuration YAML').waitFor();
+    assert.equal(await v.page.getByLabel('configuration YAML').inputValue(), after);
+    await v.screenshot('15-config-forms-saved');
     noProblems(v);
   });
 

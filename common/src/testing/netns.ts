@@ -17,7 +17,11 @@ export interface RemotePeer {
 
 let counter = 0;
 
-export async function createRemotePeer(): Promise<RemotePeer> {
+/**
+ * `subnet`: the /30's first address (`a.b.c.d`, d a multiple of 4) when a test needs a fixed pair of its own,
+ * outside the pool below (a suite whose addresses must not meet another file's, whatever the pids).
+ */
+export async function createRemotePeer(opts: { subnet?: string } = {}): Promise<RemotePeer> {
   // Distinct /30 per peer so parallel test files never clash, and up to 16 peers of one process never share an
   // address (the engine keys failure limits by source address). 960 × 16 /30s fill 10.231.16.0–10.231.255.255.
   const id = (process.pid % 960) * 16 + (counter++ % 16);
@@ -26,8 +30,10 @@ export async function createRemotePeer(): Promise<RemotePeer> {
   const ns = `aiagent-t${process.pid}-${counter}`;
   const hostIf = `vh${process.pid % 100000}x${counter}`;
   const peerIf = `vp${process.pid % 100000}x${counter}`;
-  const hostAddress = `10.231.${subnet}.${base + 1}`;
-  const peerAddress = `10.231.${subnet}.${base + 2}`;
+  const fixed = opts.subnet?.split('.').map(Number);
+  if (fixed && (fixed.length !== 4 || fixed[3]! % 4 !== 0)) throw new Error(`subnet ${opts.subnet} is not the start of a /30`);
+  const hostAddress = fixed ? [...fixed.slice(0, 3), fixed[3]! + 1].join('.') : `10.231.${subnet}.${base + 1}`;
+  const peerAddress = fixed ? [...fixed.slice(0, 3), fixed[3]! + 2].join('.') : `10.231.${subnet}.${base + 2}`;
   const sh = async (...args: string[]): Promise<void> => { await run('ip', args); };
   await sh('netns', 'add', ns);
   try {

@@ -2,7 +2,7 @@
 // the pipeline implements the conversation port; main.ts connects them. Imports no other engine layer but
 // the codec names (audio/).
 export type { CallInfo } from './call-info.ts';
-export type { CallActions, CallControl, TransferTarget } from './call-control.ts';
+export type { CallActions, CallControl, TransferTarget, WarmTransferResult, WarmTransferTarget } from './call-control.ts';
 export type { CallEventRecord, CallOutcome, ProviderUsage, TurnLatency, TurnRecord } from './call-record.ts';
 export type {
   CallRecordSink,

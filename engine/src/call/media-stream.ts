@@ -2,7 +2,8 @@
 // telephony hands it to the conversation, the pipeline reads and writes it.
 import type { WireFormat } from '../audio/codec.ts';
 
-export type TransportKind = 'rtp' | 'audiosocket' | 'websocket';
+/** `browser`: a test call from the admin UI's softphone (WebSocket media with no Asterisk channel). */
+export type TransportKind = 'rtp' | 'audiosocket' | 'websocket' | 'browser';
 
 export type InboundFrameKind = 'audio' | 'concealed' | 'silence';
 
@@ -47,6 +48,11 @@ export interface InboundFrame {
   readonly timestampMs: number;
   /** 'audio' received, 'concealed' (loss concealment filled part of it), 'silence' (nothing was sent). */
   readonly kind: InboundFrameKind;
+  /**
+   * This tick's audio at the wire's own rate (`wireFormat`), decoded but not resampled: 160 samples for
+   * G.711. Lets a provider that takes the wire's format be sent it as received. Reused like `samples`.
+   */
+  readonly wireSamples?: Int16Array;
 }
 
 /** What `flush()` cut. Sample counts are at the pipeline rate (16 kHz). */

@@ -24,7 +24,13 @@ export type AuthFailureReason =
   | 'bad_signature'
   | 'replayed_nonce'
   | 'nonce_store_full'
-  | BrowserRefusal;
+  | BrowserRefusal
+  // Refused before any route (and so before authentication): counted with the others so a flood of malformed,
+  // oversized or slow requests shows in the same metric as a flood of wrong tokens.
+  | 'malformed_request'
+  | 'header_overflow'
+  | 'request_timeout'
+  | 'body_too_large';
 
 export interface AuthGuardOptions {
   log: Logger;

@@ -62,14 +62,17 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     // Errors raised before routing (a malformed URL such as `/%zz…`) answer like every other error: Fastify's
     // own body would quote the path.
     frameworkErrors: (err, request, reply) => {
-      request.log.info({ reqId: request.id, code: err.code }, 'request rejected before routing');
+      guard.count('malformed_request');
+      request.log.info({ reqId: request.id, code: err.code, reason: 'malformed_request', remote: request.socket.remoteAddress }, 'request rejected before routing');
       return generic(request, reply, 400);
     },
     // Malformed or oversized request heads (431, 400, 408) never reach a request; the answer is still generic.
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const reason = status === 431 ? 'header_overflow' : status === 408 ? 'request_timeout' : 'malformed_request';
+      guard.count(reason);
       const requestId = randomUUID();
-      log.info({ reqId: requestId, code: err.code, status }, 'malformed request refused');
+      log.info({ reqId: requestId, code: err.code, status, reason, remote: socket.remoteAddress }, 'malformed request refused');
       if (!socket.writable || socket.destroyed) return void socket.destroy();
       const body = JSON.stringify({ error: genericErrorText(status), requestId });
       socket.end(`HTTP/1.1 ${status} ${genericErrorText(status)}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
@@ -114,6 +117,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
       return reply.code(err.statusCode).send({ error: err.message, ...err.details, requestId: request.id });
     }
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
+    if (status === 413) guard.count('body_too_large');
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: err.code, reason: err.message }, 'request rejected');
     return reply.code(status).send({ error: genericErrorText(status), requestId: request.id });

@@ -1,6 +1,6 @@
 import { ConfigError, readSecret, type EngineConfig, type ProviderInstanceConfig } from '@ai-agent/common';
 import { LocalAiClient, LocalAiError } from '@ai-agent/local-ai-server/client';
-import { PROVIDER_KEY_VARS } from '../providers/key-vars.ts';
+import { PROVIDER_KEY_VARS, keyOptional } from '../providers/key-vars.ts';
 import { fail, pass, warn, type CheckResult } from './check.ts';
 import type { DoctorContext } from './context.ts';
 import { describeNetFailure } from './net-failure.ts';
@@ -41,6 +41,7 @@ function keyCheck(name: string, provider: ProviderInstanceConfig, env: NodeJS.Pr
   const title = `providers.${name} key`;
   try {
     if (readSecret(variable, env)) return pass(id, title, `${variable} set (type ${provider.type})`);
+    if (keyOptional(provider)) return pass(id, title, `no ${variable}: a loopback server, sent no key (type ${provider.type})`);
   } catch (err) {
     if (err instanceof ConfigError) return fail(id, title, `${err.key}: ${err.reason}`, `fix ${err.key} in the environment or .env`);
     throw err;

@@ -55,6 +55,8 @@ export abstract class CallConversation<S extends CallStats = CallStats> extends 
       say: (text) => this.toolSay(text),
       playedOut: () => this.toolPlayedOut(),
       ending: (outcome) => (this.outcome = outcome),
+      holdOn: (text) => this.toolHoldOn(text),
+      callSignal: this.callAbort.signal,
     });
   }
 
@@ -82,6 +84,8 @@ export abstract class CallConversation<S extends CallStats = CallStats> extends 
   protected abstract toolSay(text: string): Promise<void>;
   /** Resolves once what the agent said so far was heard (see ToolContext.playedOut). */
   protected abstract toolPlayedOut(): Promise<void>;
+  /** A slow tool asks to fill the silence (see ToolContext.holdOn); an agent provider speaks for itself. */
+  protected toolHoldOn(_text: string): void {}
   /** Re-prompts a silent caller. */
   protected abstract promptNoInput(): void;
   /** Extra work on a state change (the pipeline retunes its VAD). */

@@ -10,3 +10,8 @@ const VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 export function fillVariables(template: string, values: Readonly<Record<string, string>>): string {
   return template.replace(VARIABLE, (match, name: string) => (Object.hasOwn(values, name) ? values[name]! : match));
 }
+
+/** Whether a text still holds a {{variable}}: one with no value yet. */
+export function hasVariables(text: string): boolean {
+  return new RegExp(VARIABLE.source).test(text);
+}

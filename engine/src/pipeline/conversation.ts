@@ -3,9 +3,11 @@
 // handlers and the reply rounds with tools, which share the call's closed/outcome state.
 import { sampleRateOf } from '../audio/codec.ts';
 import type { ChatMessage, SttStream, ToolCall } from '../providers/types.ts';
+import { wireAudioOf } from '../providers/wire-audio.ts';
 import { FRAME_MS, PIPELINE_SAMPLE_RATE, type ConversationState, type InboundFrame } from '../call/index.ts';
 import { meanAbs } from '../audio/level.ts';
 import { BargeIn } from './barge-in.ts';
+import { addToolAnswer, holdOpenToolCalls } from './tool-answers.ts';
 import { EchoGuard } from './echo-guard.ts';
 import { CallConversation } from './call-conversation.ts';
 import { LatencyObserver, type TurnMoment } from './latency-observer.ts';
@@ -97,12 +99,15 @@ export class Conversation extends CallConversation<ConversationStats> {
     this.history.push({ role: 'system', content: this.prompts.system });
     if (!this.attachMedia()) return;
     this.vadStream = vad.open(this.onVad);
+    // Warm start: the model's and the voice's connections open while the greeting plays (the STT's below).
+    this.warmProviders();
     if (this.prompts.greeting) void this.greet();
     else this.machine.to('listening');
     try {
       const stt = await this.opts.providers.stt.open({
         sampleRate: PIPELINE_SAMPLE_RATE,
         sourceSampleRate: sampleRateOf(media.wireFormat),
+        wire: wireAudioOf(media.wireFormat),
         language: this.ctx.language,
         signal: this.callAbort.signal,
       });
@@ -134,7 +139,7 @@ export class Conversation extends CallConversation<ConversationStats> {
 
   protected readonly onFrame = (frame: InboundFrame): void => {
     if (this.closed) return;
-    this.stt?.write(frame.samples);
+    this.stt?.write(frame.samples, frame.wireSamples);
     this.vadStream?.push(frame.samples);
     const level = meanAbs(frame.samples);
     const turns = this.turns;
@@ -163,6 +168,8 @@ export class Conversation extends CallConversation<ConversationStats> {
     if (change === 'start') {
       this.watchdogs.resetSilence();
       this.bargeIn.utteranceStarted();
+      // The reply to this speech is a second or two away: an HTTP connection idle since the greeting may be gone.
+      this.warmProviders();
     }
     if (this.agentAudible()) {
       if (change === 'end') turns.speechOverAgentEnded();
@@ -255,6 +262,8 @@ export class Conversation extends CallConversation<ConversationStats> {
       // The caller went on before the reply was heard: answer both parts together.
       this.replies.cancelSpeech();
     }
+    // Tools still running for the reply the caller talked over answer later, into these stand-ins.
+    holdOpenToolCalls(this.history);
     const tail = this.history[this.history.length - 1];
     if (tail?.role === 'user' && this.machine.is('thinking')) tail.content = `${tail.content} ${text}`;
     else this.history.push({ role: 'user', content: text });
@@ -305,10 +314,13 @@ export class Conversation extends CallConversation<ConversationStats> {
   /** Runs the model's tool calls; true when one of them ended the call. */
   private async runTools(calls: ToolCall[], replyText: string, signal: AbortSignal): Promise<boolean> {
     const context = this.tools.context(replyText, signal);
-    for (const call of calls) {
-      if (signal.aborted || this.closed) return true;
+    for (const [i, call] of calls.entries()) {
+      if (signal.aborted || this.closed) {
+        for (const skipped of calls.slice(i)) addToolAnswer(this.history, skipped, 'not run: the caller spoke before it started');
+        return true;
+      }
       const result = await this.tools.run(call, context);
-      this.history.push({ role: 'tool', toolCallId: call.id, name: call.name, content: result.content });
+      addToolAnswer(this.history, call, result.content);
       if (result.ended || this.outcome) {
         this.close(this.outcome ?? 'completed');
         return true;
@@ -346,6 +358,10 @@ export class Conversation extends CallConversation<ConversationStats> {
     return this.replies.heardOut();
   }
 
+  protected override toolHoldOn(text: string): void {
+    this.replies.holdOn(text).catch((err: unknown) => this.log.warn({ err }, 'filler could not be spoken'));
+  }
+
   /** A provider failed with no fallback left: apologise with our own voice unless that is what failed. */
   private providerFailed(err: StageError): Promise<void> {
     return this.failed(err.stage, this.opts.providers[err.stage].name, err, err.cause, async () => {
@@ -360,6 +376,11 @@ export class Conversation extends CallConversation<ConversationStats> {
   }
 
   // ---- plumbing ----
+
+  private warmProviders(): void {
+    this.opts.providers.llm.warm?.();
+    this.opts.providers.tts.warm?.();
+  }
 
   /** What the call used of each provider, into its record (once, as it ends), when anything was used. */
   private recordUsage(): void {

@@ -36,6 +36,8 @@ export interface Speech {
   expect?: SttGrammar;
   latency?: TurnLatency;
   startedAt: string;
+  /** A slow tool's filler was spoken in this speech (see ReplyRunner.holdOn). */
+  heldOn?: boolean;
   /** Resolves true once played to the end, false when cut or the call ended. */
   played: Promise<boolean>;
   settle: (played: boolean) => void;
@@ -267,6 +269,22 @@ export class ReplyRunner {
     if (calls.length > 0) msg.toolCalls = calls;
     if (!msg.content && calls.length === 0) this.history.splice(this.history.indexOf(msg), 1);
     return { text: msg.content, calls };
+  }
+
+  /**
+   * A slow tool's filler ("one moment…"), spoken as part of the current reply (once per reply) so a barge-in
+   * cuts it like the rest and history keeps what was heard of it. Nothing when the reply is gone.
+   */
+  async holdOn(text: string): Promise<void> {
+    const speech = this.speech;
+    if (!speech || speech.kind !== 'reply' || speech.heldOn || speech.abort.signal.aborted) return;
+    speech.heldOn = true;
+    const msg = speech.messages[speech.messages.length - 1];
+    if (msg) msg.content = msg.content ? `${msg.content} ${text}` : text;
+    const sentences = new AsyncQueue<string>();
+    sentences.push(text);
+    sentences.end();
+    await this.speakSentences(sentences, speech);
   }
 
   /** Synthesises sentences in order as they come; sentence n+1 is synthesised while n plays. */

@@ -26,6 +26,10 @@ export interface ToolHooks {
   playedOut(): Promise<void>;
   /** A tool ended the call or moved it away with `outcome`. */
   ending(outcome: CallOutcome): void;
+  /** See ToolContext.holdOn (absent where the agent speaks for itself). */
+  holdOn?(text: string): void;
+  /** See ToolContext.callSignal. */
+  callSignal?: AbortSignal;
 }
 
 export class ToolRunner {
@@ -49,6 +53,8 @@ export class ToolRunner {
       context,
       replyText,
       signal,
+      callSignal: this.hooks.callSignal,
+      ...(this.hooks.holdOn ? { holdOn: (text: string) => this.hooks.holdOn?.(text) } : {}),
       say: (text) => this.hooks.say(text),
       playedOut: () => this.hooks.playedOut(),
       end: (outcome) => {

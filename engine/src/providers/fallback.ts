@@ -80,6 +80,11 @@ export class FallbackLlm implements LlmProvider {
       (err) => this.log.warn({ err, primary: this.primary.name, fallback: this.fallback.name }, 'llm failed; using fallback'),
     );
   }
+
+  /** Warms the provider the next request will go to. */
+  warm(): void {
+    (this.health.usable ? this.primary : this.fallback).warm?.();
+  }
 }
 
 export class FallbackTts implements TtsProvider {
@@ -101,6 +106,11 @@ export class FallbackTts implements TtsProvider {
       this.health,
       (err) => this.log.warn({ err, primary: this.primary.name, fallback: this.fallback.name }, 'tts failed; using fallback'),
     );
+  }
+
+  /** Warms the provider the next request will go to. */
+  warm(): void {
+    (this.health.usable ? this.primary : this.fallback).warm?.();
   }
 }
 
@@ -171,8 +181,8 @@ class FailoverSttStream extends EventEmitter implements SttStream {
     inner.on('error', (err) => this.onInnerError(inner, err));
   }
 
-  write(pcm: Int16Array): void {
-    this.inner?.write(pcm);
+  write(pcm: Int16Array, wire?: Int16Array): void {
+    this.inner?.write(pcm, wire);
   }
 
   finalize(): void {

@@ -1,4 +1,4 @@
-import type { ProviderInstanceConfig } from '@ai-agent/common';
+import { isLoopbackHost, type ProviderInstanceConfig } from '@ai-agent/common';
 
 // The environment variables vendor keys come from, without loading any vendor SDK (the doctor reads these).
 
@@ -13,3 +13,17 @@ export const PROVIDER_KEY_VARS: Readonly<Record<ProviderInstanceConfig['type'], 
   deepgram: DEEPGRAM_KEY_VAR,
   deepgram_agent: DEEPGRAM_KEY_VAR,
 };
+
+/**
+ * An OpenAI-compatible server on this machine (llama.cpp, Ollama, vLLM on a loopback `base_url`) usually
+ * takes no key: the key may then be left unset, and no Authorization header is sent. A remote server, or any
+ * other type, still needs its key.
+ */
+export function keyOptional(provider: ProviderInstanceConfig): boolean {
+  if (provider.type !== 'openai') return false;
+  try {
+    return isLoopbackHost(new URL(provider.base_url).hostname);
+  } catch {
+    return false;
+  }
+}

@@ -16,6 +16,7 @@ import { OpenAiRealtimeAgent } from './openai/realtime.ts';
 import { OpenAiStt } from './openai/stt.ts';
 import { OpenAiTts } from './openai/tts.ts';
 import { WithKeyterms } from './keyterms.ts';
+import { keyOptional } from './key-vars.ts';
 import { CallUsage, metered } from './usage.ts';
 import { DEFAULT_RETRY_PRIMARY_MS, ProviderHealth, type HealthSnapshot } from './health.ts';
 
@@ -52,7 +53,8 @@ const FACTORIES: { [T in ProviderConfig['type']]: ProviderFactory<Extract<Provid
     };
   },
   openai: (name, config, { env }) => {
-    const client = openAiClient(config, requiredKey(OPENAI_KEY_VAR, name, config.type, env));
+    const key = keyOptional(config) ? readSecret(OPENAI_KEY_VAR, env) : requiredKey(OPENAI_KEY_VAR, name, config.type, env);
+    const client = openAiClient(config, key);
     return {
       llm: new OpenAiLlm(name, client, config),
       tts: new OpenAiTts(name, client, config),
@@ -77,7 +79,11 @@ const FACTORIES: { [T in ProviderConfig['type']]: ProviderFactory<Extract<Provid
 /** A vendor key, only from the environment (or NAME_FILE); registered for redaction by readSecret. */
 function requiredKey(envVar: string, provider: string, type: string, env: NodeJS.ProcessEnv): string {
   const key = readSecret(envVar, env);
-  if (!key) throw new ConfigError(envVar, `required by providers.${provider} (type ${type}): set ${envVar} or ${envVar}_FILE in the environment`);
+  if (!key) {
+    // Only an OpenAI-compatible server on loopback may go without (keyOptional); say so for a remote one.
+    const keyless = type === 'openai' ? ' (only a loopback base_url may go without a key)' : '';
+    throw new ConfigError(envVar, `required by providers.${provider} (type ${type}): set ${envVar} or ${envVar}_FILE in the environment${keyless}`);
+  }
   return key;
 }
 

@@ -56,7 +56,19 @@ export interface SttOpenOptions {
   grammar?: SttGrammar;
   /** Words and names to favour for the whole call (the context's `keyterms`). */
   keyterms?: readonly string[];
+  /**
+   * The call's audio as it was on the wire. When set, every `write` also carries the same 20 ms at this rate
+   * before any resampling, so a provider that accepts this encoding can be sent the caller's own bytes
+   * (G.711 decoded samples encode back to exactly the bytes received) instead of upsampled pipeline PCM.
+   */
+  wire?: WireAudio;
   signal: AbortSignal;
+}
+
+/** An encoding and rate a call's audio had on the wire. */
+export interface WireAudio {
+  encoding: 'linear16' | 'mulaw' | 'alaw';
+  sampleRate: number;
 }
 
 export interface SttStreamEvents {
@@ -71,7 +83,11 @@ export interface SttStreamEvents {
 }
 
 export interface SttStream {
-  write(pcm: Int16Array): void;
+  /**
+   * Caller audio at the pipeline rate; `wire` is the same frame at `SttOpenOptions.wire`'s rate when that was
+   * given. Both are read synchronously (the caller reuses the arrays).
+   */
+  write(pcm: Int16Array, wire?: Int16Array): void;
   /** Forces a final for the audio so far, if the provider supports it. */
   finalize(): void;
   setGrammar(grammar: SttGrammar): void;
@@ -128,6 +144,8 @@ export interface LlmProvider {
    * reply's token counts when the vendor reports them.
    */
   chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal, usage?: (usage: LlmUsage) => void): AsyncIterable<LlmEvent>;
+  /** Opens the connection the next request will use (DNS, TCP, TLS) without asking anything; never throws. */
+  warm?(): void;
 }
 
 export interface TtsChunk {
@@ -147,6 +165,8 @@ export interface TtsProvider {
   readonly capabilities?: TtsCapabilities;
   /** Synthesises one sentence (or short text), streaming audio chunks as they are ready. */
   synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk>;
+  /** Opens the connection the next request will use (DNS, TCP, TLS) without asking anything; never throws. */
+  warm?(): void;
 }
 
 /**

@@ -67,12 +67,20 @@ class MeteredLlm extends Metered<LlmProvider> implements LlmProvider {
       usage?.(u);
     });
   }
+
+  warm(): void {
+    this.inner.warm?.();
+  }
 }
 
 class MeteredTts extends Metered<TtsProvider> implements TtsProvider {
   synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk> {
     this.usage.characters(this.name, text.length);
     return this.inner.synthesize(text, options);
+  }
+
+  warm(): void {
+    this.inner.warm?.();
   }
 }
 
@@ -87,9 +95,9 @@ class MeteredStt extends Metered<SttProvider> implements SttProvider {
 class MeteredSttStream implements SttStream {
   constructor(private readonly inner: SttStream, private readonly count: (samples: number) => void) {}
 
-  write(pcm: Int16Array): void {
+  write(pcm: Int16Array, wire?: Int16Array): void {
     this.count(pcm.length);
-    this.inner.write(pcm);
+    this.inner.write(pcm, wire);
   }
 
   finalize(): void {

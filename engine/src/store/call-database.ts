@@ -18,7 +18,10 @@ import {
   type WriteFailure,
   type WriteOp,
 } from './call-rows.ts';
-import type { CallRecord, CallSummary } from './types.ts';
+import { callFilterSql } from './call-filters.ts';
+import type { CallListQuery, CallRecord, CallSummary } from './types.ts';
+
+const LIST_COLUMNS = SUMMARY_COLUMNS.split(', ').map((column) => `c.${column}`).join(', ');
 
 /** Another connection holds the lock past busy_timeout: worth waiting for, unlike every other failure. */
 export function isBusy(err: unknown): boolean {
@@ -59,11 +62,10 @@ export class CallDatabase {
     getCall: Statement;
     getTurns: Statement;
     getEvents: Statement;
-    list: Statement;
-    listBefore: Statement;
     purgeBatch: Statement;
     closeAbandoned: Statement;
   };
+  private readonly listings = new Map<string, Statement>();
   /** Each write in its own savepoint inside the batch's transaction: a bad record fails alone. */
   private readonly applyOne: (op: WriteOp) => void;
   private readonly applyBatch: { immediate(ops: readonly WriteOp[]): WriteFailure[] };
@@ -92,12 +94,6 @@ export class CallDatabase {
       getCall: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM calls WHERE id = ?`),
       getTurns: db.prepare('SELECT * FROM turns WHERE call_id = ? ORDER BY seq'),
       getEvents: db.prepare('SELECT kind, at, data FROM events WHERE call_id = ? ORDER BY seq'),
-      list: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM calls ORDER BY started_at DESC, id DESC LIMIT ?`),
-      // Keyset paging on (started_at, id): calls that started in the same millisecond are neither lost nor repeated.
-      listBefore: db.prepare(
-        `SELECT ${SUMMARY_COLUMNS} FROM calls WHERE (started_at, id) < (SELECT started_at, id FROM calls WHERE id = ?)
-         ORDER BY started_at DESC, id DESC LIMIT ?`,
-      ),
       purgeBatch: db.prepare(
         `DELETE FROM calls WHERE rowid IN
            (SELECT rowid FROM calls WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ${PURGE_BATCH})`,
@@ -181,11 +177,13 @@ export class CallDatabase {
     return recordFromRows(row, this.stmt.getTurns.all(callId) as TurnRow[], this.stmt.getEvents.all(callId) as EventRow[]);
   }
 
-  list(query: { limit: number; before?: string }): CallSummary[] {
-    const rows = query.before === undefined
-      ? this.stmt.list.all(query.limit)
-      : this.stmt.listBefore.all(query.before, query.limit);
-    return (rows as CallRow[]).map(summaryFromRow);
+  list(query: CallListQuery): CallSummary[] {
+    const { where, params } = callFilterSql(query, 'sqlite');
+    const sql = `SELECT ${LIST_COLUMNS} FROM calls c ${where} ORDER BY c.started_at DESC, c.id DESC LIMIT ?`;
+    // One statement per combination of filters (at most 2^6), prepared once.
+    let statement = this.listings.get(sql);
+    if (!statement) this.listings.set(sql, (statement = this.db.prepare(sql)));
+    return (statement.all(...params, query.limit) as CallRow[]).map(summaryFromRow);
   }
 
   /** Deletes up to PURGE_BATCH calls that ended before `cutoff` (with their turns and events); returns how many. */

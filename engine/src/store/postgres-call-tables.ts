@@ -17,7 +17,8 @@ import {
   type WriteOp,
 } from './call-rows.ts';
 import { isUnavailable } from './postgres-failures.ts';
-import type { CallRecord, CallSummary } from './types.ts';
+import { callFilterSql } from './call-filters.ts';
+import type { CallListQuery, CallRecord, CallSummary } from './types.ts';
 
 // Every statement the PostgreSQL store runs on the call tables (postgres-migrations.ts), and the batch of writes
 // as one transaction. Rows are selected in the shapes of call-rows.ts, so records read back as from SQLite.
@@ -158,15 +159,13 @@ export async function getCall(client: ClientBase, callId: string): Promise<CallR
   return recordFromRows(call, turns.rows, events.rows);
 }
 
-/** Newest first; keyset paging on (started_at, id), so calls that started in the same millisecond page without loss. */
-export async function listCalls(client: ClientBase, query: { limit: number; before?: string }): Promise<CallSummary[]> {
-  const { rows } = query.before === undefined
-    ? await client.query<CallRow>(`SELECT ${CALL_ROW} FROM calls c ORDER BY c.started_at DESC, c.id DESC LIMIT $1`, [query.limit])
-    : await client.query<CallRow>(
-      `SELECT ${CALL_ROW} FROM calls c WHERE (c.started_at, c.id) < (SELECT started_at, id FROM calls WHERE id = $2)
-       ORDER BY c.started_at DESC, c.id DESC LIMIT $1`,
-      [query.limit, query.before],
-    );
+/** Newest first, filtered; keyset paging on (started_at, id), so calls that started in the same millisecond page without loss. */
+export async function listCalls(client: ClientBase, query: CallListQuery): Promise<CallSummary[]> {
+  const { where, params } = callFilterSql(query, 'postgres', 2);
+  const { rows } = await client.query<CallRow>(
+    `SELECT ${CALL_ROW} FROM calls c ${where} ORDER BY c.started_at DESC, c.id DESC LIMIT $1`,
+    [query.limit, ...params],
+  );
   return rows.map(summaryFromRow);
 }
 

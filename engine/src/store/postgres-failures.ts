@@ -1,5 +1,6 @@
 import { DatabaseError } from 'pg';
 import { SchemaVersionError } from './migrations.ts';
+import { EngineIdInUse } from './postgres-engine-lease.ts';
 import { SchemaError } from './postgres-migrations.ts';
 
 // Which failures mean "the database is not there right now" (wait and try again: the records are kept) and which
@@ -20,7 +21,7 @@ const UNAVAILABLE_CODES = /^(08|53|57P0|57014|40001|40P01|55P03|58)/;
  */
 export function isUnavailable(err: unknown): boolean {
   if (err instanceof DatabaseError) return UNAVAILABLE_CODES.test(err.code ?? '');
-  return !(err instanceof SchemaError || err instanceof SchemaVersionError || err instanceof RangeError || err instanceof TypeError);
+  return !(err instanceof SchemaError || err instanceof SchemaVersionError || err instanceof EngineIdInUse || err instanceof RangeError || err instanceof TypeError);
 }
 
 /** TLS verification failures as Node reports them (error codes of the tls module and OpenSSL). */
@@ -28,12 +29,12 @@ const CERTIFICATE_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ERR_TLS|HOS
 
 /**
  * At start: failures no retry will cure, which stop the engine with their reason instead of letting it take calls
- * whose records can never be written — a schema from a newer engine or one this role may not create, refused
+ * whose records can never be written (or that would end another engine's calls: its store.engine_id in use) — a schema from a newer engine or one this role may not create, refused
  * credentials (28xxx), a database that does not exist (3D000), missing privileges (42501), a server certificate
  * that does not verify, or a server without TLS when TLS was asked for.
  */
 export function isPermanentAtStart(err: unknown): boolean {
-  if (err instanceof SchemaError || err instanceof SchemaVersionError) return true;
+  if (err instanceof SchemaError || err instanceof SchemaVersionError || err instanceof EngineIdInUse) return true;
   if (err instanceof DatabaseError) return /^(28|3D000|42501)/.test(err.code ?? '');
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && CERTIFICATE_FAILURE.test(code)) return true;

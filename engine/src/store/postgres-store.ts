@@ -16,12 +16,13 @@ import {
   purgeBatch,
   transactionStatus,
 } from './postgres-call-tables.ts';
+import { EngineIdInUse, EngineIdLease } from './postgres-engine-lease.ts';
 import { isPermanentAtStart, isUnavailable } from './postgres-failures.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { openPool, withClient } from './postgres-pool.ts';
 import type { RedactionPolicy } from './record-redaction.ts';
 import { RedactingWrites } from './redacting-store.ts';
-import type { CallRecord, CallSummary, ManagedCallStore, StoreCounters } from './types.ts';
+import type { CallListQuery, CallRecord, CallSummary, ManagedCallStore, StoreCounters } from './types.ts';
 
 export interface PostgresStoreLimits {
   /** Writes kept while the database is unavailable; beyond, new ones are dropped (and counted). */
@@ -85,6 +86,9 @@ export class PostgresCallStore extends RedactingWrites implements ManagedCallSto
   private readonly engineId: string;
   private readonly limits: PostgresStoreLimits;
   private readonly pool: Pool;
+  private readonly lease: EngineIdLease;
+  /** Whether the lease is to be kept: taken at start, re-taken after its connection is lost. */
+  private keepLease = true;
   private readonly queue: Job[] = [];
   private readonly purges: Purge[] = [];
   private waitingWrites = 0;
@@ -111,6 +115,7 @@ export class PostgresCallStore extends RedactingWrites implements ManagedCallSto
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.outage = new DatabaseOutage(this.log, this.limits);
     this.pool = openPool(options.target, { engineId: this.engineId, statementTimeoutMs: this.limits.statementTimeoutMs, log: this.log });
+    this.lease = new EngineIdLease(options.target, this.engineId, this.log);
     let opened!: { resolve(): void; reject(err: Error): void };
     this.ready = new Promise<void>((resolve, reject) => {
       opened = { resolve, reject };
@@ -169,12 +174,27 @@ export class PostgresCallStore extends RedactingWrites implements ManagedCallSto
     return this.request(false, (client) => getCall(client, callId));
   }
 
-  list(query: { limit: number; before?: string }): Promise<CallSummary[]> {
+  list(query: CallListQuery): Promise<CallSummary[]> {
     return this.request(false, (client) => listCalls(client, query));
   }
 
+  /** Only under this engine's lease: the calls open under its engine_id are then a previous run's, not another engine's. */
   closeAbandoned(at: string): Promise<number> {
-    return this.request(true, (client) => closeAbandoned(client, at, this.engineId));
+    return this.request(true, async (client) => ((await this.holdLease()) ? closeAbandoned(client, at, this.engineId) : 0));
+  }
+
+  /** Takes the engine_id lease if it is not held; false (logged) when another engine has it. */
+  private async holdLease(): Promise<boolean> {
+    if (!this.keepLease) return false;
+    try {
+      await this.lease.acquire();
+      return true;
+    } catch (err) {
+      if (!(err instanceof EngineIdInUse)) throw err;
+      this.keepLease = false;
+      this.log.error({ engineId: this.engineId }, `${err.message}; calls left open under it are not closed by this engine`);
+      return false;
+    }
   }
 
   /** Deletes in batches of PURGE_BATCH calls, writes going between them. */
@@ -219,6 +239,9 @@ export class PostgresCallStore extends RedactingWrites implements ManagedCallSto
   /** One unit of work: the schema, the batch of writes at the head, the request at the head, or a purge batch. */
   private async step(): Promise<void> {
     if (!this.schemaReady) return this.withClient(async (client) => this.migrate(client));
+    // At start a lease held elsewhere refuses the start (thrown from migrate); later, one lost with its connection
+    // (a database restart) is taken again before anything else.
+    if (!this.lease.held && this.keepLease) await this.holdLease();
     const head = this.queue[0];
     if (head?.kind === 'write') return this.withClient((client) => this.writeHead(client));
     if (head) {
@@ -256,6 +279,7 @@ export class PostgresCallStore extends RedactingWrites implements ManagedCallSto
   }
 
   private async migrate(client: PoolClient): Promise<void> {
+    if (this.opened) await this.lease.acquire();
     const applied = await migratePostgres(client);
     if (applied.length) this.log.info({ applied }, 'call database migrated');
     this.schemaReady = true;
@@ -359,7 +383,7 @@ export class PostgresCallStore extends RedactingWrites implements ManagedCallSto
       this.opened?.resolve();
       this.opened = null;
       // A query stuck on a dead connection ends at query_timeout; shutdown does not wait for it.
-      await Promise.race([this.pool.end().catch(() => undefined), sleep(2000, undefined, { ref: false })]);
+      await Promise.race([Promise.all([this.pool.end().catch(() => undefined), this.lease.release()]), sleep(2000, undefined, { ref: false })]);
     })();
     return this.closing;
   }

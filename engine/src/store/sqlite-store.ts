@@ -7,7 +7,7 @@ import { migrate } from './migrations.ts';
 import type { RedactionPolicy } from './record-redaction.ts';
 import { RedactingWrites } from './redacting-store.ts';
 import type { StoreMessage, StoreReply, StoreRequest, StoreWorkerData } from './sqlite-worker.ts';
-import type { CallRecord, CallSummary, ManagedCallStore, StoreCounters } from './types.ts';
+import type { CallListQuery, CallRecord, CallSummary, ManagedCallStore, StoreCounters } from './types.ts';
 
 export interface SqliteCallStoreOptions {
   /** Database file; its directory is created 0700 and the file 0600 (SQLite gives -wal/-shm the same mode). */
@@ -154,8 +154,8 @@ export class SqliteCallStore extends RedactingWrites implements ManagedCallStore
     return this.request((id) => ({ type: 'get', id, callId }));
   }
 
-  list(query: { limit: number; before?: string }): Promise<CallSummary[]> {
-    return this.request((id) => ({ type: 'list', id, limit: query.limit, before: query.before }));
+  list(query: CallListQuery): Promise<CallSummary[]> {
+    return this.request((id) => ({ type: 'list', id, query }));
   }
 
   /** Deletes in batches of PURGE_BATCH calls, writes going between them. */

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CallDatabase, isBusy, openDatabaseFile } from './call-database.ts';
 import { PURGE_BATCH, callIdOf, type WriteFailure, type WriteOp } from './call-rows.ts';
-import type { CallRecord, CallSummary } from './types.ts';
+import type { CallListQuery, CallRecord, CallSummary } from './types.ts';
 
 export interface StoreWorkerData {
   path: string;
@@ -12,7 +12,7 @@ export interface StoreWorkerData {
 /** Answered in order, after every write sent before them. */
 export type StoreRequest =
   | { type: 'get'; id: number; callId: string }
-  | { type: 'list'; id: number; limit: number; before?: string }
+  | { type: 'list'; id: number; query: CallListQuery }
   | { type: 'closeAbandoned'; id: number; at: string }
   | { type: 'purge'; id: number; cutoff: string }
   | { type: 'close'; id: number };
@@ -114,7 +114,7 @@ function answer(request: StoreRequest): void {
       case 'get':
         return reply({ type: 'result', id: request.id, value: db.get(request.callId) });
       case 'list':
-        return reply({ type: 'result', id: request.id, value: db.list({ limit: request.limit, before: request.before }) });
+        return reply({ type: 'result', id: request.id, value: db.list(request.query) });
       case 'closeAbandoned':
         return reply({ type: 'result', id: request.id, value: db.closeAbandoned(request.at) });
       case 'purge':

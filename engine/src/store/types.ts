@@ -25,6 +25,25 @@ export interface CallRecord extends CallStartRecord {
 
 export type CallSummary = Omit<CallRecord, 'turns' | 'events'> & { turnCount: number };
 
+/** A page of recorded calls, newest first, and what they must match (every filter given). */
+export interface CallListQuery {
+  limit: number;
+  /** The id of the last call of the previous page; the list continues after it. */
+  before?: string;
+  /** Started at or after this time (ISO 8601). */
+  from?: string;
+  /** Started before this time (ISO 8601). */
+  to?: string;
+  context?: string;
+  /** How the call ended; `in_progress` for calls that have not. */
+  outcome?: CallOutcome | 'in_progress';
+  /**
+   * Part of the caller's name or number, any case, as stored: a number is stored masked (last four digits) unless
+   * `logging.show_phone_numbers`, so the digits hidden from operators cannot be searched for either.
+   */
+  caller?: string;
+}
+
 /** A store on disk answers later (off the event loop); one in memory may answer at once. */
 export type Awaitable<T> = T | Promise<T>;
 
@@ -39,8 +58,8 @@ export interface CallStore {
   addEvent(callId: string, event: CallEventRecord): void;
   finish(callId: string, end: { endedAt: string; outcome: CallOutcome; hangupCause?: string }): void;
   get(callId: string): Awaitable<CallRecord | undefined>;
-  /** Newest first. `before`: the id of the last call of the previous page; the list continues after it. */
-  list(query: { limit: number; before?: string }): Awaitable<CallSummary[]>;
+  /** Newest first, filtered (CallListQuery). */
+  list(query: CallListQuery): Awaitable<CallSummary[]>;
   /** Deletes calls that ended before `cutoff`; returns how many. */
   purgeEndedBefore(cutoff: string): Awaitable<number>;
   /** Settles once every write made before it is stored; later writes are refused. */

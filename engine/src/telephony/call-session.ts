@@ -1,3 +1,4 @@
+// Size: one caller's whole ARI lifecycle (setup, every control action, teardown) shares this state.
 import { randomUUID } from 'node:crypto';
 import type { Client, PlaybackFinished } from 'ari-client';
 import { registerPhoneNumber, unregisterPhoneNumber, type Logger } from '@ai-agent/common';
@@ -10,6 +11,9 @@ import type {
   ConversationPort,
   ConversationState,
   TransferTarget,
+  TurnRecord,
+  WarmTransferResult,
+  WarmTransferTarget,
 } from '../call/index.ts';
 import type { CallStore } from '../store/types.ts';
 import { settledWithin } from './ari-bounded.ts';
@@ -19,6 +23,7 @@ import type { AriConnection } from './ari-connection.ts';
 import type { MediaLeg, MediaLegFactory } from './media-leg.ts';
 import type { ActiveCall, CallState } from './registry.ts';
 import { SessionState } from './session-state.ts';
+import { TurnLog, WarmTransfer } from './warm-transfer.ts';
 import type { ManagedSession } from './session-registry.ts';
 
 /** Longest wait for a goodbye message before the line is cut anyway. */
@@ -75,6 +80,8 @@ export class CallSession implements CallControl, ManagedSession {
   readonly actions: CallActions = { transfer: true, sendDtmf: true };
   readonly info: CallInfo;
   private recorder!: CallRecorder;
+  /** The turns so far, for a warm transfer's briefing. */
+  private readonly turnLog = new TurnLog();
   private readonly state: SessionState;
   private readonly log: Logger;
   private leg: MediaLeg | null = null;
@@ -190,7 +197,7 @@ export class CallSession implements CallControl, ManagedSession {
         media: leg.stream,
         control: this,
         log: this.log,
-        record: this.recorder.sink,
+        record: this.turnLog.tap(this.recorder.sink),
         dtmfFromMedia: false,
       });
       this.conversation.once('ended', (outcome) => void this.end(outcome));
@@ -262,6 +269,17 @@ export class CallSession implements CallControl, ManagedSession {
       this.log.error({ err: { message: (err as Error).message } }, 'transfer failed');
       await this.end('error', 'transfer failed');
     }
+  }
+
+  /** See CallControl.warmTransfer; the ARI steps are in warm-transfer.ts. */
+  async warmTransfer(target: WarmTransferTarget, brief: (turns: readonly TurnRecord[]) => Promise<void>): Promise<WarmTransferResult> {
+    if (this.state.isOver || !this.bridgeId) return { status: 'failed', detail: 'the call is ending' };
+    const deps = { ari: this.ari, app: this.deps.app, callId: this.id, caller: this.caller, agentBridgeId: this.bridgeId, log: this.log };
+    const result = await new WarmTransfer(deps).run(target, () => brief(this.turnLog.turns));
+    if (result.status !== 'connected') return result;
+    this.conversation?.close('transferred');
+    await this.end('transferred', `warm transfer to ${target.name}`);
+    return result;
   }
 
   async sendDtmf(digits: string): Promise<void> {

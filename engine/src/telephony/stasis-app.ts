@@ -3,6 +3,7 @@ import type { Logger } from '@ai-agent/common';
 import type { AriConnection } from './ari-connection.ts';
 import { CallSession, type CallSessionDeps, type CallerChannel } from './call-session.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import { TRANSFER_LEG_ARG } from './warm-transfer.ts';
 
 type SessionDeps = Omit<CallSessionDeps, 'ari'>;
 
@@ -78,6 +79,13 @@ export class StasisApp {
       if (owner.isMediaChannel(channel.id)) owner.mediaEnteredStasis();
       return;
     }
+    const args = (Array.isArray(event.args) ? event.args : [event.args]).filter((a): a is string => typeof a === 'string' && a !== '');
+    if (args[0] === TRANSFER_LEG_ARG) {
+      // A target a warm transfer dialled: that transfer watches it. One whose call is gone (an engine restart
+      // while it rang) has nobody to be put through to.
+      if (!this.sessions.has(args[1] ?? '')) void this.ari.api.channels.hangup({ channelId: channel.id }).catch(() => undefined);
+      return;
+    }
     if (MEDIA_CHANNEL.test(channel.name)) {
       // A media channel of a session that is already gone (or of another engine): never a caller.
       this.log.debug({ channelId: channel.id }, 'ignoring StasisStart of an unowned media channel');
@@ -91,7 +99,7 @@ export class StasisApp {
       callerNumber: text(raw.caller?.number),
       callerName: text(raw.caller?.name),
       variables: strings(raw.channelvars),
-      args: (Array.isArray(event.args) ? event.args : [event.args]).filter((a): a is string => typeof a === 'string' && a !== ''),
+      args,
     };
     if (!this.accepting) {
       // Back to the dialplan, not hung up: the next priority can send it to another engine, a queue or a

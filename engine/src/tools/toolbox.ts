@@ -33,7 +33,7 @@ export class Toolbox {
   readonly schemas: readonly ToolSchema[];
   private readonly tools = new Map<string, Tool<any>>();
 
-  /** `extra`: tools built elsewhere for this call (the context's HTTP tools). */
+  /** `extra`: tools built elsewhere for this call (the context's HTTP and MCP tools). */
   constructor(context: ContextConfig, actions: CallActions, extra: readonly Tool<any>[] = []) {
     for (const name of context.tools) {
       const needs = NEEDS[name];
@@ -41,7 +41,7 @@ export class Toolbox {
     }
     for (const tool of extra) this.tools.set(tool.name, tool);
     this.schemas = [...this.tools.values()].map((t) => {
-      const { $schema: _ignored, ...parameters } = z.toJSONSchema(t.parameters) as Record<string, unknown>;
+      const { $schema: _ignored, ...parameters } = t.jsonSchema ?? (z.toJSONSchema(t.parameters) as Record<string, unknown>);
       return { name: t.name, description: t.description, parameters };
     });
   }

@@ -18,7 +18,18 @@ export interface ToolContext {
   playedOut(): Promise<void>;
   /** The conversation ends here (the tool hangs up or hands the call over): caller input is no longer answered. */
   end(outcome: CallOutcome): void;
+  /** Aborted when the reply is abandoned: the caller talked over it, or the call ended. */
   signal: AbortSignal;
+  /**
+   * Aborted only when the call ends. A tool whose answer is worth keeping past a barge-in (it is then given to
+   * the model with the caller's next turn) listens to this one instead of `signal`.
+   */
+  callSignal?: AbortSignal;
+  /**
+   * A slow tool asks the conversation to fill the silence (`text` as part of the current reply, cut by a
+   * barge-in like the rest of it; at most once per reply). Absent where the agent speaks for itself.
+   */
+  holdOn?(text: string): void;
 }
 
 export interface ToolResult {
@@ -37,5 +48,7 @@ export interface Tool<Args = unknown> {
   readonly endsCall?: boolean;
   readonly description: string;
   readonly parameters: z.ZodType<Args>;
+  /** The JSON Schema offered to the model, when the tool has its own (an MCP server's); else from `parameters`. */
+  readonly jsonSchema?: Record<string, unknown>;
   run(args: Args, ctx: ToolContext): Promise<ToolResult>;
 }

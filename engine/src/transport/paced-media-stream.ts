@@ -123,6 +123,8 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
       maxDelayMs: options.jitterMaxDelayMs,
     });
     this.inNative = new Int16Array(this.inFrameSamples);
+    // The tick's audio before resampling, for providers that take the wire's own format.
+    this.inFrame.wireSamples = this.inNative;
     this.inDecode = new Int16Array(this.jitter.maxPacket);
     this.inPipeline = new SampleQueue(PIPELINE_FRAME_SAMPLES * 4);
     this.counters = {

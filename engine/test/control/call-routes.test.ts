@@ -43,8 +43,19 @@ describe('call routes', () => {
     assert.equal(next.body.recent.length + body.recent.length, 4, 'the pages together hold every record once');
   });
 
+  it('GET /calls filters the records in the store: context, outcome, caller (masked digits), time', async () => {
+    const ids = async (q: string): Promise<string[]> => (await get(`/calls?limit=10&${q}`)).body.recent.map((c: any) => c.id).sort();
+    assert.deepEqual(await ids('context=sales'), ['ended-0', 'ended-1', 'ended-2']);
+    assert.deepEqual(await ids('outcome=in_progress'), ['live-1']);
+    assert.deepEqual(await ids('outcome=completed&context=support'), []);
+    assert.deepEqual(await ids('caller=6543'), ['live-1']);
+    assert.deepEqual(await ids('caller=5559876543'), [], 'the digits the record masks are not searchable');
+    assert.deepEqual(await ids(`from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`), []);
+    assert.equal((await ids(`to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).length, 4);
+  });
+
   it('rejects a bad query with a generic 400', async () => {
-    for (const q of ['limit=0', 'limit=5000', 'limit=ten', 'before=not%20an%20id']) {
+    for (const q of ['limit=0', 'limit=5000', 'limit=ten', 'before=not%20an%20id', 'from=yesterday', 'outcome=exploded', 'caller=', `context=${'x'.repeat(65)}`]) {
       const { status, body } = await get(`/calls?${q}`);
       assert.equal(status, 400, q);
       assert.deepEqual(Object.keys(body).sort(), ['error', 'requestId']);

@@ -86,7 +86,8 @@ ${(opts.contexts ?? 'default:\n  greeting: Thank you for calling. How can I help
       ...opts.env,
     });
     try {
-      const line = await engine.waitFor(/engine control server listening/);
+      // Cold start under load (tsx compiling the engine on two busy cores) can take well over 15 s.
+      const line = await engine.waitFor(/engine control server listening/, 60_000);
       const control = `http://127.0.0.1:${(JSON.parse(line) as { address: { port: number } }).address.port}`;
       await engine.waitFor(/providers ready/, 60_000);
       assert.equal(await peer.waitForApp(app, 15_000), true, 'the engine did not register its Stasis app');

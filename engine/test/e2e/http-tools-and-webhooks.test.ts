@@ -150,6 +150,10 @@ describe('HTTP tools and webhooks in a call', { timeout: 150_000 }, () => {
     assert.equal(pre.body.type, 'call.started');
     assert.equal(pre.body.call.caller_number, CALLER);
     assert.equal(record!.turns[0]!.text, 'Hello Ada, how can I help?');
+    // Warmed at start as it sounds with the defaults; never synthesised with its {{variables}} as written.
+    const spoken = deepgram.requests.filter((r) => r.path === '/v1/speak').map((r) => (r.body as { text: string }).text);
+    assert.equal(spoken[0], 'Hello there, how can I help?');
+    assert.ok(!spoken.some((t) => t.includes('{{')), `a template was spoken: ${JSON.stringify(spoken)}`);
     const chats = chatRequests().slice(chatsBefore);
     assert.equal(chats.length, 2, JSON.stringify(chats));
     assert.equal(chats[0]!.messages[0]!.content, 'You help Ada, a gold customer, on the phone.');

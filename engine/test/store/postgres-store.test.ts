@@ -86,6 +86,34 @@ describe('PostgresCallStore shared by several engines', () => {
   });
 });
 
+describe('PostgresCallStore engine_id lease', () => {
+  it('refuses a second engine with the same store.engine_id while the first runs, leaving its live call open; takes the id once the first is gone', async () => {
+    const url = await server.createDatabase();
+    const first = openPostgresStore(url, { engineId: 'engine-a' });
+    first.begin({ id: 'a-live', context: 'c', transport: 'rtp', codec: 'ulaw', startedAt: t(0) });
+    await first.get('a-live');
+
+    const twin = openPostgresStore(url, { engineId: 'engine-a' });
+    await assert.rejects(twin.ready, /store\.engine_id "engine-a" is in use by another running engine/);
+    await twin.close();
+    const other = openPostgresStore(url, { engineId: 'engine-b' });
+    await other.ready;
+    await other.close();
+    assert.equal((await first.get('a-live'))!.endedAt, undefined, 'the running engine\'s call was closed');
+
+    // The first engine's process dies: PostgreSQL ends its sessions, and with them the lease.
+    await withConnection(url, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ai-agent-engine engine-a%' AND pid <> pg_backend_pid()"));
+    const restarted = openPostgresStore(url, { engineId: 'engine-a' });
+    try {
+      await restarted.ready;
+      assert.equal(await restarted.closeAbandoned(t(30)), 1);
+      assert.equal((await restarted.get('a-live'))!.outcome, 'error');
+    } finally {
+      await Promise.all([restarted.close(), first.close()]);
+    }
+  });
+});
+
 describe('PostgresCallStore batches', () => {
   it('a record the server refuses in a batch is refused alone; the others in its transaction are stored', async () => {
     const store = openPostgresStore(await server.createDatabase());

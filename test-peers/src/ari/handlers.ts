@@ -95,6 +95,14 @@ export const HANDLERS: Record<string, Handler> = {
     core.ring(path.channelId, false);
     return noContent();
   },
+  'channels.startMoh': ({ core, path, query }) => {
+    core.musicOnHold(path.channelId, query.mohClass ?? '');
+    return noContent();
+  },
+  'channels.stopMoh': ({ core, path }) => {
+    core.musicOnHold(path.channelId, null);
+    return noContent();
+  },
   'channels.sendDTMF': ({ core, path, query }) => {
     if (!query.dtmf) throw new AriError(400, 'DTMF is required');
     const ch = core.control(path.channelId);
@@ -118,7 +126,7 @@ export const HANDLERS: Record<string, Handler> = {
     return noContent();
   },
   'bridges.addChannel': ({ core, path, query }) => {
-    core.addToBridge(path.bridgeId, list(query.channel));
+    core.addToBridge(path.bridgeId, list(query.channel), { mute: query.mute === 'true' });
     return noContent();
   },
   'bridges.removeChannel': ({ core, path, query }) => {

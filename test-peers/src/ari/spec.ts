@@ -233,6 +233,10 @@ export const RESOURCES: ResourceSpec[] = [
         op('POST', 'ring', 'void', [channelId], CHANNEL_ERRORS),
         op('DELETE', 'ringStop', 'void', [channelId], CHANNEL_ERRORS),
       ] },
+      { path: '/channels/{channelId}/moh', description: 'Play music on hold to a channel', operations: [
+        op('POST', 'startMoh', 'void', [channelId, query('mohClass')], CHANNEL_ERRORS),
+        op('DELETE', 'stopMoh', 'void', [channelId], CHANNEL_ERRORS),
+      ] },
       { path: '/channels/{channelId}/dtmf', description: 'Send DTMF to a channel', operations: [
         op('POST', 'sendDTMF', 'void', [
           channelId, query('dtmf'), query('before', 'int', { default: 0 }), query('between', 'int', { default: 100 }),

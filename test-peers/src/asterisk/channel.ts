@@ -41,6 +41,10 @@ export class Channel {
   readonly playbacks: Playback[] = [];
   /** Ringback the channel hears (ringing indication, or a modelled Dial after a transfer). */
   ringback: { samples: Int16Array; pos: number } | null = null;
+  /** Music on hold playing to the channel (POST /channels/{id}/moh), replacing the bridge's audio. */
+  musicOnHold: { samples: Int16Array; pos: number } | null = null;
+  /** Added to its bridge with `mute`: the bridge does not hear it. */
+  mutedInBridge = false;
   hungUp = false;
   /** This tick's contribution, copied because legs reuse their frame buffers. */
   readonly contribution = new Int16Array(160);

@@ -17,6 +17,8 @@ import { AriError } from './errors.ts';
 import { nextNameSuffix, nextUniqueId } from './json.ts';
 import { Playback } from './playback.ts';
 import type { PendingMediaSocket } from './external-media.ts';
+import { attachPerson, type OutboundPerson } from './outbound-person.ts';
+import { holdMusicCycle } from '../audio/hold-music.ts';
 
 /** The target of a continue that names none: the caller's next dialplan priority. */
 export const NEXT_PRIORITY = 'next priority';
@@ -24,6 +26,10 @@ export const NEXT_PRIORITY = 'next priority';
 export interface OutboundEndpointBehaviour {
   /** Answer this long after being dialled; null (default) never answers, so the dial times out. */
   answerAfterMs?: number | null;
+  /** Refuse as busy (SIP 486) this long after being dialled: Dial BUSY, then ChannelDestroyed cause 17. */
+  busyAfterMs?: number;
+  /** Who answers: a scripted person, recorded like a caller. Without one the answered channel is silent. */
+  person?: OutboundPerson;
 }
 
 export interface AsteriskCoreOptions {
@@ -216,6 +222,21 @@ export class AsteriskCore {
     this.setState(ch, 'Up');
   }
 
+  /**
+   * POST/DELETE /channels/{id}/moh (app_control_moh_start/stop): music on hold as a channel generator. ARI has
+   * no MOH event; the session notes it. Any class plays the peer's music (Asterisk falls back to `default`).
+   */
+  musicOnHold(id: string, mohClass: string | null): void {
+    const ch = this.control(id);
+    if (mohClass !== null) {
+      ch.musicOnHold ??= { samples: holdMusicCycle(), pos: 0 };
+      ch.session?.note('asterisk', `music on hold started (class ${mohClass || 'default'})`);
+    } else if (ch.musicOnHold) {
+      ch.musicOnHold = null;
+      ch.session?.note('asterisk', 'music on hold stopped');
+    }
+  }
+
   ring(id: string, on: boolean): void {
     const ch = this.control(id);
     ch.ringback = on ? { samples: toneCycle(TONES.ring), pos: 0 } : null;
@@ -357,9 +378,16 @@ export class AsteriskCore {
       this.emit('Dial', { dialstatus: 'RINGING', dialstring: endpoint.slice(slash + 1), forward: '', peer: this.channelJson(ch) }, ch);
     });
     const answerAfter = behaviour.answerAfterMs;
-    if (answerAfter !== undefined && answerAfter !== null && (timeoutS < 0 || answerAfter < timeoutS * 1000)) {
+    if (behaviour.busyAfterMs !== undefined) {
+      this.later(behaviour.busyAfterMs, () => {
+        if (ch.hungUp) return;
+        this.emit('Dial', { dialstatus: 'BUSY', dialstring: endpoint.slice(slash + 1), forward: '', peer: this.channelJson(ch) }, ch);
+        this.remoteHangup(ch, 17);
+      });
+    } else if (answerAfter !== undefined && answerAfter !== null && (timeoutS < 0 || answerAfter < timeoutS * 1000)) {
       this.later(answerAfter, () => {
         if (ch.hungUp) return;
+        if (behaviour.person) attachPerson(ch, behaviour.person, this.log, (c, cause) => this.remoteHangup(c, cause));
         this.setState(ch, 'Up');
         this.emit('Dial', { dialstatus: 'ANSWER', dialstring: endpoint.slice(slash + 1), forward: '', peer: this.channelJson(ch) }, ch);
         if (q.app) this.enterStasis(ch, q.app, q.appArgs ? q.appArgs.split(',') : []);
@@ -400,7 +428,7 @@ export class AsteriskCore {
   }
 
   /** addChannel: missing channels are 400, channels outside Stasis 422 (resource_bridges.c find_channel_control). */
-  addToBridge(bridgeId: string, channelIds: string[]): void {
+  addToBridge(bridgeId: string, channelIds: string[], opts: { mute?: boolean } = {}): void {
     const bridge = this.bridge(bridgeId);
     if (channelIds.length === 0) throw new AriError(400, 'Missing parameter channel');
     const chans = channelIds.map((cid) => {
@@ -413,6 +441,8 @@ export class AsteriskCore {
       if (ch.bridge === bridge) continue;
       if (ch.bridge) this.leaveBridge(ch, true);
       ch.bridge = bridge;
+      // addChannel's `mute`: the bridge does not hear the channel (it still hears the bridge).
+      ch.mutedInBridge = opts.mute === true;
       bridge.channels.add(ch);
       for (const app of ch.subscribers) bridge.subscribers.add(app);
       this.emit('ChannelEnteredBridge', { bridge: bridge.toJSON(), channel: this.channelJson(ch) }, bridge, ch);
@@ -551,6 +581,15 @@ export class AsteriskCore {
       ch.session?.agentFrame(isAudible(own), now);
       return own;
     }
+    const music = ch.musicOnHold;
+    if (music) {
+      // A channel generator (res_musiconhold): replaces what the bridge would give the channel.
+      const n = Math.min(FRAME_SAMPLES, music.samples.length - music.pos);
+      ch.heard.set(music.samples.subarray(music.pos, music.pos + n));
+      if (n < FRAME_SAMPLES) ch.heard.set(music.samples.subarray(0, FRAME_SAMPLES - n), n);
+      music.pos = (music.pos + FRAME_SAMPLES) % music.samples.length;
+      return ch.heard;
+    }
     if (ch.ringback) {
       const rb = ch.ringback;
       const n = Math.min(FRAME_SAMPLES, rb.samples.length - rb.pos);
@@ -564,7 +603,7 @@ export class AsteriskCore {
     let sources = 0;
     const out = ch.heard;
     for (const other of bridge.channels) {
-      if (other === ch || !other.hasContribution) continue;
+      if (other === ch || !other.hasContribution || other.mutedInBridge) continue;
       if (sources === 0) out.set(other.contribution);
       else for (let i = 0; i < FRAME_SAMPLES; i++) out[i] = clamp(out[i] + other.contribution[i]);
       sources++;

@@ -21,6 +21,17 @@ export interface RecordedRequest {
   /** True once the client went away before the answer finished (e.g. an aborted stream). */
   clientAborted: boolean;
   receivedAt: number;
+  /**
+   * The connection the request came on: a serial number, when it opened (`performance.now()` of this
+   * process) and how many requests it carried before this one (0: a new connection, so a handshake was paid).
+   */
+  connection: ConnectionInfo;
+}
+
+export interface ConnectionInfo {
+  id: number;
+  openedAt: number;
+  earlierRequests: number;
 }
 
 /** An answer to send as-is: status, headers, and a body (object → JSON). */
@@ -105,6 +116,20 @@ function statusText(status: number): string {
   return texts[status] ?? 'Error';
 }
 
+/** Connections as the server accepted them (the TLS socket under TLS), numbered in order. */
+const connections = new WeakMap<object, { id: number; openedAt: number; requests: number }>();
+let connectionSerial = 0;
+
+function trackConnection(socket: object): void {
+  connections.set(socket, { id: ++connectionSerial, openedAt: performance.now(), requests: 0 });
+}
+
+function connectionOf(req: IncomingMessage): ConnectionInfo {
+  let c = connections.get(req.socket);
+  if (!c) connections.set(req.socket, (c = { id: ++connectionSerial, openedAt: performance.now(), requests: 0 }));
+  return { id: c.id, openedAt: c.openedAt, earlierRequests: c.requests++ };
+}
+
 function recordOf(req: IncomingMessage, url: URL, authorized: boolean): RecordedRequest {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
@@ -119,6 +144,7 @@ function recordOf(req: IncomingMessage, url: URL, authorized: boolean): Recorded
     authorized,
     clientAborted: false,
     receivedAt: Date.now(),
+    connection: connectionOf(req),
   };
 }
 
@@ -139,12 +165,15 @@ export async function startFakeServer(spec: FakeServerSpec): Promise<FakeServer>
     const record = recordOf(req, url, authorized);
     requests.push(record);
     const clientGone = new AbortController();
+    const onClosing = (): void => clientGone.abort();
     const onGone = (): void => {
       if (!res.writableFinished) record.clientAborted = true;
       clientGone.abort();
+      // Answered: the fake's own close no longer concerns this request (listeners would pile up per request).
+      closing.signal.removeEventListener('abort', onClosing);
     };
     res.on('close', onGone);
-    closing.signal.addEventListener('abort', () => clientGone.abort(), { once: true });
+    closing.signal.addEventListener('abort', onClosing, { once: true });
 
     const route = spec.http[`${req.method} ${url.pathname}`];
     if (!route) return sendPlain(res, spec.notFound(req));
@@ -161,7 +190,9 @@ export async function startFakeServer(spec: FakeServerSpec): Promise<FakeServer>
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    trackConnection(socket);
   });
+  server.on('secureConnection', (socket: Socket) => trackConnection(socket));
 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');

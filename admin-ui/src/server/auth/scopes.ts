@@ -1,5 +1,8 @@
-/** What an API token or a user may do. `admin` includes every other scope. */
-export const SCOPES = ['calls:read', 'calls:write', 'config:read', 'config:write', 'containers:read', 'logs:read', 'admin'] as const;
+/**
+ * What an API token or a user may do. `admin` includes every other scope. `calls:test` places test calls from
+ * the browser softphone (they run the real conversation, tools and providers, so they cost what calls cost).
+ */
+export const SCOPES = ['calls:read', 'calls:write', 'calls:test', 'config:read', 'config:write', 'containers:read', 'logs:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export type Role = 'admin' | 'viewer';

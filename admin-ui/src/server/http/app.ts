@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
@@ -11,6 +12,11 @@ import { hostGuard } from './request-guards.ts';
 
 /** Every body except a config save (which sets its own) is small: credentials, names, a secret value. */
 const BODY_LIMIT = 16 * 1024;
+/**
+ * A slow or silent client cannot hold a socket (slowloris): the request head within 10 s, the whole request
+ * (1 MB at most) within 30 s. Responses are not limited: the event stream stays open as long as its session.
+ */
+const TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, checkEveryMs: 1_000 } as const;
 
 export interface AppOptions {
   log: Logger;
@@ -23,6 +29,8 @@ export interface AppOptions {
   /** Routes behind `authenticate` (its onRequest hook runs before each). */
   protectedRoutes: FastifyPluginAsync;
   authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Proxies whose X-Forwarded-For is believed (request.ip becomes the client they name); none by default. */
+  trustedProxies?: readonly string[];
 }
 
 /** Strict CSP: scripts, styles and connections from this origin only; nothing inline, no frames. */
@@ -52,8 +60,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
-    trustProxy: false,
+    trustProxy: opts.trustedProxies?.length ? [...opts.trustedProxies] : false,
     return503OnClosing: true,
+    requestTimeout: TIMEOUTS.requestMs,
+    http: { headersTimeout: TIMEOUTS.headersMs, connectionsCheckingInterval: TIMEOUTS.checkEveryMs },
+    // Malformed, oversized or too slow request heads never become a request: a generic answer, the reason logged.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      opts.log.info({ code: err.code, status, remote: socket.remoteAddress }, 'malformed request refused');
+      if (!socket.writable || socket.destroyed) return void socket.destroy();
+      const body = JSON.stringify({ error: genericErrorText(status) });
+      socket.end(`HTTP/1.1 ${status} ${genericErrorText(status)}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    },
     // A malformed URL fails before routing; Fastify's own body would quote it.
     frameworkErrors: (err, request, reply) => {
       request.log.info({ reqId: request.id, code: err.code }, 'request rejected before routing');

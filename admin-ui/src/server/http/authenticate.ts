@@ -86,7 +86,9 @@ export function authenticator(deps: AuthenticatorDeps) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const resolved = await resolve(request);
     if (!resolved) {
-      request.log.info({ reqId: request.id, route: request.routeOptions.url, remote: request.socket.remoteAddress }, 'unauthenticated request refused');
+      // Which credential failed (never its value): an invalid session covers forged, expired and revoked tokens alike.
+      const reason = request.headers.authorization !== undefined ? 'bad_token' : request.cookies[ACCESS_COOKIE] ? 'bad_session' : 'missing_credentials';
+      request.log.info({ reqId: request.id, reason, route: request.routeOptions.url, remote: request.socket.remoteAddress }, 'unauthenticated request refused');
       return void (await reply.code(401).send({ error: 'unauthorized' }));
     }
     const { principal } = resolved;

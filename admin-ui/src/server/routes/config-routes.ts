@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '@ai-agent/common';
 import { EngineUnavailable } from '../engine/engine-client.ts';
+import { readSections, sectionSchemas, sectionsProblem, withSections, type Sections } from '../files/config-sections.ts';
 import { isSecretName, secretValueProblem } from '../files/env-file.ts';
 import { auditRequest, type RouteContext } from './context.ts';
 
@@ -20,6 +21,28 @@ interface ReloadAnswer {
  * put back. Provider keys live in `.env` only and are write-only.
  */
 export function configRoutes(ctx: RouteContext) {
+  /** Validate with the engine's schema → write with a backup → signed reload; 422 {key, reason} changes nothing. */
+  const save = async (request: FastifyRequest, reply: FastifyReply, yaml: string): Promise<unknown> => {
+    let changed: string[];
+    try {
+      changed = ctx.configFile.diff(ctx.configFile.validate(yaml));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      auditRequest(ctx, request, 'config.rejected', { key: err.key });
+      return reply.code(422).send({ error: 'invalid config', key: err.key, reason: err.reason });
+    }
+    const previous = ctx.configFile.read();
+    const backup = ctx.configFile.write(yaml);
+    const reload = await reloadEngine(ctx);
+    if (reload.invalid) {
+      ctx.configFile.write(previous);
+      auditRequest(ctx, request, 'config.rejected', { key: reload.invalid.key, by: 'engine' });
+      return reply.code(422).send({ error: 'invalid config', ...reload.invalid });
+    }
+    auditRequest(ctx, request, 'config.change', { keys: changed, reloaded: reload.answer.reloaded });
+    return { changed, backup: backup === undefined ? null : backup.slice(backup.lastIndexOf('/') + 1), reload: reload.answer };
+  };
+
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/api/config', { onRequest: ctx.requireScope('config:read') }, async () => {
       let state: unknown = null;
@@ -39,26 +62,34 @@ export function configRoutes(ctx: RouteContext) {
         bodyLimit: CONFIG_BODY_LIMIT,
         schema: { body: { type: 'object', required: ['yaml'], additionalProperties: false, properties: { yaml: { type: 'string', maxLength: CONFIG_BODY_LIMIT } } } },
       },
+      async (request, reply) => save(request, reply, request.body.yaml),
+    );
+
+    // The same file as forms: contexts and providers (config-sections.ts), saved through the same path.
+    app.get('/api/config/forms', { onRequest: ctx.requireScope('config:read') }, async (_request, reply) => {
+      try {
+        return { schemas: sectionSchemas(), ...readSections(ctx.configFile.read()) };
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        return reply.code(422).send({ error: 'config not shown as forms', key: err.key, reason: err.reason });
+      }
+    });
+
+    app.put<{ Body: Partial<Sections> }>(
+      '/api/config/forms',
+      { onRequest: ctx.requireScope('config:write'), bodyLimit: CONFIG_BODY_LIMIT },
       async (request, reply) => {
-        const { yaml } = request.body;
-        let changed: string[];
+        let yaml: string;
         try {
-          changed = ctx.configFile.diff(ctx.configFile.validate(yaml));
+          const problem = sectionsProblem(request.body);
+          if (problem) throw problem;
+          yaml = withSections(ctx.configFile.read(), request.body);
         } catch (err) {
           if (!(err instanceof ConfigError)) throw err;
           auditRequest(ctx, request, 'config.rejected', { key: err.key });
           return reply.code(422).send({ error: 'invalid config', key: err.key, reason: err.reason });
         }
-        const previous = ctx.configFile.read();
-        const backup = ctx.configFile.write(yaml);
-        const reload = await reloadEngine(ctx);
-        if (reload.invalid) {
-          ctx.configFile.write(previous);
-          auditRequest(ctx, request, 'config.rejected', { key: reload.invalid.key, by: 'engine' });
-          return reply.code(422).send({ error: 'invalid config', ...reload.invalid });
-        }
-        auditRequest(ctx, request, 'config.change', { keys: changed, reloaded: reload.answer.reloaded });
-        return { changed, backup: backup === undefined ? null : backup.slice(backup.lastIndexOf('/') + 1), reload: reload.answer };
+        return save(request, reply, yaml);
       },
     );
 

@@ -27,9 +27,12 @@ export interface RouteContext {
   requireScope: (scope: Scope) => RouteHook;
 }
 
-/** Where a request came from, for the audit log and the lockout: the socket's address, never a header. */
+/**
+ * Where a request came from, for the audit log and the lockout: the socket's address, or the client a trusted
+ * proxy (ADMIN_TRUSTED_PROXIES) names in X-Forwarded-For; a header from anyone else is ignored.
+ */
 export function sourceOf(request: FastifyRequest): string {
-  return request.socket.remoteAddress ?? 'unknown';
+  return request.ip || (request.socket.remoteAddress ?? 'unknown');
 }
 
 /** Appends an audit entry for the authenticated actor of `request`. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { EngineUnavailable, type EngineReply } from '../engine/engine-client.ts';
 import { principalOf } from '../http/authenticate.ts';
+import { historyFilters, type HistoryFilterQuery } from './history-filters.ts';
 import { auditRequest, type RouteContext } from './context.ts';
 
 const CALL_ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } as const;
@@ -8,7 +9,16 @@ const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: CALL_ID 
 const LIST_QUERY = {
   type: 'object',
   additionalProperties: false,
-  properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, before: CALL_ID },
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+    before: CALL_ID,
+    // Checked by historyFilters (a clear reason per key), then by the engine again.
+    from: { type: 'string' },
+    to: { type: 'string' },
+    context: { type: 'string' },
+    outcome: { type: 'string' },
+    caller: { type: 'string' },
+  },
 } as const;
 
 /** SSE comments keep idle proxies from closing the stream. */
@@ -39,9 +49,11 @@ export function engineRoutes(ctx: RouteContext) {
 
     app.get('/api/engine/status', callsRead, async () => ctx.feed.engineStatus());
 
-    app.get<{ Querystring: { limit: number; before?: string } }>('/api/calls', { ...callsRead, schema: { querystring: LIST_QUERY } }, async (request, reply) => {
+    app.get<{ Querystring: { limit: number; before?: string } & HistoryFilterQuery }>('/api/calls', { ...callsRead, schema: { querystring: LIST_QUERY } }, async (request, reply) => {
       const { limit, before } = request.query;
-      const query = new URLSearchParams({ limit: String(limit), ...(before ? { before } : {}) });
+      const filters = historyFilters(request.query);
+      if ('key' in filters) return reply.code(400).send({ error: 'invalid filter', key: filters.key, reason: filters.reason });
+      const query = new URLSearchParams({ limit: String(limit), ...(before ? { before } : {}), ...filters });
       return relay(reply, () => ctx.engine.request('GET', `/calls?${query}`));
     });
 

@@ -1,11 +1,12 @@
-// The engine's configuration as YAML: save validates it with the engine's own schema, writes it with a
-// timestamped backup and reloads the engine; a rejected file shows the key and the reason and changes
-// nothing. Provider keys are write-only: each shows "set" or "not set" and can be replaced, never read.
+// The engine's configuration as forms (contexts and providers, config-forms.tsx) and as YAML: save validates
+// it with the engine's own schema, writes it with a timestamped backup and reloads the engine; a rejected file
+// shows the key and the reason and changes nothing. Provider keys are write-only: each shows "set" or "not set" and can be replaced, never read.
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, problemText } from '../api.ts';
 import { Notice } from '../components/notice.tsx';
 import { time } from '../format.ts';
 import { useLoad } from '../use-load.ts';
+import { ConfigForms, savedText, type SaveResult } from './config-forms.tsx';
 
 interface ConfigBody {
   yaml: string;
@@ -16,11 +17,6 @@ interface ConfigBody {
     differs: string[];
     restartRequired: string[];
   } | null;
-}
-interface SaveResult {
-  changed: string[];
-  backup: string | null;
-  reload: { reloaded: boolean; restartRequired?: string[]; error?: string };
 }
 
 function SecretRow(props: { name: string; set: boolean; canWrite: boolean; onSaved: () => void }): ReactNode {
@@ -66,17 +62,16 @@ export function ConfigPage(props: { canWrite: boolean }): ReactNode {
   const yaml = draft ?? config.data?.yaml ?? '';
   const [result, setResult] = useState<{ kind: 'ok' | 'error' | 'info'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  // Bumped by a YAML save, so the forms show the new file.
+  const [saves, setSaves] = useState(0);
 
   const save = async (): Promise<void> => {
     setBusy(true);
     setResult(null);
     try {
-      const saved = await api<SaveResult>('PUT', '/api/config', { yaml });
-      const keys = saved.changed.length ? saved.changed.join(', ') : 'nothing';
-      const reload = saved.reload.reloaded ? 'engine reloaded' : `engine not reloaded (${saved.reload.error ?? 'unknown'})`;
-      const restart = saved.reload.restartRequired?.length ? `; needs a restart: ${saved.reload.restartRequired.join(', ')}` : '';
-      setResult({ kind: saved.reload.reloaded ? 'ok' : 'info', text: `Saved. Changed: ${keys}; ${reload}${restart}.${saved.backup ? ` Backup: ${saved.backup}` : ''}` });
+      setResult(savedText(await api<SaveResult>('PUT', '/api/config', { yaml })));
       setDraft(null);
+      setSaves((n) => n + 1);
       config.reload();
     } catch (err) {
       setResult({ kind: 'error', text: `Not saved — ${problemText(err)}` });
@@ -95,6 +90,7 @@ export function ConfigPage(props: { canWrite: boolean }): ReactNode {
       {state && state.differs.length > 0 && <Notice kind="info">The running engine differs from the file at: {state.differs.join(', ')}</Notice>}
       {state && state.restartRequired.length > 0 && <Notice kind="info">Needs a restart to take effect: {state.restartRequired.join(', ')}</Notice>}
       {state && <p className="muted" data-testid="config-state">Running configuration version {state.running.version}, loaded {time(state.running.loadedAt)}{state.differs.length === 0 && !('error' in state.onDisk) ? '; same as the file.' : '.'}</p>}
+      <ConfigForms key={saves} canWrite={props.canWrite} onSaved={() => { setDraft(null); config.reload(); }} />
       <section className="card">
         <h2>config/ai-agent.yaml</h2>
         {!config.data && !config.error && <p className="muted">Loading…</p>}

@@ -116,7 +116,7 @@ export function DashboardPage(): ReactNode {
             const values = metrics.map((m) => (m[f.key] === null || m[f.key] === undefined ? null : m[f.key]! * (f.scale ?? 1)));
             const now = values.at(-1) ?? null;
             return (
-              <div className="figure" key={f.key}>
+              <div className="figure" key={f.key} data-testid={`figure-${f.key}`}>
                 <div className="figure-label">{f.label}</div>
                 <div className="figure-value">{number(now, f.digits ?? 0)}{now !== null && f.unit ? ` ${f.unit}` : ''}</div>
                 <Sparkline values={values} label={f.label} />

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { providerName } from './providers.ts';
 import { contextEgressSchema } from './egress.ts';
 import { httpToolsSchema } from './http-tools.ts';
+import { mcpToolsSchema } from './mcp.ts';
 
 // Conversation contexts (YAML `contexts:`); the provider instances they name are in providers.ts. Every default
 // works offline with the bundled local AI server.
@@ -32,8 +33,10 @@ const pipelineProviderSchema = z
 
 const agentProviderSchema = z.object({ type: z.literal('agent'), agent: providerName }).strict();
 
-const transferTargetSchema = z
+const blindTransferTargetSchema = z
   .object({
+    /** Blind (the default): the caller leaves for the dialplan at context/extension/priority. */
+    mode: z.literal('blind'),
     context: z.string().min(1),
     extension: z.string().min(1),
     priority: z.number().int().min(1).default(1),
@@ -41,6 +44,34 @@ const transferTargetSchema = z
     description: z.string().default(''),
   })
   .strict();
+
+/**
+ * Warm: the caller hears music on hold while the engine dials `endpoint` into the Stasis app; whoever answers
+ * hears a summary of the call, then is bridged with the caller. Nobody answering puts the caller back with the
+ * agent. The endpoint is fixed here, so the model can only reach the endpoints this list names.
+ */
+const warmTransferTargetSchema = z
+  .object({
+    mode: z.literal('warm'),
+    /** One Asterisk endpoint, Tech/resource (PJSIP/200, Local/200@from-internal); no dial-string options. */
+    endpoint: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*\/[^\s,&|()]+$/, 'an Asterisk endpoint as Tech/resource, e.g. PJSIP/200'),
+    /** How long it rings before the caller is back with the agent. */
+    ring_timeout_seconds: z.number().int().min(2).max(300).default(25),
+    /** musiconhold.conf class the caller hears while it rings. */
+    moh_class: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ - only').default('default'),
+    /** Caller ID shown to the person dialled (default: the caller's own). */
+    caller_id: z.string().min(1).max(80).optional(),
+    /** Said to the caller when the target did not answer, was busy or could not be dialled. */
+    unreachable_reply: z.string().min(1).default("I'm sorry, I couldn't reach anyone just now. Is there anything else I can help with?"),
+    description: z.string().default(''),
+  })
+  .strict();
+
+/** A target without `mode` is blind, as before warm transfers existed. */
+const transferTargetSchema = z.preprocess(
+  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('mode' in v) ? { ...v, mode: 'blind' } : v),
+  z.discriminatedUnion('mode', [blindTransferTargetSchema, warmTransferTargetSchema]),
+);
 
 const limitsSchema = z
   .object({
@@ -130,6 +161,8 @@ export const contextSchema = z
     tools: z.array(z.enum(BUILT_IN_TOOLS)).default(['hangup']),
     /** Functions the model may call that make one HTTP request each (see http-tools.ts); all are offered. */
     http_tools: httpToolsSchema,
+    /** The tools of `mcp.servers` this context offers: `<server>__<tool>` or `<server>__*` (none by default). */
+    mcp_tools: mcpToolsSchema,
     /** Destinations this context's HTTP tools may reach, on top of the global `egress.allow`. */
     egress: contextEgressSchema,
     /** Allowlist: the transfer tool can reach only these, by name. */
@@ -172,3 +205,4 @@ export type ContextConfig = z.infer<typeof contextSchema>;
 export type ContextsConfig = z.infer<typeof contextsConfigSchema>;
 export type BargeInConfig = ContextConfig['barge_in'];
 export type TransferTargetConfig = z.infer<typeof transferTargetSchema>;
+export type WarmTransferTargetConfig = z.infer<typeof warmTransferTargetSchema>;

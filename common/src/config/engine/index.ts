@@ -6,6 +6,7 @@ import { limitsConfigSchema, storeConfigSchema } from './operations.ts';
 import { telephonyConfigSchema } from './telephony.ts';
 import { egressConfigSchema } from './egress.ts';
 import { webhooksConfigSchema } from './webhooks.ts';
+import { mcpConfigSchema } from './mcp.ts';
 import { EgressAllowlist } from '../../net/egress-allowlist.ts';
 import { parseUrlTemplate } from '../../net/url-template.ts';
 import { parseCidr } from '../../net/ip-address.ts';
@@ -63,6 +64,7 @@ export const engineConfigSchema = z
     limits: limitsConfigSchema,
     egress: egressConfigSchema,
     webhooks: webhooksConfigSchema,
+    mcp: mcpConfigSchema,
   })
   .strict()
   .superRefine((config, issues) => {
@@ -77,6 +79,16 @@ export const engineConfigSchema = z
         const origin = originOf(tool.url);
         const refusal = origin && allowlist.refusal(origin);
         if (refusal) issues.addIssue({ code: 'custom', path: ['contexts', name, 'http_tools', i, 'url'], message: `${refusal} (egress.allow)` });
+      });
+    }
+    for (const [id, server] of Object.entries(config.mcp.servers)) {
+      const refusal = server.transport === 'http' && global.refusal(new URL(server.url));
+      if (refusal) issues.addIssue({ code: 'custom', path: ['mcp', 'servers', id, 'url'], message: `${refusal} (egress.allow)` });
+    }
+    for (const [name, context] of Object.entries(config.contexts)) {
+      context.mcp_tools.forEach((entry, i) => {
+        const server = entry.slice(0, entry.indexOf('__'));
+        if (!config.mcp.servers[server]) issues.addIssue({ code: 'custom', path: ['contexts', name, 'mcp_tools', i], message: `no server "${server}" in mcp.servers` });
       });
     }
     for (const hook of ['pre_call', 'post_call'] as const) {

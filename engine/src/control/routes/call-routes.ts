@@ -1,6 +1,6 @@
 import { maskPhoneNumber, scrub, scrubber, type Logger } from '@ai-agent/common';
 import type { FastifyInstance } from 'fastify';
-import type { CallStore } from '../../store/types.ts';
+import type { CallListQuery, CallStore } from '../../store/types.ts';
 import type { ActiveCall, CallRegistry } from '../../telephony/registry.ts';
 import type { AuthGuard } from '../auth-guard.ts';
 
@@ -12,6 +12,8 @@ export interface CallRouteDeps {
 
 const CALL_ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } as const;
 const MAX_LIST = 200;
+/** CallOutcome's values (a type, so listed here for the schema), and `in_progress` for calls not ended. */
+const OUTCOMES = ['completed', 'caller_hangup', 'transferred', 'no_input', 'max_duration', 'rejected_busy', 'provider_failure', 'drained', 'error', 'in_progress'];
 
 /** A live call as operators see it: the caller's number masked per policy, free text scrubbed. */
 function activeView(call: ActiveCall) {
@@ -37,7 +39,7 @@ function activeView(call: ActiveCall) {
  */
 export function callRoutes(deps: CallRouteDeps) {
   return (app: FastifyInstance, guard: AuthGuard): void => {
-    app.get<{ Querystring: { limit: number; before?: string } }>(
+    app.get<{ Querystring: CallListQuery }>(
       '/calls',
       {
         preHandler: guard.check,
@@ -49,13 +51,19 @@ export function callRoutes(deps: CallRouteDeps) {
               limit: { type: 'integer', minimum: 1, maximum: MAX_LIST, default: 50 },
               /** The last id of the previous page (its `nextBefore`). */
               before: CALL_ID,
+              /** Filters on the recorded calls (CallListQuery): start time range, context, outcome, caller. */
+              from: { type: 'string', format: 'date-time' },
+              to: { type: 'string', format: 'date-time' },
+              context: { type: 'string', minLength: 1, maxLength: 64 },
+              outcome: { type: 'string', enum: OUTCOMES },
+              caller: { type: 'string', minLength: 1, maxLength: 64 },
             },
           },
         },
       },
       async (request) => {
-        const { limit, before } = request.query;
-        const recent = await deps.store.list({ limit, before });
+        const { limit } = request.query;
+        const recent = await deps.store.list(request.query);
         return {
           active: deps.registry().list().map(activeView),
           recent,

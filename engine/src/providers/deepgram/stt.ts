@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { DeepgramClient, listen } from '@deepgram/sdk';
+import { encodeAlaw, encodeUlaw, Resampler } from '@ai-agent/common/audio';
 import { ProviderError } from '../errors.ts';
 import { carriesSound } from '../shared/pcm.ts';
-import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents } from '../types.ts';
+import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents, WireAudio } from '../types.ts';
+import { acceptsWire } from '../wire-audio.ts';
 import { deepgramFailure, type DeepgramConfig } from './client.ts';
 
 type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
@@ -14,8 +16,10 @@ const MAX_BACKLOG_MS = 3000;
 const CLOSE_GRACE_MS = 2000;
 
 /**
- * Deepgram live transcription (`/v1/listen`) through the SDK's socket. Pipeline audio goes as linear16 at its
- * own rate; Deepgram's interim results are the partials, and a final is what it marks speech_final (its
+ * Deepgram live transcription (`/v1/listen`) through the SDK's socket. The caller's audio goes in the wire's
+ * own format when Deepgram takes it (µ-law 8 kHz as `encoding=mulaw&sample_rate=8000`: a quarter of the
+ * bytes, and the narrowband audio the recogniser expects rather than an upsampled copy), else as pipeline
+ * linear16. Deepgram's interim results are the partials, and a final is what it marks speech_final (its
  * endpointing), a Finalize answer (our end of turn) or an UtteranceEnd. KeepAlive holds the socket while no
  * audio flows; CloseStream ends it cleanly.
  */
@@ -26,7 +30,7 @@ export class DeepgramStt implements SttProvider {
     finalize: true,
     streaming: true,
     keyterms: true,
-    // µ-law 8 kHz would go untouched if the contract carried wire audio; today it carries pipeline PCM.
+    // What /v1/listen decodes raw (µ-law and A-law also at 16 kHz, but telephone G.711 is 8 kHz).
     audio: { encodings: ['linear16', 'mulaw', 'alaw'], sampleRates: [8000, 16000, 24000, 48000] },
   };
 
@@ -35,11 +39,14 @@ export class DeepgramStt implements SttProvider {
   async open(options: SttOpenOptions): Promise<SttStream> {
     const { stt, connect_timeout_ms: connectMs } = this.config;
     const keyterms = stt.model.startsWith('nova-3') ? [...(options.keyterms ?? [])] : [];
+    // Wider than the pipeline's 16 kHz (slin48, say) would only multiply the bytes: that goes as pipeline PCM.
+    const wire = acceptsWire(this.capabilities.audio, options.wire) && options.wire.sampleRate <= options.sampleRate ? options.wire : undefined;
+    const format: StreamFormat = { encoding: wire?.encoding ?? 'linear16', sampleRate: wire?.sampleRate ?? options.sampleRate, wire: wire !== undefined };
     const socket = await this.client.listen.v1.connect({
       model: stt.model,
       language: options.language,
-      encoding: 'linear16',
-      sample_rate: options.sampleRate,
+      encoding: format.encoding,
+      sample_rate: format.sampleRate,
       channels: 1,
       interim_results: String(stt.interim_results),
       endpointing: stt.endpointing_ms,
@@ -51,10 +58,15 @@ export class DeepgramStt implements SttProvider {
       connectionTimeoutInSeconds: connectMs / 1000,
       abortSignal: options.signal,
     } as Parameters<DeepgramClient['listen']['v1']['connect']>[0]);
-    const stream = new DeepgramSttStream(this.name, socket, this.config, options.sampleRate);
+    const stream = new DeepgramSttStream(this.name, socket, this.config, format, options.sampleRate);
     await stream.opened(connectMs, options.signal);
     return stream;
   }
+}
+
+/** What the socket was opened for: the wire's audio (`wire`), or pipeline linear16. */
+interface StreamFormat extends WireAudio {
+  wire: boolean;
 }
 
 class DeepgramSttStream extends EventEmitter<SttStreamEvents> implements SttStream {
@@ -73,9 +85,18 @@ class DeepgramSttStream extends EventEmitter<SttStreamEvents> implements SttStre
   /** Set while the socket opens: a close before the open fails the connect. */
   private closedWhileOpening: ((err: Error) => void) | null = null;
 
-  constructor(private readonly provider: string, private readonly socket: ListenSocket, private readonly config: DeepgramConfig, sampleRate: number) {
+  /** Only for a write that lacks the wire audio it was opened for: pipeline PCM brought to the wire's rate. */
+  private fallbackResampler: Resampler | null = null;
+
+  constructor(
+    private readonly provider: string,
+    private readonly socket: ListenSocket,
+    private readonly config: DeepgramConfig,
+    private readonly format: StreamFormat,
+    private readonly pipelineRate: number,
+  ) {
     super();
-    this.maxBacklogBytes = (MAX_BACKLOG_MS / 1000) * sampleRate * 2;
+    this.maxBacklogBytes = (MAX_BACKLOG_MS / 1000) * format.sampleRate * (format.encoding === 'linear16' ? 2 : 1);
     socket.on('message', this.onMessage);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -113,17 +134,31 @@ class DeepgramSttStream extends EventEmitter<SttStreamEvents> implements SttStre
     }
   }
 
-  write(pcm: Int16Array): void {
+  write(pcm: Int16Array, wire?: Int16Array): void {
     if (!this.open) return;
     const backlog = this.socket.socket.bufferedAmount;
     if (backlog > this.maxBacklogBytes) {
       this.fail(new ProviderError(this.provider, 'timeout', `not reading the caller's audio (${Math.round(backlog / 1024)} KiB unsent)`));
       return;
     }
-    // A copy: the socket may hold the bytes after this returns, while the caller reuses its frame.
-    this.socket.sendMedia(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength).slice());
+    // Always a new array: the socket may hold the bytes after this returns, while the caller reuses its frame.
+    this.socket.sendMedia(this.format.wire ? this.wireBytes(pcm, wire) : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength).slice());
     this.lastSentAt = Date.now();
     if (this.unansweredSoundAt === null && carriesSound(pcm)) this.unansweredSoundAt = this.lastSentAt;
+  }
+
+  /** The frame in the wire's format. G.711 samples decoded from the wire encode back to the very bytes received. */
+  private wireBytes(pcm: Int16Array, wire: Int16Array | undefined): Uint8Array {
+    let samples = wire;
+    if (!samples) {
+      this.fallbackResampler ??= new Resampler(this.pipelineRate, this.format.sampleRate);
+      samples = this.fallbackResampler.process(pcm);
+    }
+    if (this.format.encoding === 'linear16') return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength).slice();
+    const bytes = new Uint8Array(samples.length);
+    if (this.format.encoding === 'mulaw') encodeUlaw(samples, bytes);
+    else encodeAlaw(samples, bytes);
+    return bytes;
   }
 
   /**
@@ -169,6 +204,8 @@ class DeepgramSttStream extends EventEmitter<SttStreamEvents> implements SttStre
 
   private stopTimers(): void {
     clearInterval(this.ticker);
+    this.fallbackResampler?.destroy();
+    this.fallbackResampler = null;
     if (this.finalizeDeadline) clearTimeout(this.finalizeDeadline);
     this.finalizeDeadline = null;
   }

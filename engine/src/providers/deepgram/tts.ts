@@ -1,6 +1,7 @@
 import type { DeepgramClient } from '@deepgram/sdk';
 import { ProviderError } from '../errors.ts';
 import { readPcmStream } from '../shared/pcm-stream.ts';
+import { warmConnection } from '../shared/connection-warmer.ts';
 import { RequestWatch } from '../shared/request-watch.ts';
 import type { TtsCapabilities, TtsChunk, TtsOptions, TtsProvider } from '../types.ts';
 import { deepgramFailure, type DeepgramConfig } from './client.ts';
@@ -16,6 +17,10 @@ export class DeepgramTts implements TtsProvider {
   readonly capabilities: TtsCapabilities = { streaming: true, audio: { encodings: ['linear16', 'mulaw', 'alaw'], sampleRates: RATES } };
 
   constructor(readonly name: string, private readonly client: DeepgramClient, private readonly config: DeepgramConfig) {}
+
+  warm(): void {
+    warmConnection(this.config.base_url, this.config.connect_timeout_ms);
+  }
 
   async *synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk> {
     const rate = (RATES as readonly number[]).includes(options.sampleRate ?? 0) ? options.sampleRate! : this.config.tts.sample_rate;

@@ -4,6 +4,9 @@ import { ProviderError, connectionError, retryAfterOf, statusError } from '../er
 import type { RequestTimeouts, RequestWatch } from '../shared/request-watch.ts';
 import { OPENAI_KEY_VAR } from '../key-vars.ts';
 
+/** The SDK insists on a key; a keyless client gets this one and sends no Authorization header at all. */
+const NO_KEY = 'no-key';
+
 export type OpenAiConfig = Extract<ProvidersConfig[string], { type: 'openai' }>;
 
 export { OPENAI_KEY_VAR };
@@ -12,9 +15,18 @@ export { OPENAI_KEY_VAR };
  * The SDK client one `openai` provider's stages share (one HTTP keep-alive pool). Retries are ours to decide
  * (none mid-utterance), the SDK's own logging is off (it would run outside the product's redaction), and
  * timeouts are enforced per request by RequestWatch, which also covers a body that stalls after its headers.
+ * `apiKey` undefined: a keyless server on loopback, sent no Authorization header.
  */
-export function openAiClient(config: OpenAiConfig, apiKey: string): OpenAI {
-  return new OpenAI({ apiKey, baseURL: config.base_url, maxRetries: 0, timeout: config.connect_timeout_ms + config.idle_timeout_ms, logLevel: 'off' });
+export function openAiClient(config: OpenAiConfig, apiKey: string | undefined): OpenAI {
+  return new OpenAI({
+    apiKey: apiKey ?? NO_KEY,
+    // A null header is dropped from every request (a keyless local server: see keyOptional).
+    ...(apiKey === undefined ? { defaultHeaders: { Authorization: null } } : {}),
+    baseURL: config.base_url,
+    maxRetries: 0,
+    timeout: config.connect_timeout_ms + config.idle_timeout_ms,
+    logLevel: 'off',
+  });
 }
 
 export function timeoutsOf(config: OpenAiConfig): RequestTimeouts {

@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import { warmConnection } from '../shared/connection-warmer.ts';
 import { RequestWatch } from '../shared/request-watch.ts';
 import type { ChatMessage, LlmCapabilities, LlmEvent, LlmProvider, LlmUsage, ToolCall, ToolSchema } from '../types.ts';
 import { openAiFailure, timeoutsOf, type OpenAiConfig } from './client.ts';
@@ -13,6 +14,10 @@ export class OpenAiLlm implements LlmProvider {
   readonly capabilities: LlmCapabilities = { streaming: true, toolCalls: true };
 
   constructor(readonly name: string, private readonly client: OpenAI, private readonly config: OpenAiConfig) {}
+
+  warm(): void {
+    warmConnection(this.config.base_url, this.config.connect_timeout_ms);
+  }
 
   async *chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal, usage?: (u: LlmUsage) => void): AsyncIterable<LlmEvent> {
     const { llm } = this.config;

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import { Resampler } from '@ai-agent/common/audio';
 import { ProviderError } from '../errors.ts';
+import { warmConnection } from '../shared/connection-warmer.ts';
 import { RequestWatch } from '../shared/request-watch.ts';
 import { readPcmStream } from '../shared/pcm-stream.ts';
 import type { TtsCapabilities, TtsChunk, TtsOptions, TtsProvider } from '../types.ts';
@@ -21,6 +22,10 @@ export class OpenAiTts implements TtsProvider {
   readonly capabilities: TtsCapabilities = { streaming: true, audio: { encodings: ['linear16'], sampleRates: [VENDOR_RATE] } };
 
   constructor(readonly name: string, private readonly client: OpenAI, private readonly config: OpenAiConfig) {}
+
+  warm(): void {
+    warmConnection(this.config.base_url, this.config.connect_timeout_ms);
+  }
 
   async *synthesize(text: string, options: TtsOptions): AsyncIterable<TtsChunk> {
     const { tts } = this.config;

@@ -1,5 +1,6 @@
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { resolveBindHost, type Logger } from '@ai-agent/common';
 import { sharedPacer, type Pacer } from '../../audio/pacer.ts';
 import { countReason, type ReasonCounts } from '../counters.ts';
@@ -14,6 +15,11 @@ export const MEDIA_SUBPROTOCOL = 'media';
  * 64 KiB leaves room for larger ptimes without letting a peer make us buffer megabytes per message.
  */
 const MAX_MESSAGE_BYTES = 64 * 1024;
+/**
+ * A slow or silent client cannot hold a socket before its upgrade (slowloris): Node's defaults wait a minute for
+ * a request head. An upgrade is a bare head, so seconds are plenty.
+ */
+const UPGRADE_TIMEOUTS = { headersTimeout: 5_000, requestTimeout: 10_000, connectionsCheckingInterval: 1_000 } as const;
 
 type StreamDefaults = Partial<Pick<WsMediaStreamOptions, 'resamplerQuality' | 'jitterMinDelayMs' | 'jitterMaxDelayMs' | 'maxQueueSeconds' | 'maxMessagesPerTick' | 'maxSendBacklogMs'>>;
 
@@ -124,6 +130,7 @@ export class MediaWsServer {
   private readonly options: MediaWsServerOptions;
   private readonly pacer: Pacer;
   private wss: WebSocketServer | null = null;
+  private http: Server | null = null;
   private readonly expected = new Map<string, { resolve: (s: WsMediaStream) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly streams = new Set<WsMediaStream>();
   private readonly warnings: RateLimitedLog;
@@ -136,9 +143,19 @@ export class MediaWsServer {
   }
 
   async listen(): Promise<{ host: string; port: number }> {
+    // Our own HTTP server, for its timeouts; anything but an upgrade gets the answer ws would give.
+    const http = createServer(UPGRADE_TIMEOUTS, (_req, res) => void res.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required'));
+    http.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+      const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const reason = timeout ? 'request_timeout' : 'malformed_request';
+      countReason(this.counters.rejected, reason);
+      this.warnings.warn(reason, { remote: socket.remoteAddress }, 'media websocket request refused');
+      if (socket.writable) socket.end(`HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+    });
+    this.http = http;
     const wss = new WebSocketServer({
-      host: this.host,
-      port: this.options.port,
+      server: http,
       maxPayload: MAX_MESSAGE_BYTES,
       handleProtocols: (protocols) => (protocols.has(MEDIA_SUBPROTOCOL) ? MEDIA_SUBPROTOCOL : false),
       verifyClient: (_info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => {
@@ -150,8 +167,11 @@ export class MediaWsServer {
     });
     this.wss = wss;
     await new Promise<void>((resolve, reject) => {
-      wss.once('listening', resolve);
-      wss.once('error', reject);
+      http.once('error', reject);
+      http.listen(this.options.port, this.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
     wss.on('error', (err) => this.options.log.error({ err }, 'media websocket listener error'));
     wss.on('connection', (ws) => void this.accept(ws));
@@ -188,6 +208,12 @@ export class MediaWsServer {
     if (!wss) return;
     for (const client of wss.clients) client.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
+    // ws leaves a server it was given open.
+    const http = this.http;
+    if (http) await new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      http.closeAllConnections();
+    });
   }
 
   private async accept(ws: WebSocket): Promise<void> {

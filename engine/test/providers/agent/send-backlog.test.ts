@@ -99,7 +99,7 @@ describe('agent adapters: a vendor that stops reading the caller audio', () => {
     const relay = await startRelay(openai.port);
     try {
       const config = providerInstanceSchema.parse({ type: 'openai_realtime', base_url: openai.baseURL.replace(`:${openai.port}`, `:${relay.port}`) }) as OpenAiRealtimeConfig;
-      const session = await new OpenAiRealtimeAgent('rt', config, { apiKey: openai.apiKey, log, ca: openai.ca }).connect(options());
+      const session = await new OpenAiRealtimeAgent('rt', config, { apiKey: 'sk-test-backlog-0123456789', log, ca: openai.ca }).connect(options());
       const seen = watch(session);
       relay.stopReading();
       const frames = await writeUntilError(session, seen.errors);

@@ -181,6 +181,46 @@ export function callStoreCases(backend: StoreBackend): void {
     await store.close();
   });
 
+  it('filters the list by start time, context, outcome and caller (as stored: masked), with paging', async () => {
+    const store = backend.open(await backend.fresh());
+    const calls = [
+      { id: 'f0', context: 'sales', callerNumber: '+15551110001', callerName: 'Ada Lovelace', outcome: 'completed' },
+      { id: 'f1', context: 'support', callerNumber: '+15552220002', callerName: 'Grace Hopper', outcome: 'caller_hangup' },
+      { id: 'f2', context: 'sales', callerNumber: '+15553330003', callerName: '100%_sure', outcome: 'caller_hangup' },
+      { id: 'f3', context: 'sales', callerNumber: '+15554440004', callerName: 'Ada Byron', outcome: undefined },
+      { id: 'f4', context: 'support', callerNumber: undefined, callerName: undefined, outcome: 'error' },
+    ] as const;
+    calls.forEach((c, i) => {
+      store.begin({ id: c.id, context: c.context, transport: 'rtp', codec: 'ulaw', callerNumber: c.callerNumber, callerName: c.callerName, startedAt: t(i * 10) });
+      if (c.outcome) store.finish(c.id, { endedAt: t(i * 10 + 5), outcome: c.outcome });
+    });
+    const ids = async (query: Omit<Parameters<typeof store.list>[0], 'limit'>, limit = 10): Promise<string[]> =>
+      (await store.list({ limit, ...query })).map((c) => c.id);
+
+    assert.deepEqual(await ids({ from: t(10), to: t(30) }), ['f2', 'f1'], 'from inclusive, to exclusive');
+    assert.deepEqual(await ids({ from: '2026-01-01T13:00:10+01:00' }), ['f4', 'f3', 'f2', 'f1'], 'any zone, compared as instants');
+    assert.deepEqual(await ids({ context: 'sales' }), ['f3', 'f2', 'f0']);
+    assert.deepEqual(await ids({ outcome: 'caller_hangup' }), ['f2', 'f1']);
+    assert.deepEqual(await ids({ outcome: 'in_progress' }), ['f3']);
+    assert.deepEqual(await ids({ caller: 'ada' }), ['f3', 'f0'], 'name, any case');
+    assert.deepEqual(await ids({ caller: '0002' }), ['f1'], 'the last digits of a masked number');
+    assert.deepEqual(await ids({ caller: '5552220002' }), [], 'digits the store masked cannot be searched for');
+    assert.deepEqual(await ids({ caller: '%_' }), ['f2'], '% and _ match themselves');
+    assert.deepEqual(await ids({ context: 'sales', outcome: 'caller_hangup', caller: 'sure', from: t(0), to: t(60) }), ['f2']);
+    assert.deepEqual(await ids({ context: 'nowhere' }), []);
+    // Paging continues within the filter.
+    const page1 = await ids({ context: 'sales' }, 2);
+    assert.deepEqual(page1, ['f3', 'f2']);
+    assert.deepEqual(await ids({ context: 'sales', before: page1.at(-1)! }, 2), ['f0']);
+    assert.deepEqual(await ids({ caller: 'ada', before: 'f3' }), ['f0']);
+    await store.close();
+
+    const unmasked = backend.open(await backend.fresh(), { redaction: policy('redacted', true) });
+    unmasked.begin({ id: 'u', context: 'c', transport: 'rtp', codec: 'ulaw', callerNumber: '+15552220002', startedAt: t(0) });
+    assert.deepEqual((await unmasked.list({ limit: 5, caller: '5552220002' })).map((c) => c.id), ['u'], 'full numbers with show_phone_numbers');
+    await unmasked.close();
+  });
+
   it('purges calls that ended before the cutoff, and nothing else', async () => {
     const location = await backend.fresh();
     const store = backend.open(location);

@@ -14,6 +14,8 @@ export interface DeepgramFakeOptions {
   apiKey?: string;
   /** Close a silent stream (no audio, no KeepAlive) after this long; Deepgram's is ~10 s. */
   idleTimeoutMs?: number;
+  /** Keep each live stream's audio bytes (`sessions[i].audio`), to compare with what the caller sent. */
+  keepAudio?: boolean;
 }
 
 /** The SDK's `environment` option: every URL points at the fake. */
@@ -93,7 +95,7 @@ export async function startDeepgramFake(opts: DeepgramFakeOptions = {}): Promise
         connect(ws, ctx) {
           const format = listenFormat(ctx.record.query);
           const script = (accepted.get(ctx.record) ?? {}) as ListenScript;
-          const session = new ListenSession(ws, ctx.record.query, typeof format === 'string' ? undefined : format, script, idleTimeoutMs);
+          const session = new ListenSession(ws, ctx.record.query, typeof format === 'string' ? undefined : format, script, idleTimeoutMs, opts.keepAudio);
           listen.sessions.push(session.handle);
         },
       },

@@ -68,6 +68,8 @@ export interface ListenSessionHandle {
   readonly received: Array<{ type: string } & Record<string, unknown>>;
   readonly sent: ListenMessage[];
   audioBytes: number;
+  /** The audio bytes as received, when the fake was started with `keepAudio`. */
+  readonly audio: Buffer[];
   /** Audio received so far, in ms (per the stream's encoding and rate). */
   readonly audioMs: number;
   closed: boolean;
@@ -94,7 +96,9 @@ export class ListenSession {
   /** Utterances whose speech has started but whose final result is not sent yet, by index. */
   readonly #open = new Map<number, ListenUtterance>();
 
-  constructor(ws: WebSocket, query: Record<string, string>, format: AudioFormat | undefined, script: ListenScript, idleTimeoutMs: number) {
+  readonly #keepAudio: boolean;
+
+  constructor(ws: WebSocket, query: Record<string, string>, format: AudioFormat | undefined, script: ListenScript, idleTimeoutMs: number, keepAudio = false) {
     this.#ws = ws;
     this.#query = query;
     this.#format = format;
@@ -106,6 +110,7 @@ export class ListenSession {
       received,
       sent,
       audioBytes: 0,
+      audio: [],
       get audioMs() {
         return self.#timeline.nowMs;
       },
@@ -114,6 +119,7 @@ export class ListenSession {
       drop: () => dropConnection(ws),
       close: (code, reason) => this.#close(code, reason),
     };
+    this.#keepAudio = keepAudio;
     this.#heard = [...(script.heard ?? [])];
     (script.utterances ?? []).forEach((u, i) => this.#schedule(u, i));
     if (script.fault) this.#scheduleFault(script.fault);
@@ -137,6 +143,7 @@ export class ListenSession {
     // An empty binary frame is the legacy way to close a stream.
     if (data.length === 0) return this.#closeStream();
     this.handle.audioBytes += data.length;
+    if (this.#keepAudio) this.handle.audio.push(Buffer.from(data));
     this.#sha.update(data);
     let audio = data;
     if (!this.#format) {

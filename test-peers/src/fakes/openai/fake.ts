@@ -11,8 +11,12 @@ import { handleSpeech, type SpeechReply, type SpeechRequest } from './speech.ts'
 import { handleTranscription, parseMultipart, type TranscriptionReply, type TranscriptionRequest } from './transcription.ts';
 
 export interface OpenAiFakeOptions {
-  /** The key the fake accepts as `Authorization: Bearer <key>`. */
-  apiKey?: string;
+  /**
+   * The key the fake accepts as `Authorization: Bearer <key>`. null: a keyless server (llama.cpp without
+   * `--api-key`, Ollama), which here refuses a request that carries any Authorization header, so a test sees
+   * that none was sent.
+   */
+  apiKey?: string | null;
   /** Energy threshold of the Realtime server VAD (RMS as a fraction of full scale; default 0.02). */
   vadRmsThreshold?: number;
   /**
@@ -33,7 +37,8 @@ export interface OpenAiFake {
   /** `ws://127.0.0.1:<port>/v1/realtime` (add `?model=…`). */
   readonly realtimeURL: string;
   readonly port: number;
-  readonly apiKey: string;
+  /** null when keyless. */
+  readonly apiKey: string | null;
   /** With `tls`: the PEM certificate clients must trust (e.g. ws option `ca`). */
   readonly ca: string | undefined;
   readonly chat: ScriptQueue<ChatReply, ChatRequest>;
@@ -60,7 +65,7 @@ async function jsonBody(req: IncomingMessage): Promise<unknown> {
 }
 
 export async function startOpenAiFake(opts: OpenAiFakeOptions = {}): Promise<OpenAiFake> {
-  const apiKey = opts.apiKey ?? 'sk-fake-openai-key';
+  const apiKey = opts.apiKey === undefined ? 'sk-fake-openai-key' : opts.apiKey;
   const chat = new ScriptQueue<ChatReply, ChatRequest>(defaultChatReply);
   const speech = new ScriptQueue<SpeechReply, SpeechRequest>({});
   const transcription = new ScriptQueue<TranscriptionReply, TranscriptionRequest>({ text: 'hello world' });
@@ -75,7 +80,7 @@ export async function startOpenAiFake(opts: OpenAiFakeOptions = {}): Promise<Ope
   const certificate = opts.tls ? await createLoopbackCertificate() : undefined;
   const server = await startFakeServer({
     ...(certificate ? { tls: certificate } : {}),
-    authorize: (req) => safeEqual(bearerToken(req.headers.authorization) ?? '', apiKey),
+    authorize: (req) => (apiKey === null ? req.headers.authorization === undefined : safeEqual(bearerToken(req.headers.authorization) ?? '', apiKey)),
     unauthorized: (req) => unauthorizedAnswer(bearerToken(req.headers.authorization) !== undefined),
     notFound: (req) => openAiError(404, `Invalid URL (${req.method} ${req.url?.split('?')[0]})`, 'invalid_request_error', null),
     http: {

@@ -1,0 +1,201 @@
+// The browser softphone, end to end with real parts: the local AI server, the engine (no Asterisk: a test call
+// needs none) trusting only signed requests, the admin UI, and Chromium whose microphone is a real spoken
+// Asterisk prompt. The operator starts a test call, talks over the agent's greeting (barge-in: the page drops
+// its queued audio), hears the answer, sees the transcript and latency, and the call record shows a test call.
+// Who may open the call's socket is checked at the API level, on the admin UI and on the engine.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort, startService, type ServiceProcess } from '@ai-agent/common/testing';
+import type { Browser } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { NEW_PASSWORD, adminSession, startAdmin, type AdminProcess } from '../api/admin-process.ts';
+import type { Client } from '../api/http-client.ts';
+import { browserUnavailableReason, buildWebApp, launchBrowser, signIn, visitor, type Visitor } from './browser.ts';
+
+const PROMPT = '/usr/share/asterisk/sounds/en_US_f_Allison/vm-advopts.wav';
+/** Words of the prompt ("press 3 for advanced options") the recogniser hears through the browser's audio path. */
+const CALLER_WORDS = /press|option|advanced/i;
+const skip = browserUnavailableReason() ?? (existsSync(PROMPT) ? null : `${PROMPT} is missing (Debian package asterisk-core-sounds-en-wav)`);
+const SERVICE_SECRET = 'test-call-service-secret-0123456789abcdef';
+/** Long enough to be talked over: the caller speaks 2.5 s into the call. */
+const GREETING = 'Thank you for calling Example Company. This is the browser test line, and this greeting goes on for quite a while, so that you can talk over it. How can I help you today?';
+
+function engineConfig(dir: string, ports: { control: number; localAi: number }): string {
+  return `ari: { url: "http://127.0.0.1:9", username: ai-agent, app: ai-agent }
+control:
+  port: ${ports.control}
+media:
+  rtp: { port_min: 0, port_max: 0 }
+  audiosocket: { port: 0 }
+  websocket: { port: 0 }
+providers:
+  local: { type: local_ai, url: "ws://127.0.0.1:${ports.localAi}" }
+store:
+  path: ${join(dir, 'calls.sqlite')}
+contexts:
+  default:
+    greeting: ${GREETING}
+    tools: [hangup, transfer]
+    transfer_targets:
+      operator: { context: from-internal, extension: '100', description: 'a person at the front desk' }
+  sales:
+    greeting: Sales, how can I help?
+`;
+}
+
+/** The caller's microphone: 2.5 s of silence, Allison's prompt, then silence (played once, not looped). */
+function microphoneWav(dir: string): string {
+  const path = join(dir, 'caller.wav');
+  execFileSync('sox', ['-q', PROMPT, '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', path, 'pad', '2.5', '30']);
+  return path;
+}
+
+/** Opens a WebSocket upgrade; resolves with the HTTP status of a refusal, or 101 once open (then closes it). */
+function upgradeStatus(url: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers });
+    ws.once('open', () => {
+      ws.close(1000);
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    ws.once('error', reject);
+  });
+}
+
+const cookieHeader = (client: Client): string => [...client.cookies].map(([name, c]) => `${name}=${c.value}`).join('; ');
+
+describe('browser test call (softphone)', { skip: skip ?? false, timeout: 150_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'admin-test-call-'));
+  let localAi: ServiceProcess;
+  let engine: ServiceProcess;
+  let admin: AdminProcess;
+  let session: Client;
+  let controlPort: number;
+  let browser: Browser;
+  let v: Visitor;
+  let callId: string;
+
+  before(async () => {
+    // The services start while the web app builds (a blocking child process): the file's time is mostly theirs.
+    localAi = startService('local-ai-server/src/main.ts', { LOCAL_WS_PORT: '0' });
+    const localAiPort = localAi.waitFor(/local AI server listening/, 60_000).then((line) => (JSON.parse(line) as { port: number }).port);
+    controlPort = await freePort();
+    const configPath = join(dir, 'ai-agent.yaml');
+    buildWebApp();
+    const mic = microphoneWav(dir);
+    writeFileSync(configPath, engineConfig(dir, { control: controlPort, localAi: await localAiPort }));
+    // Loopback is not trusted: the engine takes the admin UI's signature (or the token) only.
+    engine = startService('engine/src/main.ts', { AI_AGENT_CONFIG: configPath, HEALTH_TRUST_LOOPBACK: 'false', SERVICE_SECRET_ADMIN_UI: SERVICE_SECRET });
+    admin = await startAdmin({ AI_AGENT_CONFIG: configPath, ADMIN_ENGINE_URL: `http://127.0.0.1:${controlPort}`, SERVICE_SECRET_ADMIN_UI: SERVICE_SECRET });
+    session = await adminSession(admin);
+    await engine.waitFor(/providers ready/, 60_000);
+    browser = await launchBrowser([
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${mic}%noloop`,
+    ]);
+    v = await visitor(browser, `http://127.0.0.1:${admin.port}`);
+    await signIn(v, 'admin', NEW_PASSWORD);
+  });
+
+  after(async () => {
+    await v?.close().catch(() => undefined);
+    await browser?.close();
+    await admin?.stop();
+    await engine?.stop();
+    await localAi?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a call from the page: caller words in the transcript, agent audio played, barge-in drops the queued audio', async () => {
+    await v.page.getByRole('link', { name: 'Test call' }).click();
+    const select = v.page.getByLabel('Context');
+    await select.locator('option').last().waitFor({ state: 'attached' });
+    assert.deepEqual(await select.locator('option').allInnerTexts(), ['default', 'sales'], 'the contexts of the engine config');
+    await v.page.getByRole('button', { name: 'Start call' }).click();
+    const transcript = v.page.getByTestId('test-call-transcript');
+    // The caller spoke over the greeting: the greeting is cut, the caller's words recognised ...
+    await transcript.locator('li.turn-caller').filter({ hasText: CALLER_WORDS }).waitFor({ timeout: 40_000 });
+    await transcript.locator('li.turn-agent.interrupted').first().waitFor({ timeout: 10_000 });
+    // ... and the agent answers, heard in the page.
+    await transcript.locator('li.turn-agent:not(.interrupted)').first().waitFor({ timeout: 30_000 });
+    const audio = v.page.getByTestId('test-call-audio');
+    const attr = async (name: string): Promise<number> => Number(await audio.getAttribute(`data-${name}`));
+    assert.ok((await attr('frames-sent')) > 100, 'microphone frames went out');
+    assert.ok((await attr('flushes')) >= 1, 'the engine flushed the page at the barge-in');
+    assert.equal(await audio.getAttribute('data-flush-cut-speech'), 'true', 'the flush cut agent speech queued in the page');
+    assert.ok((await attr('dropped-ms')) > 0, 'queued agent audio was dropped, not played');
+    assert.ok((await attr('level-after-flush')) < 0.01, `the page went quiet after the flush (output RMS ${await attr('level-after-flush')})`);
+    assert.ok((await attr('agent-played-ms')) >= 1000, `agent audio measured at the page's output: ${await attr('agent-played-ms')} ms`);
+    await v.page.locator('.waterfall').first().waitFor();
+    await v.screenshot('30-test-call');
+    await v.page.getByRole('button', { name: 'Hang up' }).click();
+    const record = v.page.getByRole('link', { name: /^[0-9a-f-]{36}$/ });
+    await record.waitFor({ timeout: 10_000 });
+    callId = await record.innerText();
+    assert.deepEqual(v.problems, [], 'console errors or CSP violations');
+  });
+
+  it('the call record: a test call (transport browser, who placed it), with the barge-in and the answer', async () => {
+    assert.ok(callId, 'the call from the page linked its record');
+    let body: { record: { transport: string; callerName: string; outcome?: string; turns: Array<{ speaker: string; text: string; interrupted: boolean }>; events: Array<{ kind: string }> } };
+    const deadline = Date.now() + 10_000;
+    do {
+      body = (await session.request(`/api/calls/${callId}`)).json;
+      if (body.record?.outcome) break;
+      await new Promise((r) => setTimeout(r, 200));
+    } while (Date.now() < deadline);
+    const { record } = body;
+    assert.equal(record.transport, 'browser');
+    assert.equal(record.callerName, 'test call (admin)');
+    assert.equal(record.outcome, 'caller_hangup');
+    assert.ok(record.turns.some((t) => t.speaker === 'caller' && CALLER_WORDS.test(t.text)), JSON.stringify(record.turns));
+    assert.ok(record.turns.some((t) => t.speaker === 'agent' && t.interrupted), 'the greeting was interrupted');
+    assert.ok(record.events.some((e) => e.kind === 'barge_in'));
+    const audit = (await session.request('/api/audit')).json as Array<{ action: string; detail: { context?: string } }> | { entries: Array<{ action: string }> };
+    assert.ok(JSON.stringify(audit).includes('call.test'), 'the audit log names the test call');
+  });
+
+  it('the socket: refused without calls:test, a session without its CSRF token or from another origin, and unsigned at the engine', async () => {
+    const url = `ws://127.0.0.1:${admin.port}/api/test-call?context=default`;
+    const origin = `http://127.0.0.1:${admin.port}`;
+    const protocols = ['ai-agent.test-call'];
+    assert.equal(await upgradeStatus(url, { protocols }), 401, 'no credentials');
+
+    const token = async (scopes: string[]): Promise<string> => (await session.send('POST', '/api/tokens', { name: `t-${scopes.join('-')}`, scopes })).json.token as string;
+    const reader = await token(['calls:read', 'calls:write']);
+    assert.equal(await upgradeStatus(url, { protocols, headers: { authorization: `Bearer ${reader}` } }), 403, 'a token without calls:test');
+    const tester = await token(['calls:test']);
+    assert.equal(await upgradeStatus(url, { protocols, headers: { authorization: `Bearer ${tester}` } }), 101, 'a token with calls:test');
+    assert.equal(await upgradeStatus(url.replace('default', 'nosuch'), { protocols, headers: { authorization: `Bearer ${tester}` } }), 400, 'an unknown context');
+
+    const cookie = cookieHeader(session);
+    const csrf = `csrf.${session.cookie('csrf')}`;
+    assert.equal(await upgradeStatus(url, { protocols: [...protocols, csrf], headers: { cookie, origin } }), 101, 'the page: session, origin and CSRF token');
+    assert.equal(await upgradeStatus(url, { protocols, headers: { cookie, origin } }), 403, 'a session without the CSRF token');
+    assert.equal(await upgradeStatus(url, { protocols: [...protocols, 'csrf.forged'], headers: { cookie, origin } }), 403, 'a wrong CSRF token');
+    assert.equal(await upgradeStatus(url, { protocols: [...protocols, csrf], headers: { cookie } }), 403, 'a session socket without an Origin');
+    assert.equal(await upgradeStatus(url, { protocols: [...protocols, csrf], headers: { cookie, origin: 'http://evil.example' } }), 403, 'another origin');
+
+    // A viewer (no calls:test) with a valid session and CSRF token.
+    const created = await session.send('POST', '/api/users', { name: 'listener', role: 'viewer' });
+    const viewer = admin.client();
+    await viewer.request('/api/auth/login', { body: { username: 'listener', password: created.json.password } });
+    assert.equal((await viewer.send('POST', '/api/auth/password', { current: created.json.password, next: NEW_PASSWORD })).status, 204);
+    await viewer.request('/api/auth/login', { body: { username: 'listener', password: NEW_PASSWORD } });
+    assert.equal(await upgradeStatus(url, { protocols: [...protocols, `csrf.${viewer.cookie('csrf')}`], headers: { cookie: cookieHeader(viewer), origin } }), 403, 'a viewer');
+
+    // The engine's own socket takes no unsigned caller when loopback is not trusted.
+    const engineUrl = `ws://127.0.0.1:${controlPort}/test-calls?context=default&by=intruder`;
+    assert.equal(await upgradeStatus(engineUrl), 401, 'unsigned, at the engine');
+    assert.equal(await upgradeStatus(engineUrl, { headers: { origin: 'http://evil.example' } }), 403, 'a browser page, at the engine');
+  });
+});

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+// `mcp:` — Model Context Protocol servers whose tools the model may call, and a context's `mcp_tools:`
+// allowlist. A stdio server is a command from this file only (never from an API or a model) and runs in a
+// sandbox; an HTTP server is reached through the egress allowlist like an HTTP tool.
+
+/** Server ids become the first half of the tool names the model sees (`<server>__<tool>`). */
+export const MCP_SERVER_ID = /^[A-Za-z0-9-]{1,32}$/;
+/** The separator between server id and tool name in what the model sees. */
+export const MCP_TOOL_SEPARATOR = '__';
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
+const ms = (fallback: number, min: number, max: number) => z.number().int().min(min).max(max).default(fallback);
+
+const sandboxSchema = z
+  .object({
+    /** Run as this user and group when the engine runs as root (default: nobody, 65534). */
+    uid: z.number().int().min(1).max(4_294_967_294).default(65534),
+    gid: z.number().int().min(1).max(4_294_967_294).default(65534),
+    /** CPU time the server may use in total before the kernel stops it (RLIMIT_CPU). */
+    cpu_seconds: z.number().int().min(1).max(86_400).default(60),
+    /** Writable memory: heap, buffers, private mappings (RLIMIT_DATA). */
+    memory_mb: z.number().int().min(64).max(65_536).default(1024),
+    /** Open files (RLIMIT_NOFILE). */
+    open_files: z.number().int().min(16).max(65_536).default(256),
+    /** Processes and threads of the sandbox user (RLIMIT_NPROC). */
+    processes: z.number().int().min(1).max(4096).default(64),
+    /** Network access; off unless set (a private network namespace with loopback only). */
+    network: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({});
+
+const common = {
+  /** A tool call that takes longer is abandoned; a stdio server is then stopped and started again on next use. */
+  timeout_ms: ms(10_000, 100, 300_000),
+  /** Starting (and for stdio, spawning) the server and listing its tools. */
+  connect_timeout_ms: ms(10_000, 100, 120_000),
+  /** After this long without an answer the caller hears `filler` instead of dead air (0: never). */
+  filler_after_ms: ms(1500, 0, 60_000),
+  filler: z.string().min(1).max(200).default('One moment while I check.'),
+  /** How much of a tool's answer the model reads. */
+  max_result_chars: z.number().int().min(100).max(100_000).default(4000),
+};
+
+const stdioServerSchema = z
+  .object({
+    transport: z.literal('stdio'),
+    /** An absolute path: the sandbox has no PATH to look a name up in. */
+    command: z.string().min(1).max(1000).refine((c) => c.startsWith('/'), 'must be an absolute path'),
+    args: z.array(z.string().max(4000)).max(64).default([]),
+    /**
+     * The server's whole environment (nothing of the engine's is inherited). A value may take a secret from
+     * the engine's environment as `${env:NAME}`; it is then masked in logs.
+     */
+    env: z.record(envName, z.string().max(4000)).default({}),
+    sandbox: sandboxSchema,
+    ...common,
+  })
+  .strict();
+
+const httpServerSchema = z
+  .object({
+    transport: z.literal('http'),
+    /** Streamable HTTP endpoint; must pass `egress.allow` (https unless the rule allows http). */
+    url: z.string().url(),
+    /** Sent with every request; secrets only as `${env:NAME}`. */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name'), z.string().max(4000)).default({}),
+    ...common,
+  })
+  .strict();
+
+export const mcpServerSchema = z.discriminatedUnion('transport', [stdioServerSchema, httpServerSchema]);
+
+export const mcpConfigSchema = z
+  .object({
+    servers: z
+      .record(z.string(), mcpServerSchema)
+      .superRefine((servers, issues) => {
+        // Checked here rather than as the record's key schema, whose error would not say what a name may hold.
+        for (const id of Object.keys(servers)) {
+          if (!MCP_SERVER_ID.test(id)) issues.addIssue({ code: 'custom', path: [id], message: 'a server name is 1-32 letters, digits and - (the model sees <server>__<tool>)' });
+        }
+      })
+      .default({}),
+  })
+  .strict()
+  .prefault({});
+
+/** A context's allowlist entry: `<server>__<tool>`, or `<server>__*` for all of that server's tools. */
+export const mcpToolsSchema = z
+  .array(z.string().regex(/^[A-Za-z0-9-]{1,32}__(\*|[A-Za-z0-9_.-]{1,64})$/, '<server>__<tool> or <server>__*'))
+  .max(256)
+  .default([]);
+
+export type McpConfig = z.infer<typeof mcpConfigSchema>;
+export type McpServerConfig = z.infer<typeof mcpServerSchema>;
+export type McpStdioServerConfig = z.infer<typeof stdioServerSchema>;
+export type McpHttpServerConfig = z.infer<typeof httpServerSchema>;
+export type McpSandboxConfig = z.infer<typeof sandboxSchema>;

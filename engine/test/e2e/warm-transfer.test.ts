@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '@ai-agent/common';
+import { Resampler } from '@ai-agent/common/audio';
+import type { ServiceProcess } from '@ai-agent/common/testing';
+import { AUDIO_RMS_THRESHOLD, pause, rms, say, waitForAgent, waitForAgentSilence, type CallReport, type CallerSession, type ScriptStep } from '@ai-agent/test-peers';
+import { LocalAiPool } from '../../src/providers/local-ai/connection-pool.ts';
+import { LocalAiStt } from '../../src/providers/local-ai/stt.ts';
+import { finishedCalls, startEngine, startLocalAi, type EngineUnderTest } from './helpers.ts';
+
+// A warm transfer through the real engine and local AI server, Asterisk played by the test peer: the caller
+// asks for a person, hears music on hold while the front desk rings, the person who answers hears the agent's
+// summary of the call, then caller and person talk to each other with the engine gone from the call. A second
+// caller, at the same time, asks for someone who never answers and is back with the agent.
+
+const CONTEXTS = `default:
+  greeting: Hello, how can I help?
+  tools: [hangup, transfer]
+  transfer_targets:
+    operator: { mode: warm, endpoint: PJSIP/frontdesk, ring_timeout_seconds: 15, description: a person at the front desk }
+nobody:
+  greeting: Hello, how can I help?
+  tools: [hangup, transfer]
+  transfer_targets:
+    operator: { mode: warm, endpoint: PJSIP/nobody, ring_timeout_seconds: 3 }`;
+
+const FRAME = 160;
+const MS = 8; // samples per ms at 8 kHz
+
+/** Share of a block's energy at `freq` (Goertzel), 1 for a pure tone at that frequency. */
+function toneShare(x: Int16Array, freq: number): number {
+  const w = (2 * Math.PI * freq) / 8000;
+  let s1 = 0;
+  let s2 = 0;
+  let energy = 0;
+  for (const v of x) {
+    const s0 = v + 2 * Math.cos(w) * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    energy += v * v;
+  }
+  return energy === 0 ? 0 : (s1 * s1 + s2 * s2 - 2 * Math.cos(w) * s1 * s2) / ((energy * x.length) / 2);
+}
+
+/** 20 ms frames of `x` at speech level. */
+function audibleFrames(x: Int16Array): number {
+  let n = 0;
+  for (let i = 0; i + FRAME <= x.length; i += FRAME) if (rms(x.subarray(i, i + FRAME)) >= AUDIO_RMS_THRESHOLD) n++;
+  return n;
+}
+
+/**
+ * Where in a caller's recording (samples) the transcript line matching `re` was noted: the recording starts as
+ * the call starts, after the script's audio was prepared.
+ */
+function noted(report: CallReport, re: RegExp): number {
+  const entry = report.transcript.find((e) => re.test(e.text));
+  assert.ok(entry, `no "${re}" in ${JSON.stringify(report.transcript)}`);
+  const started = report.transcript.find((e) => e.text === 'call started');
+  return (entry.atMs - (started?.atMs ?? 0)) * MS;
+}
+
+/** The recorded 20 ms frames of hold music: most energy in one of the peer's hold-music notes. */
+function musicFrames(x: Int16Array): number {
+  let n = 0;
+  for (let i = 0; i + FRAME * 5 <= x.length; i += FRAME * 5) {
+    const block = x.subarray(i, i + FRAME * 5);
+    // A block across a note change shares its energy between two notes.
+    if (rms(block) >= AUDIO_RMS_THRESHOLD && [523.25, 659.25, 783.99].reduce((sum, f) => sum + toneShare(block, f), 0) > 0.6) n += 5;
+  }
+  return n;
+}
+
+/** What the local recogniser hears in `audio` (8 kHz), all finals joined. */
+async function recognise(port: number, audio: Int16Array): Promise<string> {
+  const log = createLogger({ service: 'warm-transfer-test', level: 'warn' });
+  const pool = new LocalAiPool({ url: `ws://127.0.0.1:${port}`, connectTimeoutMs: 5000, log });
+  const stt = new LocalAiStt('local', pool);
+  const resampler = new Resampler(8000, 16000);
+  const wide = resampler.process(audio).slice();
+  resampler.destroy();
+  const stream = await stt.open({ sampleRate: 16000, sourceSampleRate: 8000, language: 'en', signal: AbortSignal.timeout(30_000) });
+  const finals: string[] = [];
+  let last: (() => void) | null = null;
+  stream.on('final', (text: string) => {
+    finals.push(text);
+    last?.();
+  });
+  try {
+    // At 4× real time, as the recogniser takes audio from a live call.
+    for (let i = 0; i < wide.length; i += 320) {
+      stream.write(wide.subarray(i, i + 320));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    stream.write(new Int16Array(16000 * 0.6));
+    // The final of the last utterance comes once the stream is finalised.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 15_000);
+      last = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      stream.finalize();
+    });
+    return finals.join(' ');
+  } finally {
+    stream.close();
+    await pool.close();
+  }
+}
+
+describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
+  let localAi: ServiceProcess;
+  let localAiPort: number;
+  let sut: EngineUnderTest;
+  let person: CallerSession | undefined;
+  let personChannel: string | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-warm-'));
+
+  before(async () => {
+    ({ proc: localAi, port: localAiPort } = await startLocalAi());
+    sut = await startEngine({
+      dir,
+      name: 'warm',
+      localAiPort,
+      telephony: 'transport: rtp',
+      contexts: CONTEXTS,
+      peer: {
+        endpoints: {
+          'PJSIP/frontdesk': {
+            answerAfterMs: 1500,
+            person: {
+              // Listens to the briefing, then greets the caller once the agent has gone quiet, then hangs up.
+              script: [waitForAgent(20_000), waitForAgentSilence(1000, 40_000), say('tts:hello this is sam at the front desk'), pause(2000)],
+              onAnswer: (session, channelId) => {
+                person = session;
+                personChannel = channelId;
+              },
+            },
+          },
+          // PJSIP/nobody: rings until the originate timeout (the peer's default for an endpoint with no answer).
+        },
+      },
+    });
+  });
+  after(async () => {
+    await sut?.stop();
+    await localAi?.stop();
+  });
+
+  it('briefs the person who answers, bridges them with the caller and leaves; nobody answering brings the caller back', async () => {
+    const askForPerson: ScriptStep[] = [
+      waitForAgentSilence(700, 20_000),
+      say('tts:can I talk to a person please'),
+      waitForAgent(30_000), // the announcement (a reply can take long on two busy cores)
+      waitForAgentSilence(1000, 20_000), // then music on hold
+    ];
+    const reached = await sut.peer.placeCall({
+      callerId: { number: '2001', name: 'Alex' },
+      // Keeps saying thanks: unheard on hold, heard by the person once they are bridged.
+      script: [...askForPerson, ...Array.from({ length: 8 }, () => [say('tts:thank you'), pause(2000)]).flat()],
+      hangupAtEnd: false,
+    });
+    const unreached = await sut.peer.placeCall({
+      callerId: { number: '2002' },
+      variables: { AI_CONTEXT: 'nobody' },
+      script: [...askForPerson, waitForAgent(30_000), waitForAgentSilence(1000, 20_000), say('tts:goodbye'), pause(15_000)],
+    });
+
+    // --- the caller the front desk answered ---
+    const report = await reached.done;
+    assert.ok(person, 'the front desk was never answered');
+    const personReport = await person.done;
+    if (process.env.E2E_WAV_DIR) {
+      report.writeWav(join(process.env.E2E_WAV_DIR, 'warm-caller.wav'));
+      personReport.writeWav(join(process.env.E2E_WAV_DIR, 'warm-person.wav'));
+    }
+    const records = await finishedCalls(sut.control, 2, 30_000);
+    const contextOf = (r: object): unknown => (r as { context?: unknown }).context;
+    const record = records.find((r) => contextOf(r) === 'default');
+    assert.ok(record, JSON.stringify(records.map(contextOf)));
+    assert.equal(record.outcome, 'transferred', JSON.stringify(record.turns));
+    const tool = record.events.find((e) => e.kind === 'tool_call');
+    assert.ok(tool?.kind === 'tool_call' && /connected to operator/.test(tool.result), JSON.stringify(record.events));
+
+    // The caller heard music on hold while the front desk rang (1.5 s) and while the person was briefed.
+    const mohOn = noted(report, /music on hold started \(class default\)/);
+    const mohOff = noted(report, /music on hold stopped/);
+    const held = report.recording.subarray(mohOn + 100 * MS, mohOff);
+    assert.ok(held.length > 3000 * MS, `on hold for only ${held.length / MS} ms`);
+    // Sound all along; the notes' fades make a block across a note change weaker in the notes' share.
+    assert.ok(audibleFrames(held) > (held.length / FRAME) * 0.95, `sound in ${audibleFrames(held)} of ${held.length / FRAME} frames on hold`);
+    assert.ok(musicFrames(held) > (held.length / FRAME) * 0.7, `hold music in ${musicFrames(held)} of ${held.length / FRAME} frames`);
+
+    // The person heard the agent's briefing: several seconds of agent speech naming the caller and the request.
+    const briefing = record.turns.find((t) => t.speaker === 'agent' && /transferred call/i.test(t.text));
+    assert.ok(briefing, `no briefing turn: ${JSON.stringify(record.turns)}`);
+    assert.match(briefing.text, /Alex, calling from 2 0 0 1, said: .*person/i);
+    const spurts = personReport.agentSpurts;
+    assert.ok(spurts.length > 0, 'the person heard no agent audio');
+    const briefStart = spurts[0]!.startMs * MS;
+    const briefEnd = spurts[spurts.length - 1]!.endMs * MS;
+    assert.ok(briefEnd - briefStart > 3000 * MS, `briefing lasted ${(briefEnd - briefStart) / MS} ms`);
+    // Then caller and person were bridged: each heard the other (the agent had stopped).
+    const personHeardCaller = personReport.recording.subarray(briefEnd + 500 * MS);
+    assert.ok(audibleFrames(personHeardCaller) > 20, `the person heard the caller in ${audibleFrames(personHeardCaller)} frames`);
+    const callerHeardPerson = report.recording.subarray(mohOff);
+    assert.ok(audibleFrames(callerHeardPerson) > 40, `the caller heard the person in ${audibleFrames(callerHeardPerson)} frames`);
+    // And in words, as the local recogniser hears them.
+    const [heardBriefing, heardPerson] = await Promise.all([
+      recognise(localAiPort, personReport.recording.subarray(briefStart, briefEnd + 300 * MS)),
+      recognise(localAiPort, callerHeardPerson),
+    ]);
+    assert.match(heardBriefing, /transfer|call|connect/i, `the recogniser heard in the briefing: "${heardBriefing}"`);
+    assert.match(heardPerson, /front|desk|sam|hello/i, `the recogniser heard from the person: "${heardPerson}"`);
+
+    // The engine left: the person's hangup ended the caller's line too, and nothing is left in Asterisk.
+    assert.equal(personReport.endedBy, 'caller-hangup');
+    assert.equal(report.endedBy, 'engine-hangup');
+    assert.ok(personChannel && !sut.peer.core.channels.has(personChannel));
+
+    // --- the caller nobody answered ---
+    const lonely = await unreached.done;
+    const lonelyRecord = records.find((r) => r !== record);
+    assert.ok(lonelyRecord);
+    const lonelyTool = lonelyRecord.events.find((e) => e.kind === 'tool_call');
+    assert.ok(lonelyTool?.kind === 'tool_call' && /could not be reached: no answer \(cause 19\)/.test(lonelyTool.result), JSON.stringify(lonelyRecord.events));
+    const lonelyOn = noted(lonely, /music on hold started/);
+    const lonelyOff = noted(lonely, /music on hold stopped/);
+    assert.ok(lonelyOff - lonelyOn >= 2800 * MS, `rang ${(lonelyOff - lonelyOn) / MS} ms for a 3 s ring timeout`);
+    const agentText = lonelyRecord.turns.filter((t) => t.speaker === 'agent').map((t) => t.text).join(' | ');
+    assert.match(agentText, /couldn't reach anyone/, agentText);
+    assert.ok(lonely.agentSpurts.some((s) => s.startMs * MS > lonelyOff), 'the agent did not speak to the caller again');
+    // The conversation went on: the caller's goodbye was answered and the agent hung up.
+    assert.equal(lonelyRecord.outcome, 'completed', JSON.stringify(lonelyRecord.turns));
+    assert.equal(sut.peer.core.channels.size, 0, `left in Asterisk: ${[...sut.peer.core.channels.values()].map((c) => c.name)}`);
+    assert.equal(sut.peer.core.bridges.size, 0, 'a bridge was left behind');
+  });
+});

@@ -172,7 +172,7 @@ if (files.length === 0) {
 
 const lanes = [
   { name: 'shared', files: files.filter(shared), concurrency: Number(process.env.TEST_SHARED_CONCURRENCY ?? 2) },
-  { name: 'paired', files: files.filter((f) => paired(f) && !shared(f)), concurrency: 2 },
+  { name: 'paired', files: files.filter((f) => paired(f) && !shared(f)), concurrency: Number(process.env.TEST_PAIRED_CONCURRENCY ?? 2) },
   { name: 'alone', files: files.filter((f) => !shared(f) && !paired(f)), concurrency: 1 },
 ].filter((lane) => lane.files.length > 0);
 

@@ -5,7 +5,9 @@ import { startAsteriskPeer, say, pause, waitForAgent, parseRtp, isAudible, ulawD
 import { udpSocket } from './helpers.ts';
 
 test('ari-client 2.2.0 connects and drives a full ExternalMedia call; events arrive in Asterisk order', async (t) => {
-  const peer = await startAsteriskPeer({ username: 'engine', password: 'pw' });
+  // StasisStart comes a few ms after the externalMedia reply on Asterisk; here later, so that a busy host (the
+  // client's next request slower than those few ms) cannot reorder what the test checks.
+  const peer = await startAsteriskPeer({ username: 'engine', password: 'pw', mediaStasisStartDelayMs: 300 });
   t.after(() => peer.close());
   const rtp = await udpSocket();
   t.after(() => rtp.socket.close());

@@ -22,6 +22,7 @@ import { migratePostgres } from './postgres-migrations.ts';
 import { openPool, withClient } from './postgres-pool.ts';
 import type { RedactionPolicy } from './record-redaction.ts';
 import { RedactingWrites } from './redacting-store.ts';
+import { CallStoreUnavailable } from './store-errors.ts';
 import type { CallListQuery, CallRecord, CallSummary, ManagedCallStore, StoreCounters } from './types.ts';
 
 export interface PostgresStoreLimits {
@@ -68,7 +69,7 @@ interface Purge {
   reject(err: Error): void;
 }
 
-const unavailableError = (): Error => new Error('the call database is unavailable');
+const unavailableError = (): Error => new CallStoreUnavailable();
 
 /**
  * Call records in a PostgreSQL database that several engines share. Same contract as the embedded store: a write

@@ -1,5 +1,6 @@
-import { maskPhoneNumber, scrub, scrubber, type Logger } from '@ai-agent/common';
+import { PublicHttpError, maskPhoneNumber, scrub, scrubber, type Logger } from '@ai-agent/common';
 import type { FastifyInstance } from 'fastify';
+import { CallStoreUnavailable } from '../../store/store-errors.ts';
 import type { CallListQuery, CallStore } from '../../store/types.ts';
 import type { ActiveCall, CallRegistry } from '../../telephony/registry.ts';
 import type { AuthGuard } from '../auth-guard.ts';
@@ -63,12 +64,16 @@ export function callRoutes(deps: CallRouteDeps) {
       },
       async (request) => {
         const { limit } = request.query;
-        const recent = await deps.store.list(request.query);
-        return {
-          active: deps.registry().list().map(activeView),
-          recent,
-          ...(recent.length === limit ? { nextBefore: recent.at(-1)!.id } : {}),
-        };
+        const active = deps.registry().list().map(activeView);
+        let recent;
+        try {
+          recent = await deps.store.list(request.query);
+        } catch (err) {
+          // The live calls are known without the database: an outage hides the history, not the calls in progress.
+          if (err instanceof CallStoreUnavailable) return { active, recent: [], historyUnavailable: true };
+          throw err;
+        }
+        return { active, recent, ...(recent.length === limit ? { nextBefore: recent.at(-1)!.id } : {}) };
       },
     );
 
@@ -77,7 +82,14 @@ export function callRoutes(deps: CallRouteDeps) {
       { preHandler: guard.check, schema: { params: { type: 'object', properties: { id: CALL_ID }, required: ['id'] } } },
       async (request, reply) => {
         const live = deps.registry().get(request.params.id);
-        const record = await deps.store.get(request.params.id);
+        let record;
+        try {
+          record = await deps.store.get(request.params.id);
+        } catch (err) {
+          if (!(err instanceof CallStoreUnavailable)) throw err;
+          if (!live) throw new PublicHttpError(503, 'call history is unavailable');
+          return { active: activeView(live), record: null, historyUnavailable: true };
+        }
         if (!live && !record) return reply.code(404).send({ error: 'no such call', requestId: request.id });
         return { active: live ? activeView(live) : null, record: record ?? null };
       },

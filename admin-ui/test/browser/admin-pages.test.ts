@@ -154,9 +154,11 @@ describe('admin web app in Chromium', { skip: skip ?? false, timeout: 600_000 },
     assert.match(after, /connect_timeout_ms: 4000/);
     const comments = (text: string): string[] => text.split('\n').filter((l) => l.trim().startsWith('#'));
     assert.deepEqual(comments(after), comments(before), 'every comment of the file is kept');
-    // The YAML view shows the saved file.
-    await v.page.getByLabel('configuration YAML').waitFor();
-    assert.equal(await v.page.getByLabel('configuration YAML').inputValue(), after);
+    // The YAML view shows the saved file once it has reloaded it (after the save's answer: on a busy host, later).
+    const yaml = v.page.getByLabel('configuration YAML');
+    const deadline = Date.now() + 15_000;
+    while ((await yaml.inputValue()) !== after && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await yaml.inputValue(), after);
     await v.screenshot('15-config-forms-saved');
     noProblems(v);
   });

@@ -21,7 +21,7 @@ const PROMPT = '/usr/share/asterisk/sounds/en_US_f_Allison/vm-advopts.wav';
 const CALLER_WORDS = /press|option|advanced/i;
 const skip = browserUnavailableReason() ?? (existsSync(PROMPT) ? null : `${PROMPT} is missing (Debian package asterisk-core-sounds-en-wav)`);
 const SERVICE_SECRET = 'test-call-service-secret-0123456789abcdef';
-/** Long enough to be talked over: the caller speaks 2.5 s into the call. */
+/** Long enough to be talked over: the caller speaks 4 s into the call. */
 const GREETING = 'Thank you for calling Example Company. This is the browser test line, and this greeting goes on for quite a while, so that you can talk over it. How can I help you today?';
 
 function engineConfig(dir: string, ports: { control: number; localAi: number }): string {
@@ -47,10 +47,14 @@ contexts:
 `;
 }
 
-/** The caller's microphone: 2.5 s of silence, Allison's prompt, then silence (played once, not looped). */
+/**
+ * The caller's microphone: 4 s of silence, Allison's prompt, then silence (played once, not looped). Chromium
+ * plays the file from getUserMedia on, before the page's socket is open: the lead keeps the words for the call
+ * on a busy host.
+ */
 function microphoneWav(dir: string): string {
   const path = join(dir, 'caller.wav');
-  execFileSync('sox', ['-q', PROMPT, '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', path, 'pad', '2.5', '30']);
+  execFileSync('sox', ['-q', PROMPT, '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', path, 'pad', '4', '30']);
   return path;
 }
 
@@ -123,7 +127,15 @@ describe('browser test call (softphone)', { skip: skip ?? false, timeout: 150_00
     await v.page.getByRole('button', { name: 'Start call' }).click();
     const transcript = v.page.getByTestId('test-call-transcript');
     // The caller spoke over the greeting: the greeting is cut, the caller's words recognised ...
-    await transcript.locator('li.turn-caller').filter({ hasText: CALLER_WORDS }).waitFor({ timeout: 40_000 });
+    await transcript
+      .locator('li.turn-caller')
+      .filter({ hasText: CALLER_WORDS })
+      .waitFor({ timeout: 40_000 })
+      .catch(async (err: Error) => {
+        const audio = v.page.getByTestId('test-call-audio');
+        const seen = { transcript: await transcript.innerText(), framesSent: await audio.getAttribute('data-frames-sent') };
+        throw new Error(`${err.message}\nthe page showed: ${JSON.stringify(seen)}`);
+      });
     await transcript.locator('li.turn-agent.interrupted').first().waitFor({ timeout: 10_000 });
     // ... and the agent answers, heard in the page.
     await transcript.locator('li.turn-agent:not(.interrupted)').first().waitFor({ timeout: 30_000 });

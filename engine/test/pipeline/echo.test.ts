@@ -43,7 +43,9 @@ describe('echo of the agent on the line', () => {
   });
 
   test('the caller still interrupts over the echo, within a VAD window or few', async (t) => {
-    const { call, start } = await echoCall();
+    // The caller's prompt pauses ~380 ms mid-sentence: a longer endpointing keeps it one turn, so a second
+    // barge-in (the caller resuming over the next reply) cannot be counted as this one.
+    const { call, start } = await echoCall({ endpointing_ms: 800 });
     t.after(() => call.close());
     await sleep(1200);
     await call.caller.say(prompt8k('agent-pass'));

@@ -72,12 +72,14 @@ export {
 export { egressConfigSchema, type EgressConfig, type EgressRuleConfig } from './config/engine/egress.ts';
 export {
   mcpConfigSchema,
+  MCP_SERVER_ID,
   MCP_TOOL_SEPARATOR,
   type McpConfig,
   type McpServerConfig,
   type McpStdioServerConfig,
   type McpHttpServerConfig,
   type McpSandboxConfig,
+  type McpDockerConfig,
 } from './config/engine/mcp.ts';
 export { httpToolSchema, IDEMPOTENT_METHODS, type HttpToolConfig, type HttpToolArgumentConfig } from './config/engine/http-tools.ts';
 export {

@@ -18,6 +18,7 @@ import { publicAuthRoutes, sessionRoutes } from './routes/auth-routes.ts';
 import { configRoutes } from './routes/config-routes.ts';
 import type { RouteContext } from './routes/context.ts';
 import { engineRoutes } from './routes/engine-routes.ts';
+import { mcpRoutes } from './routes/mcp-routes.ts';
 import { testCallRoutes } from './routes/test-call-routes.ts';
 import { defaultAllowedHosts, type AdminSettings } from './settings.ts';
 import type { AdminDatabase } from './store/admin-database.ts';
@@ -69,6 +70,7 @@ export async function buildAdminServer(settings: AdminSettings, db: AdminDatabas
       await scope.register(engineRoutes(ctx));
       await scope.register(testCallRoutes(ctx));
       await scope.register(configRoutes(ctx));
+      await scope.register(mcpRoutes(ctx));
       await scope.register(adminRoutes(ctx));
       await scope.register(dockerRoutes, { requireScope, docker });
     },

@@ -171,10 +171,11 @@ export interface TtsProvider {
 
 /**
  * A speech-to-speech agent (OpenAI Realtime, Deepgram Voice Agent) replacing STT→LLM→TTS. Audio both ways is
- * pipeline PCM (16 kHz); the adapter converts to and from the rate its vendor wants.
+ * pipeline PCM (16 kHz), which the adapter converts to and from the rate its vendor wants; or, when the call's
+ * wire is G.711 and the vendor takes it, the wire's own audio, passed through unconverted.
  */
 export interface AgentSessionEvents {
-  /** Agent speech, 16 kHz; the chunk is the listener's to keep. */
+  /** Agent speech at the chunk's rate (16 kHz, or the wire's when passed through); the listener's to keep. */
   audio: [chunk: TtsChunk];
   /** No more audio will come for the current reply. */
   replyDone: [];
@@ -189,8 +190,11 @@ export interface AgentSessionEvents {
 }
 
 export interface AgentSession {
-  /** Caller audio, 16 kHz (a 20 ms frame); read synchronously, so the caller may reuse the array. */
-  writeAudio(pcm: Int16Array): void;
+  /**
+   * Caller audio, 16 kHz (a 20 ms frame), and `wire` the same frame at `AgentConnectOptions.wire`'s rate when
+   * that was given. Both are read synchronously, so the caller may reuse the arrays.
+   */
+  writeAudio(pcm: Int16Array, wire?: Int16Array): void;
   /** Reports what the caller actually heard of the current reply, so the agent can truncate its context. */
   truncate(heardMs: number): void;
   sendToolResult(callId: string, result: string): void;
@@ -211,6 +215,11 @@ export interface AgentConnectOptions {
   voice?: string;
   language: string;
   tools: readonly ToolSchema[];
+  /**
+   * The call's audio as it is on the wire. A vendor that takes this encoding and rate (G.711 µ-law or A-law
+   * at 8 kHz) is sent the caller's own bytes and answers in them, with no resampling either way.
+   */
+  wire?: WireAudio;
   /** Aborting it abandons the connect (and closes a session already open). */
   signal: AbortSignal;
 }

@@ -8,13 +8,12 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, readSecret } from '@ai-agent/common';
+import { loadScenario, summarise, textReport, type Scenario, type ScenarioResult } from '@ai-agent/common/simulation';
 import { findDemoStack } from '../demo/run-file.ts';
 import { CallerSpeech } from '../simulator/caller-speech.ts';
 import { startOwnStack, type OwnStack } from '../simulator/own-stack.ts';
-import { summarise, textReport, type ScenarioResult } from '../simulator/report.ts';
 import type { ScriptStep } from '../caller/script.ts';
 import { callerScript, runScenario, type SimulationTarget } from '../simulator/run-scenario.ts';
-import { loadScenario, type Scenario } from '../simulator/scenario.ts';
 import { fromInvocationDir, loadRepoEnv } from './repo-env.ts';
 
 const HELP = `Usage: npm run simulate -- [options] <scenario.yaml | directory>...

@@ -1,27 +1,6 @@
 // The engine's own record of a simulated call (GET /calls on its control API): what it heard, what it said,
 // the tools it called and how the call ended. The simulator judges the agent by it.
-
-export interface EngineTurn {
-  speaker: 'caller' | 'agent';
-  text: string;
-  startedAt: string;
-  interrupted: boolean;
-}
-
-export interface EngineEvent {
-  kind: string;
-  at: string;
-  name?: string;
-  /** The tool's arguments as JSON (as the store keeps them: `store.store_tool_arguments`). */
-  arguments?: string;
-}
-
-export interface EngineRecord {
-  id: string;
-  outcome?: string;
-  turns: EngineTurn[];
-  events: EngineEvent[];
-}
+import type { EngineRecord } from '@ai-agent/common/simulation';
 
 export interface EngineApi {
   /** http://127.0.0.1:<port> of the engine's control API. */

@@ -4,10 +4,8 @@ import type { ScriptStep } from '../caller/script.ts';
 import { placeDemoCall } from '../demo/call-client.ts';
 import type { DemoRunFile } from '../demo/run-file.ts';
 import type { CallerSpeech } from './caller-speech.ts';
+import { judge, type Scenario, type ScenarioResult } from '@ai-agent/common/simulation';
 import { finishedRecord, type EngineApi } from './engine-record.ts';
-import { judge } from './evaluate.ts';
-import type { ScenarioResult } from './report.ts';
-import type { Scenario } from './scenario.ts';
 
 /** The greeting, and each answer, is over when the agent has been quiet this long. */
 const GREETING_SILENCE_MS = 1200;
@@ -57,6 +55,7 @@ export async function runScenario(scenario: Scenario, script: ScriptStep[], targ
     passed: judgement.checks.every((c) => c.passed),
     durationMs: Math.round(performance.now() - started),
     timeouts: report.timeouts,
+    callId: record?.id ?? null,
     ...judgement,
   };
 }

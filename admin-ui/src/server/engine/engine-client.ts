@@ -9,7 +9,7 @@ export interface EngineReply {
 
 /** The engine did not answer (down, refused the connection, timed out). */
 export class EngineUnavailable extends Error {
-  constructor(reason: string) {
+  constructor(readonly reason: string) {
     super(`engine unavailable: ${reason}`);
     this.name = 'EngineUnavailable';
   }
@@ -29,13 +29,14 @@ export class EngineClient {
     return this.secret !== undefined;
   }
 
-  async request(method: 'GET' | 'POST', path: string, json?: unknown): Promise<EngineReply> {
+  /** `timeoutMs`: for a request known to take long (an MCP server test starts a process); 5 s otherwise. */
+  async request(method: 'GET' | 'POST', path: string, json?: unknown, timeoutMs = TIMEOUT_MS): Promise<EngineReply> {
     const body = json === undefined ? undefined : JSON.stringify(json);
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
     if (this.secret) Object.assign(headers, signRequest(SERVICE_ID, this.secret, { method, path, body }));
     let response: Response;
     try {
-      response = await fetch(this.baseUrl + path, { method, headers, body, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'error' });
+      response = await fetch(this.baseUrl + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
     } catch (err) {
       throw new EngineUnavailable((err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).name);
     }

@@ -7,6 +7,7 @@ import { Notice } from '../components/notice.tsx';
 import { time } from '../format.ts';
 import { useLoad } from '../use-load.ts';
 import { ConfigForms, savedText, type SaveResult } from './config-forms.tsx';
+import { McpServers } from './mcp-servers.tsx';
 
 interface ConfigBody {
   yaml: string;
@@ -91,6 +92,7 @@ export function ConfigPage(props: { canWrite: boolean }): ReactNode {
       {state && state.restartRequired.length > 0 && <Notice kind="info">Needs a restart to take effect: {state.restartRequired.join(', ')}</Notice>}
       {state && <p className="muted" data-testid="config-state">Running configuration version {state.running.version}, loaded {time(state.running.loadedAt)}{state.differs.length === 0 && !('error' in state.onDisk) ? '; same as the file.' : '.'}</p>}
       <ConfigForms key={saves} canWrite={props.canWrite} onSaved={() => { setDraft(null); config.reload(); }} />
+      <McpServers key={`mcp-${saves}`} canTest={props.canWrite} />
       <section className="card">
         <h2>config/ai-agent.yaml</h2>
         {!config.data && !config.error && <p className="muted">Loading…</p>}

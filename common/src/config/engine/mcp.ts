@@ -12,9 +12,23 @@ export const MCP_TOOL_SEPARATOR = '__';
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
 const ms = (fallback: number, min: number, max: number) => z.number().int().min(min).max(max).default(fallback);
 
+/** A Docker image reference (`name[:tag][@digest]`, registry host included): never pulled, it must be there. */
+const imageRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@+-]{0,254}$/, 'a Docker image reference, e.g. mcp/crm:1.2');
+
 const sandboxSchema = z
   .object({
-    /** Run as this user and group when the engine runs as root (default: nobody, 65534). */
+    /**
+     * `process`: a restricted child process (util-linux); `docker`: a container through the Docker engine (see
+     * `mcp.docker`), its `command` and `args` run in `image`.
+     */
+    type: z.enum(['process', 'docker']).default('process'),
+    /** docker: the image the server runs in (already on the Docker host: the engine never pulls). */
+    image: imageRef.optional(),
+    /** docker: CPUs the container may use (fractions allowed). */
+    cpus: z.number().min(0.01).max(64).default(1),
+    /** docker: size of the tmpfs at /tmp, the only place the server may write. */
+    tmp_mb: z.number().int().min(1).max(4096).default(64),
+    /** Run as this user and group: a container always; a process when the engine runs as root (default: nobody). */
     uid: z.number().int().min(1).max(4_294_967_294).default(65534),
     gid: z.number().int().min(1).max(4_294_967_294).default(65534),
     /** CPU time the server may use in total before the kernel stops it (RLIMIT_CPU). */
@@ -25,8 +39,26 @@ const sandboxSchema = z
     open_files: z.number().int().min(16).max(65_536).default(256),
     /** Processes and threads of the sandbox user (RLIMIT_NPROC). */
     processes: z.number().int().min(1).max(4096).default(64),
-    /** Network access; off unless set (a private network namespace with loopback only). */
+    /** Network access; off unless set (process: a network namespace with no interface up; docker: network none). */
     network: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((sandbox, issues) => {
+    if (sandbox.type === 'docker' && !sandbox.image) issues.addIssue({ code: 'custom', path: ['image'], message: 'required with type: docker' });
+    if (sandbox.type === 'process' && sandbox.image) issues.addIssue({ code: 'custom', path: ['image'], message: 'only with type: docker' });
+  })
+  .prefault({});
+
+/** `mcp.docker`: where the Docker engine is, for servers with `sandbox.type: docker`. */
+const dockerSchema = z
+  .object({
+    /** The Docker engine's API socket (a rootless one is best: see SECURITY.md, "MCP servers"). */
+    socket: z.string().min(2).max(107).refine((p) => p.startsWith('/'), 'must be an absolute path').default('/var/run/docker.sock'),
+    /**
+     * Labels this engine's containers; at start, containers with this label left by an earlier run are removed.
+     * Engines sharing one Docker engine need different names.
+     */
+    engine_name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (max 64)').default('ai-agent'),
   })
   .strict()
   .prefault({});
@@ -83,6 +115,7 @@ export const mcpConfigSchema = z
         }
       })
       .default({}),
+    docker: dockerSchema,
   })
   .strict()
   .prefault({});
@@ -98,3 +131,4 @@ export type McpServerConfig = z.infer<typeof mcpServerSchema>;
 export type McpStdioServerConfig = z.infer<typeof stdioServerSchema>;
 export type McpHttpServerConfig = z.infer<typeof httpServerSchema>;
 export type McpSandboxConfig = z.infer<typeof sandboxSchema>;
+export type McpDockerConfig = z.infer<typeof dockerSchema>;

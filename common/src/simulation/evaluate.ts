@@ -1,9 +1,49 @@
 // Judges one simulated call: each expectation of the scenario against the engine's record (what the agent said,
-// which tools it called, how the call ended) and the caller's report (latency as heard on the wire).
+// which tools it called, how the call ended) and the caller's report (latency as heard on the caller's side).
 import { isDeepStrictEqual } from 'node:util';
-import type { CallReport } from '../caller/session.ts';
-import type { EngineEvent, EngineRecord } from './engine-record.ts';
 import type { ReplyExpectation, Scenario, ToolExpectation } from './scenario.ts';
+
+/** The engine's record of the call (its call record, GET /calls/:id): what it heard, said and did. */
+export interface EngineTurn {
+  speaker: 'caller' | 'agent';
+  text: string;
+  startedAt: string;
+  interrupted: boolean;
+}
+
+export interface EngineEvent {
+  kind: string;
+  at: string;
+  name?: string;
+  /** The tool's arguments as JSON (as the store keeps them: `store.store_tool_arguments`). */
+  arguments?: string;
+}
+
+export interface EngineRecord {
+  id: string;
+  outcome?: string;
+  turns: EngineTurn[];
+  events: EngineEvent[];
+}
+
+/**
+ * What the simulated caller measured, in ms since the call started: the Asterisk test peer's call report and
+ * the engine's scripted caller both give this.
+ */
+export interface CallerReport {
+  startedAt: string;
+  endedBy: string;
+  error?: string;
+  /** Each spoken turn, in order: speech onset and end, end of speech → first agent audio (null: none). */
+  turns: Array<{ onsetMs: number; speechEndMs: number; responseLatencyMs: number | null }>;
+  /** Call start → first agent audio (the greeting). */
+  firstAgentAudioMs: number | null;
+  agentSpurts: Array<{ startMs: number; endMs: number }>;
+  /** Keys pressed appear as caller entries `DTMF <digit>`. */
+  transcript: Array<{ atMs: number; who: string; text: string }>;
+  /** The caller's waits that timed out. */
+  timeouts: string[];
+}
 
 export interface Check {
   /** `greeting`, `turn 2`, `call`. */
@@ -49,7 +89,7 @@ function toolLabel(expected: ToolExpectation): string {
 }
 
 /** Splits the call at each caller turn's start and assigns the engine's turns and tool calls by time. */
-function windowsOf(scenario: Scenario, report: CallReport, record: EngineRecord | null): Window[] {
+function windowsOf(scenario: Scenario, report: CallerReport, record: EngineRecord | null): Window[] {
   const callStart = Date.parse(report.startedAt);
   const starts: Array<{ startMs: number; endMs: number | null; latencyMs: number | null }> = [];
   let said = 0;
@@ -116,10 +156,10 @@ function replyChecks(w: Window, expect: ReplyExpectation | undefined, defaultLat
 export interface Judgement {
   checks: Check[];
   /** The conversation as the engine recorded it, per part of the call. */
-  conversation: Array<{ where: string; heardAs: string; reply: string; tools: string }>;
+  conversation: Array<{ where: string; heardAs: string; reply: string; tools: string; latencyMs: number | null }>;
 }
 
-export function judge(scenario: Scenario, report: CallReport, record: EngineRecord | null): Judgement {
+export function judge(scenario: Scenario, report: CallerReport, record: EngineRecord | null): Judgement {
   const windows = windowsOf(scenario, report, record);
   const checks: Check[] = [];
   if (report.endedBy === 'error') {
@@ -140,6 +180,12 @@ export function judge(scenario: Scenario, report: CallReport, record: EngineReco
   }
   return {
     checks,
-    conversation: windows.map((w) => ({ where: w.where, heardAs: w.heardAs, reply: w.reply, tools: w.tools.map(toolText).join(', ') })),
+    conversation: windows.map((w) => ({
+      where: w.where,
+      heardAs: w.heardAs,
+      reply: w.reply,
+      tools: w.tools.map(toolText).join(', '),
+      latencyMs: w.latencyMs === null ? null : Math.round(w.latencyMs),
+    })),
   };
 }

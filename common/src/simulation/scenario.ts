@@ -1,9 +1,11 @@
 // A simulated call, as a YAML file (config/scenarios/*.yaml): what the caller says, turn by turn, and what the
-// agent must do. Validated by the schema below; an error names the key, like the product's own config.
+// agent must do. Validated by the schema below; an error names the key, like the product's own config. Shared by
+// `npm run simulate` (the Asterisk test peer calls in) and the engine's own simulator (the admin UI's page).
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, loadYamlConfig } from '@ai-agent/common';
 import { z } from 'zod';
+import { ConfigError } from '../config/errors.ts';
+import { loadYamlConfig, parseYaml, validateConfig } from '../config/load.ts';
 
 /** How a call can end, as the engine records it (engine/src/call/call-record.ts, `CallOutcome`). */
 export const CALL_OUTCOMES = [
@@ -83,9 +85,14 @@ export type Turn = Scenario['turns'][number];
 export type ReplyExpectation = z.infer<typeof replyExpectation>;
 export type ToolExpectation = z.infer<typeof toolExpectation>;
 
-/** Reads and validates one scenario; a problem is a ConfigError naming the file and the key. */
-export function loadScenario(file: string): Scenario {
-  const scenario = loadYamlConfig(file, scenarioSchema, process.env);
+/** Validates scenario text (`file`: the name it is reported under); `wav` paths are left as written. */
+export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv = {}): Scenario {
+  return { ...validateConfig(parseYaml(text, file), scenarioSchema, env, file), file };
+}
+
+/** Reads and validates one scenario file, its `wav` paths resolved; a problem is a ConfigError naming the file and the key. */
+export function loadScenario(file: string, env: NodeJS.ProcessEnv = process.env): Scenario {
+  const scenario = loadYamlConfig(file, scenarioSchema, env);
   scenario.turns.forEach((turn, i) => {
     if (turn.wav === undefined) return;
     turn.wav = resolve(dirname(file), turn.wav);

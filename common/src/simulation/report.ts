@@ -1,4 +1,4 @@
-// `npm run simulate`'s report: one line per scenario, and for a failure each broken expectation as a small diff
+// A simulation's report (`npm run simulate`, the admin UI's simulator page): one line per scenario, and for a failure each broken expectation as a small diff
 // (what was expected, what happened) with the conversation as the engine heard and answered it.
 import type { Check, Judgement } from './evaluate.ts';
 
@@ -9,6 +9,8 @@ export interface ScenarioResult extends Judgement {
   durationMs: number;
   /** The caller's waits that timed out (the agent did not answer or go quiet). */
   timeouts: string[];
+  /** The engine's call record of the simulated call (GET /calls/:id); null when none was found. */
+  callId: string | null;
 }
 
 export interface SimulationReport {
@@ -37,7 +39,8 @@ export function textReport(report: SimulationReport): string {
     lines.push('    conversation (as the engine recorded it):');
     for (const part of s.conversation) {
       if (part.heardAs) lines.push(`      ${part.where.padEnd(8)} caller: ${part.heardAs}`);
-      lines.push(`      ${part.where.padEnd(8)} agent:  ${part.reply || '(nothing)'}${part.tools ? `  [${part.tools}]` : ''}`);
+      const latency = part.latencyMs === null ? '' : `  (${part.latencyMs} ms)`;
+      lines.push(`      ${part.where.padEnd(8)} agent:  ${part.reply || '(nothing)'}${part.tools ? `  [${part.tools}]` : ''}${latency}`);
     }
   }
   lines.push('', `${report.scenarios.length} scenario${report.scenarios.length === 1 ? '' : 's'}: ${report.passed} passed, ${report.failed} failed`);

@@ -1,16 +1,9 @@
 // What a call leaves behind, as the conversation reports it and the store keeps it: how it ended, its turns
 // (with per-turn latencies) and its notable events.
 
-export type CallOutcome =
-  | 'completed' // the agent ended the call (hangup tool, goodbye)
-  | 'caller_hangup'
-  | 'transferred'
-  | 'no_input' // silence watchdog hung up
-  | 'max_duration'
-  | 'rejected_busy' // over the concurrency limit
-  | 'provider_failure' // apology and hangup after a provider failed with no fallback
-  | 'drained' // hung up by a graceful shutdown
-  | 'error';
+import type { CallOutcome } from '@ai-agent/common/outcomes';
+
+export type { CallOutcome };
 
 export interface TurnLatency {
   /** End of caller speech (VAD) → endpoint decided. */

@@ -1,12 +1,10 @@
 // The call history's filters as the admin API takes them (GET /api/calls?from=&to=&context=&outcome=&caller=):
 // each checked here with a reason naming the key, then passed to the engine, whose store filters the records.
 
+import { OUTCOME_FILTERS as OUTCOMES } from '@ai-agent/common/outcomes';
+
 export type HistoryFilterQuery = Partial<Record<'from' | 'to' | 'context' | 'outcome' | 'caller', string>>;
 
-/** How a call can end, as the engine records it; `in_progress` for calls that have not ended. */
-export const OUTCOMES = [
-  'completed', 'caller_hangup', 'transferred', 'no_input', 'max_duration', 'rejected_busy', 'provider_failure', 'drained', 'error', 'in_progress',
-] as const;
 
 /** RFC 3339 with a zone, as the engine's schema (`date-time`) wants it. */
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;

@@ -1,6 +1,7 @@
 // Call history, newest first, a page at a time, kept current by the live feed. The filters (time, context,
 // outcome, caller) are applied by the engine's call store, so they reach every recorded call, not only the
 // ones loaded so far; the address keeps them, so a filtered view can be reloaded or shared.
+import { OUTCOME_FILTERS as OUTCOMES } from '@ai-agent/common/outcomes';
 import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { api, problemText } from '../api.ts';
 import { Notice } from '../components/notice.tsx';
@@ -10,7 +11,6 @@ import { Link, navigate, useLocation } from '../router.tsx';
 import type { CallList, CallSummary, CallUpdate } from '../types.ts';
 
 const PAGE = 50;
-const OUTCOMES = ['completed', 'caller_hangup', 'transferred', 'no_input', 'max_duration', 'rejected_busy', 'provider_failure', 'drained', 'error', 'in_progress'];
 const FILTERS = ['from', 'to', 'context', 'outcome', 'caller'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 

@@ -1,4 +1,5 @@
 import { PublicHttpError, maskPhoneNumber, scrub, scrubber, type Logger } from '@ai-agent/common';
+import { OUTCOME_FILTERS } from '@ai-agent/common/outcomes';
 import type { FastifyInstance } from 'fastify';
 import { CallStoreUnavailable } from '../../store/store-errors.ts';
 import type { CallListQuery, CallStore } from '../../store/types.ts';
@@ -13,8 +14,6 @@ export interface CallRouteDeps {
 
 const CALL_ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } as const;
 const MAX_LIST = 200;
-/** CallOutcome's values (a type, so listed here for the schema), and `in_progress` for calls not ended. */
-const OUTCOMES = ['completed', 'caller_hangup', 'transferred', 'no_input', 'max_duration', 'rejected_busy', 'provider_failure', 'drained', 'error', 'in_progress'];
 
 /** A live call as operators see it: the caller's number masked per policy, free text scrubbed. */
 function activeView(call: ActiveCall) {
@@ -56,7 +55,7 @@ export function callRoutes(deps: CallRouteDeps) {
               from: { type: 'string', format: 'date-time' },
               to: { type: 'string', format: 'date-time' },
               context: { type: 'string', minLength: 1, maxLength: 64 },
-              outcome: { type: 'string', enum: OUTCOMES },
+              outcome: { type: 'string', enum: OUTCOME_FILTERS },
               caller: { type: 'string', minLength: 1, maxLength: 64 },
             },
           },

@@ -8,6 +8,7 @@ import { REPO_ROOT, startService, type ServiceProcess } from '@ai-agent/common/t
 import { adminSession, startAdmin, type AdminProcess } from './admin-process.ts';
 import { readEvents, type Client } from './http-client.ts';
 
+const MCP_SERVER = join(REPO_ROOT, 'engine/test/tools/mcp/fixtures/test-mcp-server.mjs');
 const SIGNING_SECRET = 'admin-ui-signing-secret-0123456789abcdef';
 // Shapes the scrubber does not know: only "never sent, never logged" keeps them out of the output.
 const PLANTED = `planted${'7f3a9c'.repeat(4)}`;
@@ -42,6 +43,8 @@ describe('admin UI ↔ a real engine process (signed requests only)', () => {
     const tree = parse(readFileSync(join(REPO_ROOT, 'config/ai-agent.yaml'), 'utf8')) as Tree;
     tree.store = { ...tree.store, path: join(dir, 'calls.sqlite') };
     tree.media = { ...tree.media, audiosocket: { port: 0 }, websocket: { port: 0 }, rtp: { ...tree.media.rtp, port_min: 0, port_max: 0 } };
+    // The engine's own MCP test server over stdio, for the admin UI's "test" relay.
+    tree.mcp = { servers: { orders: { transport: 'stdio', command: process.execPath, args: [MCP_SERVER] } } };
     writeFileSync(configFile, `# engine config under test\n${stringify(tree)}`);
     engine = startService('engine/src/main.ts', {
       AI_AGENT_CONFIG: configFile,
@@ -79,6 +82,32 @@ describe('admin UI ↔ a real engine process (signed requests only)', () => {
     assert.equal(hangup.status, 404);
     const audit = (await get('/api/audit?limit=5')).json as Array<{ action: string; detail: { callId?: string } }>;
     assert.ok(audit.some((e) => e.action === 'call.hangup' && e.detail.callId === 'no-such-call'));
+  });
+
+  it('MCP server test: relayed signed to the engine by config:write only, CSRF-checked, audited; its tools listed', async () => {
+    assert.deepEqual((await get('/api/mcp/servers')).json, { servers: [{ id: 'orders', transport: 'stdio' }] });
+    const path = '/api/mcp/servers/orders/test';
+    // A cookie session without the CSRF header, or a token that may only read the config, starts nothing.
+    assert.equal((await session.request(path, { method: 'POST' })).status, 403);
+    const reader = await session.send('POST', '/api/tokens', { name: 'mcp reader', scopes: ['config:read'] });
+    const writer = await session.send('POST', '/api/tokens', { name: 'mcp writer', scopes: ['config:write'] });
+    const script = admin.client();
+    const asToken = (token: string) => script.request(path, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    assert.deepEqual((await asToken(reader.json.token)).json, { error: 'forbidden' });
+
+    // The engine trusts no loopback caller: the answer proves the relay signs.
+    const tested = await session.send('POST', path);
+    assert.equal(tested.status, 200, tested.text);
+    assert.equal(tested.json.ok, true);
+    const tools = tested.json.tools as Array<{ name: string; description: string }>;
+    assert.deepEqual(tools.find((t) => t.name === 'orders__lookup_order'), { name: 'orders__lookup_order', description: 'The status of an order by its number.' });
+    assert.equal((await asToken(writer.json.token)).status, 200);
+
+    assert.equal((await session.send('POST', '/api/mcp/servers/not_an_id/test')).status, 400);
+    assert.equal((await session.send('POST', '/api/mcp/servers/nowhere/test')).status, 404);
+    const audit = (await get('/api/audit?limit=10')).json as Array<{ action: string; actor: string; detail: { serverId?: string } }>;
+    const tests = audit.filter((e) => e.action === 'mcp.test');
+    assert.deepEqual(tests.map((e) => [e.actor, e.detail.serverId]), [['admin', 'nowhere'], ['token:mcp writer', 'orders'], ['admin', 'orders']]);
   });
 
   it('GET /api/events streams the engine status at once and metrics every few seconds', async () => {
@@ -127,6 +156,16 @@ describe('admin UI ↔ a real engine process (signed requests only)', () => {
     assert.deepEqual([syntax.status, syntax.json.key], [422, '(yaml)']);
     const secret = await put('/api/config', { yaml: stringify({ ...tree, ari: { ...tree.ari, password: 'in-the-file' } }) });
     assert.deepEqual([secret.status, secret.json.key], [422, 'ari.password']);
+    // The commands the engine runs come from the file on disk only: not a changed command, not a new server.
+    const valid = parse(before) as Tree;
+    const orders = valid.mcp.servers.orders;
+    const command = await put('/api/config', { yaml: stringify({ ...valid, mcp: { servers: { orders: { ...orders, command: '/bin/sh' } } } }) });
+    assert.deepEqual([command.status, command.json.key], [422, 'mcp.servers.orders.command']);
+    assert.match(command.json.reason, /on disk only/);
+    const added = await put('/api/config', { yaml: stringify({ ...valid, mcp: { servers: { ...valid.mcp.servers, shell: { transport: 'stdio', command: '/bin/sh' } } } }) });
+    assert.deepEqual([added.status, added.json.key], [422, 'mcp.servers.shell']);
+    const socket = await put('/api/config', { yaml: stringify({ ...valid, mcp: { ...valid.mcp, docker: { socket: '/run/other.sock' } } }) });
+    assert.deepEqual([socket.status, socket.json.key], [422, 'mcp.docker']);
     assert.equal(readFileSync(configFile, 'utf8'), before);
     assert.deepEqual(backups(), backupsBefore);
     assert.equal((await get('/api/config')).json.state.running.version, 2);

@@ -5,6 +5,12 @@ import { replaceWithBackup } from './atomic-file.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Sections the admin UI may not change: `mcp` names the commands the engine runs (stdio servers, their sandbox,
+ * the Docker socket), and those come only from the file as the operator wrote it on disk.
+ */
+export const DISK_ONLY_SECTIONS = ['mcp'] as const;
+
 /** Dotted key paths whose values differ (a leaf is a scalar or a list); names only, never values. */
 export function changedKeys(before: unknown, after: unknown, prefix = ''): string[] {
   if (isObject(before) && isObject(after)) {
@@ -39,6 +45,26 @@ export class ConfigFile {
       if (!(err instanceof ConfigError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     return changedKeys(current, next);
+  }
+
+  /**
+   * The first key under a disk-only section that `yaml` would change, compared as written (not with defaults
+   * filled in), so a file that is invalid on disk can still be fixed elsewhere. Null when there is none.
+   */
+  diskOnlyChange(yaml: string): string | null {
+    let current: unknown = {};
+    try {
+      current = parseYaml(this.read());
+    } catch (err) {
+      if (!(err instanceof ConfigError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const next = parseYaml(yaml);
+    const section = (tree: unknown, key: string): unknown => (isObject(tree) ? tree[key] : undefined);
+    for (const key of DISK_ONLY_SECTIONS) {
+      const [first] = changedKeys(section(current, key), section(next, key), key);
+      if (first) return first;
+    }
+    return null;
   }
 
   /** Writes atomically; returns the backup of the previous content. */

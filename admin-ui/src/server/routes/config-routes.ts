@@ -18,7 +18,8 @@ interface ReloadAnswer {
  * The engine's configuration: read it with the engine's view of it, and save = validate with the engine's
  * schema → atomic write with a timestamped backup → signed POST /reload. An invalid config names the key and
  * changes nothing; should the engine refuse what we accepted (its environment differs), the previous file is
- * put back. Provider keys live in `.env` only and are write-only.
+ * put back. Provider keys live in `.env` only and are write-only. The `mcp` section (commands the engine runs) is
+ * the file's on disk only: a save that changes it is refused, naming the key.
  */
 export function configRoutes(ctx: RouteContext) {
   /** Validate with the engine's schema → write with a backup → signed reload; 422 {key, reason} changes nothing. */
@@ -26,6 +27,8 @@ export function configRoutes(ctx: RouteContext) {
     let changed: string[];
     try {
       changed = ctx.configFile.diff(ctx.configFile.validate(yaml));
+      const locked = ctx.configFile.diskOnlyChange(yaml);
+      if (locked) throw new ConfigError(locked, 'set in the config file on disk only: the admin UI never changes the commands the engine runs');
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       auditRequest(ctx, request, 'config.rejected', { key: err.key });

@@ -23,6 +23,9 @@ const ROUTES: Array<[method: string, path: string, scope: string | null]> = [
   ['PUT', '/api/config/forms', 'config:write'],
   ['GET', '/api/secrets', 'config:read'],
   ['PUT', '/api/secrets/OPENAI_API_KEY', 'config:write'],
+  ['GET', '/api/mcp/servers', 'config:read'],
+  // Makes the engine start a process: reading the config is not enough.
+  ['POST', '/api/mcp/servers/orders/test', 'config:write'],
   ['GET', '/api/tokens', 'admin'],
   ['POST', '/api/tokens', 'admin'],
   ['DELETE', '/api/tokens/0123456789abcdef', 'admin'],

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, startService, type ServiceProcess } from '@ai-agent/common/testing';
+import { REPO_ROOT, freePort, startService, type ServiceProcess } from '@ai-agent/common/testing';
 import type { Browser } from 'playwright-core';
 import { NEW_PASSWORD, adminSession, startAdmin, type AdminProcess } from '../api/admin-process.ts';
 import { browserUnavailableReason, buildWebApp, launchBrowser, signIn, visitor, type Visitor } from './browser.ts';
@@ -17,6 +17,9 @@ import { browserUnavailableReason, buildWebApp, launchBrowser, signIn, visitor, 
 const skip = browserUnavailableReason();
 const ARI_PASSWORD = 'ari-test-password-0123';
 const GREETING = 'Thank you for calling. How can I help?';
+const MCP_SERVER = join(REPO_ROOT, 'engine/test/tools/mcp/fixtures/test-mcp-server.mjs');
+/** A secret the failing MCP server prints on its way out: the page must show the error without it. */
+const MCP_KEY = 'mcp-browser-key-6e1d9b2c4a';
 
 /**
  * Two questions with the agent's answers between them (long enough to watch the transcript grow), then the
@@ -49,6 +52,10 @@ providers:
   local: { type: local_ai, url: "ws://127.0.0.1:${ports.localAi}" }
 store:
   path: ${join(dir, 'calls.sqlite')}
+mcp:
+  servers:
+    orders: { transport: stdio, command: "${process.execPath}", args: ["${MCP_SERVER}"] }
+    broken: { transport: stdio, command: "${process.execPath}", args: ["-e", "console.error('bad key ' + process.env.KEY); process.exit(3)"], env: { KEY: "\${env:MCP_KEY}" }, connect_timeout_ms: 3000 }
 contexts:
   default:
     greeting: ${GREETING}
@@ -89,7 +96,7 @@ describe('admin web app watching a real call', { skip: skip ?? false, timeout: 6
       '--port', String(ports.ari), '--password', ARI_PASSWORD, '--wait', '60', '--script', script, '--wav', join(dir, 'caller.wav'),
     ]);
     await caller.waitFor(/Waiting up to/);
-    engine = startService('engine/src/main.ts', { AI_AGENT_CONFIG: configPath, ARI_PASSWORD });
+    engine = startService('engine/src/main.ts', { AI_AGENT_CONFIG: configPath, ARI_PASSWORD, MCP_KEY });
     await engine.waitFor(/providers ready/, 60_000);
   });
 
@@ -214,6 +221,22 @@ describe('admin web app watching a real call', { skip: skip ?? false, timeout: 6
     assert.ok((await waterfall.locator('rect').count()) >= 3, 'stages drawn for the agent turns');
     await v.page.getByTestId('transcript').getByText('where are you located', { exact: false }).first().waitFor();
     await v.screenshot('23-call-waterfall');
+  });
+
+  it('configuration: each MCP server has a Test button showing its tools, or the engine\'s error with secrets masked', async () => {
+    await v.page.goto('/config');
+    const orders = v.page.getByTestId('mcp-server-orders');
+    await orders.getByRole('button', { name: 'Test orders' }).click();
+    const tools = orders.getByTestId('mcp-test-tools');
+    await tools.getByText('orders__lookup_order').waitFor({ timeout: 30_000 });
+    await tools.getByText('The status of an order by its number.').waitFor();
+    const broken = v.page.getByTestId('mcp-server-broken');
+    await broken.getByRole('button', { name: 'Test broken' }).click();
+    const error = await broken.getByTestId('mcp-test-error').innerText({ timeout: 30_000 });
+    assert.match(error, /could not start.*bad key/s);
+    assert.ok(!error.includes(MCP_KEY), error);
+    await v.screenshot('29-config-mcp-test');
+    assert.deepEqual(v.problems, [], 'console errors or CSP violations');
   });
 
   it('configuration: a valid change is saved with a backup, the engine reloads, and /config/state is clean', async () => {

@@ -44,7 +44,8 @@ function systemLibraries(file: string): string[] {
   return libraries;
 }
 
-class Rootfs {
+/** A Debian-like root directory (merged /usr) holding only the files added to it; other tests build images with it. */
+export class Rootfs {
   constructor(readonly dir: string) {
     for (const sub of ['usr/bin', 'usr/sbin', 'usr/lib64', 'usr/lib/x86_64-linux-gnu', 'tmp', 'etc']) mkdirSync(join(dir, sub), { recursive: true });
     chmodSync(join(dir, 'tmp'), 0o1777);

@@ -1,7 +1,7 @@
 // Runs the model's (or the agent's) tool calls for both kinds of conversation: builds what a tool may do to
 // the call, runs one call through the Toolbox and records the `tool_call` event.
-import type { ContextConfig } from '@ai-agent/common';
-import type { ToolCall } from '../providers/types.ts';
+import type { ContextConfig, Logger } from '@ai-agent/common';
+import type { LlmProvider, ToolCall } from '../providers/types.ts';
 import type { CallControl, CallInfo, CallOutcome } from '../call/index.ts';
 import { Toolbox } from '../tools/toolbox.ts';
 import type { Tool, ToolContext, ToolResult } from '../tools/types.ts';
@@ -16,6 +16,9 @@ export interface ToolHost {
   sink: ConversationSink;
   /** Tools built for this call besides the built-in ones the context names (its HTTP tools). */
   tools?: readonly Tool<any>[];
+  /** A pipeline call's providers: its LLM writes text for tools (see ToolContext.llm). */
+  providers?: { llm: LlmProvider };
+  log?: Logger;
 }
 
 /** What a tool's requests do in the conversation running it. */
@@ -46,11 +49,13 @@ export class ToolRunner {
 
   /** What the tools of one reply may do to the call; `replyText` is what the reply said before them. */
   context(replyText: string, signal: AbortSignal): ToolContext {
-    const { call, control, context } = this.host;
+    const { call, control, context, providers, log } = this.host;
     return {
       call,
       control,
       context,
+      ...(providers ? { llm: providers.llm } : {}),
+      ...(log ? { log: log.child({ callId: call.id }) } : {}),
       replyText,
       signal,
       callSignal: this.hooks.callSignal,

@@ -33,6 +33,11 @@ export interface LlmCapabilities {
   streaming: boolean;
   /** Calls the tools it is given. */
   toolCalls: boolean;
+  /**
+   * Writes text to an instruction (a language model), e.g. a summary of the call; false for a scripted dialogue
+   * that only answers callers. Unknown (undefined) counts as a language model.
+   */
+  freeText?: boolean;
 }
 
 export interface TtsCapabilities {

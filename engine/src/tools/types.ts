@@ -1,12 +1,16 @@
 import type { z } from 'zod';
-import type { ContextConfig } from '@ai-agent/common';
+import type { ContextConfig, Logger } from '@ai-agent/common';
 import type { CallControl, CallInfo, CallOutcome } from '../call/index.ts';
+import type { LlmProvider } from '../providers/types.ts';
 
 /** What a tool may do to the call it runs in. */
 export interface ToolContext {
   call: CallInfo;
   control: CallControl;
   context: ContextConfig;
+  /** The call's LLM, for a tool that has text written (a transfer briefing); absent where an agent speaks for itself. */
+  llm?: LlmProvider;
+  log?: Logger;
   /** Text the model already said in the reply that called the tool. */
   replyText: string;
   /** Speaks `text` as the agent and resolves once it has played (or was cut off). */

@@ -6,21 +6,47 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '@ai-agent/common';
 import { Resampler } from '@ai-agent/common/audio';
 import type { ServiceProcess } from '@ai-agent/common/testing';
-import { AUDIO_RMS_THRESHOLD, pause, rms, say, waitForAgent, waitForAgentSilence, type CallReport, type CallerSession, type ScriptStep } from '@ai-agent/test-peers';
+import {
+  AUDIO_RMS_THRESHOLD,
+  pause,
+  rms,
+  say,
+  startOpenAiFake,
+  waitForAgent,
+  waitForAgentSilence,
+  type CallReport,
+  type CallerSession,
+  type ChatRequest,
+  type OpenAiFake,
+  type ScriptStep,
+} from '@ai-agent/test-peers';
 import { LocalAiPool } from '../../src/providers/local-ai/connection-pool.ts';
 import { LocalAiStt } from '../../src/providers/local-ai/stt.ts';
 import { finishedCalls, startEngine, startLocalAi, type EngineUnderTest } from './helpers.ts';
 
 // A warm transfer through the real engine and local AI server, Asterisk played by the test peer: the caller
-// asks for a person, hears music on hold while the front desk rings, the person who answers hears the agent's
-// summary of the call, then caller and person talk to each other with the engine gone from the call. A second
-// caller, at the same time, asks for someone who never answers and is back with the agent.
+// asks for a person, hears music on hold while the front desk rings, the person who answers hears the LLM's
+// summary of the call, then caller and person talk to each other with the engine gone from the call. At the same
+// time a second caller asks for someone who never answers and is back with the agent, and a third is put
+// through to a person who hears the template briefing because the LLM stalls on the summary.
+
+const OPENAI_KEY = 'sk-e2e-warm-0123456789abcdef';
+/** What the scripted LLM writes for the person (the engine adds its opener and closing). */
+const SUMMARY = 'Alex, calling from 2 0 0 1, wants to talk to a person about a late delivery.';
+const viaLlm = 'provider: { type: pipeline, stt: local, llm: oa, tts: local }';
 
 const CONTEXTS = `default:
   greeting: Hello, how can I help?
+  ${viaLlm}
   tools: [hangup, transfer]
   transfer_targets:
     operator: { mode: warm, endpoint: PJSIP/frontdesk, ring_timeout_seconds: 15, description: a person at the front desk }
+stalled:
+  greeting: Hello, how can I help?
+  ${viaLlm}
+  tools: [hangup, transfer]
+  transfer_targets:
+    operator: { mode: warm, endpoint: PJSIP/backoffice, ring_timeout_seconds: 15, briefing_timeout_ms: 1500 }
 nobody:
   greeting: Hello, how can I help?
   tools: [hangup, transfer]
@@ -115,19 +141,31 @@ async function recognise(port: number, audio: Int16Array): Promise<string> {
 describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
   let localAi: ServiceProcess;
   let localAiPort: number;
+  let openai: OpenAiFake;
   let sut: EngineUnderTest;
   let person: CallerSession | undefined;
   let personChannel: string | undefined;
+  let backOffice: CallerSession | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'e2e-warm-'));
 
+  /** The scripted LLM: the caller's request gets the transfer; the briefing request the summary, or a stall for caller 2003. */
+  function llmAnswer(request: ChatRequest) {
+    const [system, user] = request.messages.map((m) => String(m.content ?? ''));
+    if (!system?.startsWith('You brief a colleague')) return { text: 'Let me connect you with someone.', toolCalls: [{ name: 'transfer', arguments: { target: 'operator' } }] };
+    return user?.includes('2 0 0 3') ? { text: 'Never finished.', fault: { kind: 'stall' as const } } : { text: SUMMARY };
+  }
+
   before(async () => {
-    ({ proc: localAi, port: localAiPort } = await startLocalAi());
+    [{ proc: localAi, port: localAiPort }, openai] = await Promise.all([startLocalAi(), startOpenAiFake({ apiKey: OPENAI_KEY })]);
+    openai.chat.setDefault(llmAnswer);
     sut = await startEngine({
       dir,
       name: 'warm',
       localAiPort,
       telephony: 'transport: rtp',
       contexts: CONTEXTS,
+      providers: `oa: { type: openai, base_url: "${openai.baseURL}" }`,
+      env: { OPENAI_API_KEY: OPENAI_KEY },
       peer: {
         endpoints: {
           'PJSIP/frontdesk': {
@@ -141,6 +179,16 @@ describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
               },
             },
           },
+          'PJSIP/backoffice': {
+            answerAfterMs: 1000,
+            person: {
+              // Listens to the briefing, then hangs up (which ends the caller's line too).
+              script: [waitForAgent(20_000), waitForAgentSilence(1000, 40_000)],
+              onAnswer: (session) => {
+                backOffice = session;
+              },
+            },
+          },
           // PJSIP/nobody: rings until the originate timeout (the peer's default for an endpoint with no answer).
         },
       },
@@ -148,10 +196,10 @@ describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
   });
   after(async () => {
     await sut?.stop();
-    await localAi?.stop();
+    await Promise.all([localAi?.stop(), openai?.close()]);
   });
 
-  it('briefs the person who answers, bridges them with the caller and leaves; nobody answering brings the caller back', async () => {
+  it('briefs the person who answers (the LLM\'s summary, or the template when it stalls), bridges them with the caller and leaves; nobody answering brings the caller back', async () => {
     const askForPerson: ScriptStep[] = [
       waitForAgentSilence(700, 20_000),
       say('tts:can I talk to a person please'),
@@ -162,6 +210,12 @@ describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
       callerId: { number: '2001', name: 'Alex' },
       // Keeps saying thanks: unheard on hold, heard by the person once they are bridged.
       script: [...askForPerson, ...Array.from({ length: 8 }, () => [say('tts:thank you'), pause(2000)]).flat()],
+      hangupAtEnd: false,
+    });
+    const stalled = await sut.peer.placeCall({
+      callerId: { number: '2003' },
+      variables: { AI_CONTEXT: 'stalled' },
+      script: [...askForPerson, pause(30_000)],
       hangupAtEnd: false,
     });
     const unreached = await sut.peer.placeCall({
@@ -178,13 +232,13 @@ describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
       report.writeWav(join(process.env.E2E_WAV_DIR, 'warm-caller.wav'));
       personReport.writeWav(join(process.env.E2E_WAV_DIR, 'warm-person.wav'));
     }
-    const records = await finishedCalls(sut.control, 2, 30_000);
+    const records = await finishedCalls(sut.control, 3, 30_000);
     const contextOf = (r: object): unknown => (r as { context?: unknown }).context;
     const record = records.find((r) => contextOf(r) === 'default');
     assert.ok(record, JSON.stringify(records.map(contextOf)));
     assert.equal(record.outcome, 'transferred', JSON.stringify(record.turns));
     const tool = record.events.find((e) => e.kind === 'tool_call');
-    assert.ok(tool?.kind === 'tool_call' && /connected to operator/.test(tool.result), JSON.stringify(record.events));
+    assert.ok(tool?.kind === 'tool_call' && /connected to operator \(briefed by the LLM\)/.test(tool.result), JSON.stringify(record.events));
 
     // The caller heard music on hold while the front desk rang (1.5 s) and while the person was briefed.
     const mohOn = noted(report, /music on hold started \(class default\)/);
@@ -195,10 +249,14 @@ describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
     assert.ok(audibleFrames(held) > (held.length / FRAME) * 0.95, `sound in ${audibleFrames(held)} of ${held.length / FRAME} frames on hold`);
     assert.ok(musicFrames(held) > (held.length / FRAME) * 0.7, `hold music in ${musicFrames(held)} of ${held.length / FRAME} frames`);
 
-    // The person heard the agent's briefing: several seconds of agent speech naming the caller and the request.
-    const briefing = record.turns.find((t) => t.speaker === 'agent' && /transferred call/i.test(t.text));
-    assert.ok(briefing, `no briefing turn: ${JSON.stringify(record.turns)}`);
-    assert.match(briefing.text, /Alex, calling from 2 0 0 1, said: .*person/i);
+    // The person heard the agent's briefing: the opener at once, then the LLM's summary of the call.
+    const agentTurns = record.turns.filter((t) => t.speaker === 'agent').map((t) => t.text);
+    const opener = agentTurns.indexOf('You have a transferred call.');
+    assert.ok(opener > 0, `no briefing: ${JSON.stringify(agentTurns)}`);
+    assert.equal(agentTurns[opener + 1], `${SUMMARY} I am connecting you now.`);
+    // The LLM read the conversation and who is calling.
+    const briefingRequest = openai.requests.find((r) => r.path === '/v1/chat/completions' && JSON.stringify(r.body).includes('You brief a colleague') && JSON.stringify(r.body).includes('2 0 0 1'));
+    assert.match(JSON.stringify(briefingRequest?.body), /Alex, calling from 2 0 0 1.*Caller: [^"]*person/i);
     const spurts = personReport.agentSpurts;
     assert.ok(spurts.length > 0, 'the person heard no agent audio');
     const briefStart = spurts[0]!.startMs * MS;
@@ -222,9 +280,26 @@ describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
     assert.equal(report.endedBy, 'engine-hangup');
     assert.ok(personChannel && !sut.peer.core.channels.has(personChannel));
 
+    // --- the caller whose briefing the LLM did not write in time: the person heard the template ---
+    await stalled.done;
+    assert.ok(backOffice, 'the back office was never answered');
+    await backOffice.done;
+    const stalledRecord = records.find((r) => contextOf(r) === 'stalled');
+    assert.ok(stalledRecord);
+    assert.equal(stalledRecord.outcome, 'transferred', JSON.stringify(stalledRecord.turns));
+    const stalledTool = stalledRecord.events.find((e) => e.kind === 'tool_call');
+    assert.ok(stalledTool?.kind === 'tool_call' && /briefed by the template \(no answer within 1500 ms\)/.test(stalledTool.result), JSON.stringify(stalledRecord.events));
+    const stalledAgent = stalledRecord.turns.filter((t) => t.speaker === 'agent').map((t) => t.text);
+    const templateAt = stalledAgent.indexOf('You have a transferred call.');
+    assert.match(stalledAgent[templateAt + 1] ?? '', /^The caller, calling from 2 0 0 3, said: .*person.* I am connecting you now\.$/i, JSON.stringify(stalledAgent));
+    const heard = (await backOffice.done).agentSpurts;
+    const heardMs = heard.length ? heard[heard.length - 1]!.endMs - heard[0]!.startMs : 0;
+    assert.ok(heardMs > 4000, `the back office heard ${heardMs} ms of the opener and the template`);
+    await sut.engine.waitFor(/transfer briefing: the LLM summary failed; the template is said/, 1000);
+
     // --- the caller nobody answered ---
     const lonely = await unreached.done;
-    const lonelyRecord = records.find((r) => r !== record);
+    const lonelyRecord = records.find((r) => contextOf(r) === 'nobody');
     assert.ok(lonelyRecord);
     const lonelyTool = lonelyRecord.events.find((e) => e.kind === 'tool_call');
     assert.ok(lonelyTool?.kind === 'tool_call' && /could not be reached: no answer \(cause 19\)/.test(lonelyTool.result), JSON.stringify(lonelyRecord.events));

@@ -2,10 +2,11 @@
 // idle timeout, a server restart, a connection that dies silently. A server that is down stays a clear error.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { WebSocketServer } from 'ws';
 import { parseDocument } from 'yaml';
 import { createLogger } from '@ai-agent/common';
 import { freePort, REPO_ROOT, startService, type ServiceProcess } from '@ai-agent/common/testing';
@@ -205,6 +206,23 @@ describe('local AI providers across lost connections', () => {
     const before = idleCloses(quick.proc);
     while (idleCloses(quick.proc) === before) await new Promise((r) => setTimeout(r, 50));
     await assertServes(p);
+  });
+
+  test('the LLM says whether it can write free text: not the server\'s rule dialogue (it answers callers only)', LIMIT, async (t) => {
+    const p = providers(port);
+    t.after(() => p.pool.close());
+    assert.equal(p.llm.capabilities.freeText, false, 'unknown before the first connection: taken as scripted');
+    assert.notEqual(await reply(p.llm), '');
+    assert.equal(p.llm.capabilities.freeText, false, 'the product\'s server runs its rule dialogue');
+    // A server whose hello names a local model (what the product's server says when it runs a GGUF model).
+    const model = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    t.after(() => new Promise((r) => model.close(r)));
+    model.on('connection', (ws) => ws.send(JSON.stringify({ type: 'hello', protocol: 1, capabilities: { stt: [], tts: [], voices: [], llm: 'llama' } })));
+    await new Promise((r) => model.once('listening', r));
+    const withModel = providers((model.address() as AddressInfo).port);
+    t.after(() => withModel.pool.close());
+    await withModel.pool.acquire().then((lease) => lease.release());
+    assert.equal(withModel.llm.capabilities.freeText, true);
   });
 
   test('pings keep the pooled connection open through the server\'s idle timeout', LIMIT, async (t) => {

@@ -61,6 +61,15 @@ const warmTransferTargetSchema = z
     moh_class: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ - only').default('default'),
     /** Caller ID shown to the person dialled (default: the caller's own). */
     caller_id: z.string().min(1).max(80).optional(),
+    /**
+     * What the person who answers hears, after "You have a transferred call.": `llm` — the context's LLM sums
+     * the call up in a sentence or two (who is calling, what they want); `template` — the caller's name and
+     * number and their last words as said. The template is also what is said when the LLM fails, does not
+     * answer within `briefing_timeout_ms`, the context runs a speech-to-speech agent, or its LLM is the local AI
+     * server's rule dialogue (it answers callers; it cannot summarise).
+     */
+    briefing: z.enum(['llm', 'template']).default('llm'),
+    briefing_timeout_ms: z.number().int().min(500).max(15_000).default(3000),
     /** Said to the caller when the target did not answer, was busy or could not be dialled. */
     unreachable_reply: z.string().min(1).default("I'm sorry, I couldn't reach anyone just now. Is there anything else I can help with?"),
     description: z.string().default(''),

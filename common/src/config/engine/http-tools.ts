@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseUrlTemplate, UrlTemplateError } from '../../net/url-template.ts';
 import { secretReferences, withoutSecretReferences } from '../secret-refs.ts';
+import { MCP_TOOL_SEPARATOR } from './mcp.ts';
 
 // A context's `http_tools:` — functions the model may call that make one HTTP request each. The model fills
 // the arguments (checked against `parameters` first); the URL's host is fixed by the config; secrets reach
@@ -86,7 +87,11 @@ const CREDENTIAL_HEADER = /authorization|cookie|token|secret|passw|api-?key|auth
 
 export const httpToolSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and - (letter first), at most 64'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and - (letter first), at most 64')
+      // MCP tools are offered as <server>__<tool>: an HTTP tool so named could shadow one.
+      .refine((n) => !n.includes(MCP_TOOL_SEPARATOR), `must not contain "${MCP_TOOL_SEPARATOR}" (kept for MCP tools, <server>__<tool>)`),
     /** What the model reads to decide when to call it. */
     description: z.string().min(1).max(1000),
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),

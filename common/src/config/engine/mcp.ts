@@ -64,7 +64,10 @@ const dockerSchema = z
   .prefault({});
 
 const common = {
-  /** A tool call that takes longer is abandoned; a stdio server is then stopped and started again on next use. */
+  /**
+   * A tool call that takes longer is abandoned (and cancelled). A stdio server that then does not answer a ping
+   * (stuck) is stopped and started again on next use; one that answers keeps serving the other calls.
+   */
   timeout_ms: ms(10_000, 100, 300_000),
   /** Starting (and for stdio, spawning) the server and listing its tools. */
   connect_timeout_ms: ms(10_000, 100, 120_000),

@@ -36,9 +36,16 @@ const connectionLost = (err: unknown): boolean => err instanceof LocalAiError &&
 export class LocalAiPool {
   private readonly slots: Slot[] = [];
   private readonly perConnection: number;
+  /** What the server said it runs, from its last hello (null before the first connection). */
+  private serverCapabilities: LocalAiClient['capabilities'] | null = null;
 
   constructor(private readonly options: LocalAiPoolOptions) {
     this.perConnection = options.streamsPerConnection ?? 12;
+  }
+
+  /** The server's capabilities as of its last hello; null until a connection was made. */
+  get capabilities(): LocalAiClient['capabilities'] | null {
+    return this.serverCapabilities;
   }
 
   /** A connected client with room for one more stream (`fresh`: a new connection); `release()` when done. */
@@ -119,7 +126,8 @@ export class LocalAiPool {
     const timeout = AbortSignal.timeout(this.options.connectTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const { url, token, keepAliveMs } = this.options;
-    return LocalAiClient.connect(url, { token, signal: combined, ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) }).catch((err: unknown) => {
+    const connected = LocalAiClient.connect(url, { token, signal: combined, ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) });
+    return connected.then((client) => ((this.serverCapabilities = client.capabilities), client)).catch((err: unknown) => {
       if (timeout.aborted) throw new Error(`local AI server did not answer within ${this.options.connectTimeoutMs} ms`);
       if (signal?.aborted || err instanceof LocalAiError) throw err;
       throw new Error(`local AI server unreachable: ${(err as Error).message}`);

@@ -4,11 +4,19 @@ import type { ChatMessage, LlmCapabilities, LlmEvent, LlmProvider, ToolSchema } 
 import { LOCAL_IDLE_TIMEOUT_MS } from './failure.ts';
 import { localRequest } from './request.ts';
 
+/** The local AI server's name for its rule dialogue (`hello.capabilities.llm`). */
+const RULE_DIALOGUE = 'dialogue';
+
 /** The local AI server's responder (rule dialogue, or a local GGUF model) as an LLM. */
 export class LocalAiLlm implements LlmProvider {
-  readonly capabilities: LlmCapabilities = { streaming: true, toolCalls: true };
   private callSeq = 0;
   constructor(readonly name: string, private readonly pool: LocalAiPool, private readonly idleTimeoutMs = LOCAL_IDLE_TIMEOUT_MS) {}
+
+  /** The server's responder decides `freeText`: its rule dialogue answers callers, a local model writes anything. */
+  get capabilities(): LlmCapabilities {
+    const responder = this.pool.capabilities?.llm;
+    return { streaming: true, toolCalls: true, freeText: responder !== undefined && responder !== RULE_DIALOGUE };
+  }
 
   async *chat(messages: readonly ChatMessage[], tools: readonly ToolSchema[], signal: AbortSignal): AsyncIterable<LlmEvent> {
     const localMessages = messages.map(toLocal);

@@ -1,11 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Logger, McpServerConfig } from '@ai-agent/common';
+import type { Logger, McpDockerConfig, McpServerConfig } from '@ai-agent/common';
 import type { EgressClient } from '../../egress/egress-client.ts';
 import { egressFetch } from './egress-fetch.ts';
-import { sandboxPlan } from './sandbox.ts';
-import { StdioSandboxTransport } from './stdio-sandbox-transport.ts';
+import { isSandboxed, sandboxedTransport, sandboxSummary } from './sandboxed-transport.ts';
 
 /** One tool as its server lists it. */
 export interface McpToolInfo {
@@ -26,13 +25,16 @@ export interface McpConnectionDeps {
   values: Readonly<Record<string, string>>;
   /** The egress client HTTP servers are reached through; unused for stdio. */
   egress: EgressClient;
+  /** Where the Docker engine is, for stdio servers in a container. */
+  docker: McpDockerConfig;
   log: Logger;
 }
 
 /**
- * One MCP server: connected on first use, its tools listed once (at start), calls bounded by the
- * server's `timeout_ms`. A stdio server past its time is killed (it may be stuck in a loop) and started
- * afresh on next use; a server that exits (an rlimit, a crash) is started again on next use too.
+ * One MCP server, shared by every call: connected on first use, its tools listed once (at start), calls
+ * bounded by the server's `timeout_ms`. A tool past its time is cancelled; the server is then pinged, and
+ * stopped only if it does not answer (a stdio server stuck in a loop) — a slow tool in one call must not take
+ * the server from the others. A stopped or exited server (an rlimit, a crash) is started afresh on next use.
  */
 export class McpConnection {
   private client: Promise<{ client: Client; transport: Transport }> | null = null;
@@ -51,9 +53,7 @@ export class McpConnection {
 
   /** What the sandbox applies to this server here (stdio only). */
   get sandbox(): { applied: string[]; missing: string[] } | undefined {
-    if (this.config.transport !== 'stdio') return undefined;
-    const { applied, missing } = sandboxPlan(this.config.command, this.config.args, this.config.sandbox);
-    return { applied, missing };
+    return this.config.transport === 'stdio' ? sandboxSummary(this.config) : undefined;
   }
 
   /** Connects when needed and lists the tools (again, after a restart). */
@@ -81,18 +81,25 @@ export class McpConnection {
    * barge-in: an answer the caller talked over is still wanted for the next turn.
    */
   async call(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<{ text: string; isError: boolean }> {
-    const { client, transport } = await this.connected();
+    const current = this.connected();
+    const { client, transport } = await current;
     try {
       const result = await client.callTool({ name, arguments: args }, undefined, { timeout: this.config.timeout_ms, signal });
       return { text: resultText(result.content), isError: result.isError === true };
     } catch (err) {
-      const exited = transport instanceof StdioSandboxTransport ? transport.exitReason : null;
+      const exited = isSandboxed(transport) ? transport.exitReason : null;
       if (exited) throw new Error(`the server stopped (${exited})`);
       if (isTimeout(err)) {
-        // Past its wall-clock limit: a stdio server is stopped, whatever it is doing.
-        if (transport instanceof StdioSandboxTransport) {
-          this.deps.log.warn({ mcpServer: this.id, tool: name, timeoutMs: this.config.timeout_ms }, 'mcp tool timed out; stopping the server');
-          await this.reset();
+        // The SDK has sent the server a cancellation. Other calls may have requests in flight on the same
+        // server: it is stopped only if it no longer answers at all (stuck), not because one tool was slow.
+        if (isSandboxed(transport)) {
+          const log = { mcpServer: this.id, tool: name, timeoutMs: this.config.timeout_ms };
+          if (await answersPing(client)) {
+            this.deps.log.warn(log, 'mcp tool timed out; the server still answers and is kept');
+          } else {
+            this.deps.log.warn(log, 'mcp tool timed out; stopping the server');
+            await this.reset(current);
+          }
         }
         throw new Error(`no answer within ${this.config.timeout_ms} ms`);
       }
@@ -101,10 +108,12 @@ export class McpConnection {
   }
 
   async close(): Promise<void> {
-    await this.reset();
+    await this.reset(this.client);
   }
 
-  private async reset(): Promise<void> {
+  /** Stops the connection `which`, unless another call has already replaced it (the new one is kept). */
+  private async reset(which: Promise<{ client: Client; transport: Transport }> | null): Promise<void> {
+    if (which !== this.client) return;
     const pending = this.client;
     this.generation++;
     this.client = null;
@@ -134,8 +143,8 @@ export class McpConnection {
       await client.connect(transport, { timeout: this.config.connect_timeout_ms });
     } catch (err) {
       await transport.close().catch(() => undefined);
-      const stderr = transport instanceof StdioSandboxTransport ? transport.stderr.trim() : '';
-      const exited = transport instanceof StdioSandboxTransport && transport.exitReason ? ` (${transport.exitReason})` : '';
+      const stderr = isSandboxed(transport) ? transport.stderr.trim() : '';
+      const exited = isSandboxed(transport) && transport.exitReason ? ` (${transport.exitReason})` : '';
       throw new Error(`could not start: ${(err as Error).message}${exited}${stderr ? `; stderr: ${stderr.slice(-500)}` : ''}`);
     }
     return { client, transport };
@@ -143,11 +152,7 @@ export class McpConnection {
 
   private transport(): Transport {
     const { config } = this;
-    if (config.transport === 'stdio') {
-      const transport = new StdioSandboxTransport(this.id, config, this.deps.values, this.deps.log);
-      if (transport.plan.missing.length) this.deps.log.warn({ mcpServer: this.id, missing: transport.plan.missing }, 'mcp sandbox incomplete on this host');
-      return transport;
-    }
+    if (config.transport === 'stdio') return sandboxedTransport(this.id, config, this.deps.values, this.deps.docker, this.deps.log);
     const fetch = egressFetch(this.deps.egress, { timeoutMs: Math.max(config.timeout_ms, config.connect_timeout_ms), maxResponseBytes: MAX_HTTP_RESPONSE_BYTES });
     return new StreamableHTTPClientTransport(new URL(config.url), {
       fetch,
@@ -156,6 +161,18 @@ export class McpConnection {
       requestInit: { headers: { ...this.deps.values } },
       reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
     });
+  }
+}
+
+/** How long a server whose tool timed out has to answer a ping before it counts as stuck. */
+const PING_TIMEOUT_MS = 2000;
+
+async function answersPing(client: Client): Promise<boolean> {
+  try {
+    await client.ping({ timeout: PING_TIMEOUT_MS });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -144,7 +144,7 @@ export class McpServers {
   }
 
   private connectionFor(id: string, server: McpServerConfig): McpConnection {
-    return new McpConnection(id, server, { values: this.values.get(id) ?? {}, egress: this.client, log: this.opts.log });
+    return new McpConnection(id, server, { values: this.values.get(id) ?? {}, egress: this.client, docker: this.opts.config.docker, log: this.opts.log });
   }
 
   /** A server that was down is listed again in the background, so later calls offer its tools. */

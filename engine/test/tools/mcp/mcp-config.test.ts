@@ -40,7 +40,8 @@ describe('MCP configuration', () => {
     });
     const crm = config.mcp.servers.crm!;
     assert.equal(crm.transport, 'stdio');
-    if (crm.transport === 'stdio') assert.deepEqual(crm.sandbox, { uid: 65534, gid: 65534, cpu_seconds: 60, memory_mb: 1024, open_files: 256, processes: 64, network: false });
+    if (crm.transport === 'stdio') assert.deepEqual(crm.sandbox, { type: 'process', cpus: 1, tmp_mb: 64, uid: 65534, gid: 65534, cpu_seconds: 60, memory_mb: 1024, open_files: 256, processes: 64, network: false });
+    assert.deepEqual(config.mcp.docker, { socket: '/var/run/docker.sock', engine_name: 'ai-agent' });
     assert.deepEqual(config.contexts.default!.mcp_tools, ['crm__*', 'docs__search']);
   });
 
@@ -49,10 +50,17 @@ describe('MCP configuration', () => {
     refused({ mcp: { servers: { 'my_crm': stdio } } }, 'mcp.servers.my_crm', /letters, digits and -/);
     refused({ mcp: { servers: { crm: { ...stdio, sandbox: { memory_mb: 1 } } } } }, 'mcp.servers.crm.sandbox.memory_mb', /64/);
     refused({ mcp: { servers: { crm: { ...stdio, shell: true } } } }, 'mcp.servers.crm', /shell/);
+    refused({ mcp: { servers: { crm: { ...stdio, sandbox: { type: 'docker' } } } } }, 'mcp.servers.crm.sandbox.image', /required with type: docker/);
+    refused({ mcp: { servers: { crm: { ...stdio, sandbox: { image: 'mcp/crm:1' } } } } }, 'mcp.servers.crm.sandbox.image', /only with type: docker/);
+    refused({ mcp: { servers: { crm: { ...stdio, sandbox: { type: 'podman' } } } } }, 'mcp.servers.crm.sandbox.type', /process|docker/);
+    refused({ mcp: { docker: { socket: 'docker.sock' } } }, 'mcp.docker.socket', /absolute path/);
     refused({ contexts: { default: { mcp_tools: ['crm__*'] } } }, 'contexts.default.mcp_tools.0', /no server "crm" in mcp\.servers/);
     refused({ contexts: { default: { mcp_tools: ['crm'] } } }, 'contexts.default.mcp_tools.0', /<server>__<tool>/);
     refused({ mcp: { servers: { docs: { transport: 'http', url: 'https://elsewhere.example.net/mcp' } } } }, 'mcp.servers.docs.url', /egress\.allow/);
     refused({ mcp: { servers: { docs: { transport: 'ftp', url: 'x' } } } }, 'mcp.servers.docs.transport', /./);
+    // An HTTP tool named like an MCP tool (<server>__<tool>) could shadow it.
+    const lookup = { name: 'crm__lookup', description: 'Looks a customer up.', url: 'https://crm.example.com/lookup' };
+    refused({ egress: { allow: [{ host: 'crm.example.com' }] }, contexts: { default: { http_tools: [lookup] } } }, 'contexts.default.http_tools.0.name', /must not contain "__"/);
     // A literal secret in a server's env is refused like any secret in the file.
     refused({ mcp: { servers: { crm: { ...stdio, env: { CRM_API_KEY: 'hunter2' } } } } }, 'mcp.servers.crm.env.CRM_API_KEY', /environment/);
   });

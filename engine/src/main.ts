@@ -1,4 +1,5 @@
 // Composition root: load config, build the graph, start, stop on signals. No logic of its own.
+import { dirname, join } from 'node:path';
 import {
   AuthFailureLimiter,
   BindPolicyError,
@@ -33,6 +34,9 @@ import { ProviderRegistry } from './providers/registry.ts';
 import { buildTelephony } from './telephony/build-telephony.ts';
 import { TestCalls } from './telephony/test-call-session.ts';
 import { testCallRoute } from './control/routes/test-call-route.ts';
+import { simulationRoutes } from './control/routes/simulation-route.ts';
+import { Simulator } from './telephony/simulation/simulator.ts';
+import { synthesiseWhole } from './pipeline/synthesise-whole.ts';
 import { HostResolver } from './egress/host-resolver.ts';
 import { HttpTools } from './tools/http/http-tools.ts';
 import { McpServers } from './tools/mcp/mcp-servers.ts';
@@ -42,6 +46,8 @@ import { startChecksInBackground } from './doctor/start-checks.ts';
 import type { ConversationFactory } from './call/index.ts';
 
 const VERSION = '0.1.0';
+/** Longest synthesis of one of the simulated caller's turns. */
+const SYNTHESIS_TIMEOUT_MS = 30_000;
 
 /** Settings that are read once at start, so a reload reports them as needing a restart. */
 const RESTART_KEYS = {
@@ -160,7 +166,8 @@ async function main(): Promise<void> {
   if (demo) log.info('demo mode: ARI is the built-in test Asterisk started by npm start; set ARI_PASSWORD to use your own');
   // Browser test calls from the admin UI: accepted once telephony (below) is up.
   let testCalls: TestCalls | null = null;
-  const routes = [...ops.routes(), testCallRoute({ calls: () => testCalls, log })];
+  let simulator: Simulator | null = null;
+  const routes = [...ops.routes(), testCallRoute({ calls: () => testCalls, log }), simulationRoutes({ simulator: () => simulator, log })];
   routes.push(mcpRoutes({ test: (id) => mcp.test(id), log }));
   const control = buildControlServer({ log, guard, readiness, version: VERSION, routes, providerHealth, demo });
   await control.listen({ host: healthHost, port: config.control.port });
@@ -219,6 +226,7 @@ async function main(): Promise<void> {
     request.media.once('close', untrack);
     return build(request);
   };
+  conversations.prepare = build.prepare;
   // Greetings are synthesised ahead so the first audio plays at once. Until that works (e.g. the local AI server
   // is still starting) /ready says 'providers' and we retry.
   // A greeting with {{variables}} is warmed as it sounds when the pre-call lookup falls back to its defaults (the
@@ -263,7 +271,7 @@ async function main(): Promise<void> {
   telephony.ari?.on('connected', () => readiness.set('ari', true));
   telephony.ari?.on('disconnected', () => readiness.set('ari', false));
   ops.attachRegistry(telephony.registry);
-  testCalls = new TestCalls({
+  const testCallDeps = {
     conversations,
     admission: ops.admission,
     store: callStore,
@@ -272,6 +280,16 @@ async function main(): Promise<void> {
     pacer: media.pacer,
     stream: { resamplerQuality: config.media.resampler_quality, jitterMinDelayMs: config.media.jitter.min_delay_ms, jitterMaxDelayMs: config.media.jitter.max_delay_ms, maxQueueSeconds: config.media.max_queue_seconds },
     log,
+  };
+  testCalls = new TestCalls(testCallDeps);
+  // The call simulator's caller speaks with the context's own TTS, in the scenario's caller voice.
+  simulator = new Simulator({
+    ...testCallDeps,
+    scenarioDir: join(dirname(configPath()), 'scenarios'),
+    speak: (name, text, voice, rate) => {
+      const context = ops.config.current().config.contexts[name] as ContextConfig;
+      return synthesiseWhole(providers.forContext(name, context).tts, text, voice, rate, AbortSignal.timeout(SYNTHESIS_TIMEOUT_MS));
+    },
   });
   telephony.start();
   // What `npm run doctor` would say about Asterisk, media addresses, the local AI server and the data directory.

@@ -20,6 +20,7 @@ import type { RouteContext } from './routes/context.ts';
 import { engineRoutes } from './routes/engine-routes.ts';
 import { mcpRoutes } from './routes/mcp-routes.ts';
 import { testCallRoutes } from './routes/test-call-routes.ts';
+import { simulatorRoutes } from './routes/simulator-routes.ts';
 import { defaultAllowedHosts, type AdminSettings } from './settings.ts';
 import type { AdminDatabase } from './store/admin-database.ts';
 import { AuditLog } from './store/audit-log.ts';
@@ -69,6 +70,7 @@ export async function buildAdminServer(settings: AdminSettings, db: AdminDatabas
       await scope.register(sessionRoutes(ctx));
       await scope.register(engineRoutes(ctx));
       await scope.register(testCallRoutes(ctx));
+      await scope.register(simulatorRoutes(ctx));
       await scope.register(configRoutes(ctx));
       await scope.register(mcpRoutes(ctx));
       await scope.register(adminRoutes(ctx));

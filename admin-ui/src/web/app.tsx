@@ -14,6 +14,7 @@ import { HistoryPage } from './pages/history.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { LogsPage } from './pages/logs.tsx';
 import { PasswordPage } from './pages/password.tsx';
+import { SimulatorPage } from './pages/simulator.tsx';
 import { TestCallPage } from './pages/test-call.tsx';
 import { TokensPage } from './pages/tokens.tsx';
 import { UsersPage } from './pages/users.tsx';
@@ -24,6 +25,7 @@ const NAV: Array<{ to: string; label: string; scope: string }> = [
   { to: '/', label: 'Dashboard', scope: 'calls:read' },
   { to: '/calls', label: 'Calls', scope: 'calls:read' },
   { to: '/test-call', label: 'Test call', scope: 'calls:test' },
+  { to: '/simulator', label: 'Simulator', scope: 'calls:test' },
   { to: '/config', label: 'Configuration', scope: 'config:read' },
   { to: '/containers', label: 'Containers', scope: 'containers:read' },
   { to: '/users', label: 'Users', scope: 'admin' },
@@ -39,6 +41,7 @@ function Page(props: { me: Me; path: string; can: (scope: string) => boolean; on
   if (path === '/calls' && can('calls:read')) return <HistoryPage />;
   if ((params = match('/calls/:id', path)) && can('calls:read')) return <CallPage key={params.id} id={params.id!} canHangUp={can('calls:write')} />;
   if (path === '/test-call' && can('calls:test')) return <TestCallPage />;
+  if (path === '/simulator' && can('calls:test')) return <SimulatorPage />;
   if (path === '/config' && can('config:read')) return <ConfigPage canWrite={can('config:write')} />;
   if (path === '/containers' && can('containers:read')) return <ContainersPage canReadLogs={can('logs:read')} />;
   if ((params = match('/containers/:id/logs', path)) && can('logs:read')) return <LogsPage key={params.id} id={params.id!} />;

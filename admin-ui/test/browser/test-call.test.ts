@@ -2,14 +2,18 @@
 // needs none) trusting only signed requests, the admin UI, and Chromium whose microphone is a real spoken
 // Asterisk prompt. The operator starts a test call, talks over the agent's greeting (barge-in: the page drops
 // its queued audio), hears the answer, sees the transcript and latency, and the call record shows a test call.
-// Who may open the call's socket is checked at the API level, on the admin UI and on the engine.
+// Who may open the call's socket is checked at the API level, on the admin UI and on the engine. The call
+// simulator rides on the same services: the page runs a shipped scenario (config/scenarios) and an edited one
+// with a wrong expectation, and its routes refuse who may not run one.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, startService, type ServiceProcess } from '@ai-agent/common/testing';
+import { signRequest } from '@ai-agent/common';
+import { textReport, type ScenarioResult } from '@ai-agent/common/simulation';
+import { REPO_ROOT, freePort, startService, type ServiceProcess } from '@ai-agent/common/testing';
 import type { Browser } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { NEW_PASSWORD, adminSession, startAdmin, type AdminProcess } from '../api/admin-process.ts';
@@ -76,7 +80,7 @@ function upgradeStatus(url: string, opts: { protocols?: string[]; headers?: Reco
 
 const cookieHeader = (client: Client): string => [...client.cookies].map(([name, c]) => `${name}=${c.value}`).join('; ');
 
-describe('browser test call (softphone)', { skip: skip ?? false, timeout: 150_000 }, () => {
+describe('browser test call (softphone)', { skip: skip ?? false, timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'admin-test-call-'));
   let localAi: ServiceProcess;
   let engine: ServiceProcess;
@@ -86,6 +90,13 @@ describe('browser test call (softphone)', { skip: skip ?? false, timeout: 150_00
   let browser: Browser;
   let v: Visitor;
   let callId: string;
+  /** A request to the engine signed as the admin UI (the engine trusts nothing else here). */
+  const engineRequest = async (method: 'GET' | 'POST', path: string, json?: unknown): Promise<{ status: number; body: Record<string, unknown> & { error?: string; key?: string } }> => {
+    const body = json === undefined ? undefined : JSON.stringify(json);
+    const headers = { ...(body ? { 'content-type': 'application/json' } : {}), ...signRequest('admin-ui', SERVICE_SECRET, { method, path, body }) };
+    const res = await fetch(`http://127.0.0.1:${controlPort}${path}`, { method, headers, body });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
 
   before(async () => {
     // The services start while the web app builds (a blocking child process): the file's time is mostly theirs.
@@ -96,6 +107,8 @@ describe('browser test call (softphone)', { skip: skip ?? false, timeout: 150_00
     buildWebApp();
     const mic = microphoneWav(dir);
     writeFileSync(configPath, engineConfig(dir, { control: controlPort, localAi: await localAiPort }));
+    // The simulator's scenarios: the shipped ones, in config/scenarios next to the engine config.
+    cpSync(join(REPO_ROOT, 'config/scenarios'), join(dir, 'scenarios'), { recursive: true });
     // Loopback is not trusted: the engine takes the admin UI's signature (or the token) only.
     engine = startService('engine/src/main.ts', { AI_AGENT_CONFIG: configPath, HEALTH_TRUST_LOOPBACK: 'false', SERVICE_SECRET_ADMIN_UI: SERVICE_SECRET });
     admin = await startAdmin({ AI_AGENT_CONFIG: configPath, ADMIN_ENGINE_URL: `http://127.0.0.1:${controlPort}`, SERVICE_SECRET_ADMIN_UI: SERVICE_SECRET });
@@ -209,5 +222,80 @@ describe('browser test call (softphone)', { skip: skip ?? false, timeout: 150_00
     const engineUrl = `ws://127.0.0.1:${controlPort}/test-calls?context=default&by=intruder`;
     assert.equal(await upgradeStatus(engineUrl), 401, 'unsigned, at the engine');
     assert.equal(await upgradeStatus(engineUrl, { headers: { origin: 'http://evil.example' } }), 403, 'a browser page, at the engine');
+  });
+
+  // The call simulator rides on the same engine: a scenario runs as a simulated call on its test-call path.
+  it('the simulator page runs a shipped scenario and shows its report', async () => {
+    await v.page.getByRole('link', { name: 'Simulator' }).click();
+    const select = v.page.getByRole('combobox', { name: /^Scenario/ });
+    await select
+      .locator('option[value="default-talk-to-a-person.yaml"]')
+      .waitFor({ state: 'attached', timeout: 10_000 })
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}\nthe page showed: ${await v.page.locator('main').innerText()}`);
+      });
+    await select.selectOption('default-talk-to-a-person.yaml');
+    await v.page.getByRole('button', { name: 'Run' }).click();
+    await v.page.getByTestId('simulation-step').waitFor({ timeout: 10_000 });
+    const report = v.page.getByTestId('simulation-report');
+    await report.waitFor({ timeout: 60_000 });
+    const text = await report.innerText();
+    assert.equal(await report.getAttribute('data-passed'), 'true', text);
+    assert.match(text, /PASS\s*Asks for a person, is transferred/);
+    assert.match(text, /transfer\(\{"target":"operator"\}\)/, 'the tool call, as expected');
+    assert.match(text, /turn 1\s+i want to talk to a person/i, 'what the engine heard');
+    assert.match(text, /\d+ ms/, 'latency per turn');
+    const record = report.getByRole('link', { name: /^[0-9a-f-]{36}$/ });
+    const simulatedCall = await record.innerText();
+    await v.screenshot('33-simulator-report');
+    await record.click();
+    await v.page.getByText('test call (simulator, admin)').first().waitFor({ timeout: 10_000 });
+    assert.deepEqual(v.problems, [], 'console errors or CSP violations');
+    const audit = JSON.stringify((await session.request('/api/audit')).json);
+    assert.ok(audit.includes('simulation.run') && audit.includes('default-talk-to-a-person.yaml'), 'the audit log names the run');
+    assert.ok(simulatedCall, 'the report linked the call record');
+  });
+
+  it('the simulator page: an edited scenario with a wrong expectation fails with a readable diff; one run at a time', async () => {
+    const wrong = ['name: The greeting is checked against the wrong words', 'context: sales', 'greeting: { contains: Welcome to Acme }', 'turns:', '  - say: Goodbye.'].join('\n');
+    await v.page.getByRole('link', { name: 'Simulator' }).click();
+    const textbox = v.page.getByRole('textbox', { name: /^Scenario text/ });
+    // The file's text first (the list loads), then the edit.
+    await v.page.waitForFunction(() => /name:/.test((globalThis as unknown as { document: { querySelector(s: string): { value: string } | null } }).document.querySelector('textarea')?.value ?? ''));
+    await textbox.fill(wrong);
+    await v.page.getByRole('button', { name: 'Run' }).click();
+    await v.page.getByTestId('simulation-step').waitFor({ timeout: 10_000 });
+    const busy = await engineRequest('POST', '/simulations', { file: 'default-opening-hours.yaml', by: 'admin' });
+    assert.equal(busy.status, 409, 'one run at a time per engine');
+    assert.match(String(busy.body.error), /already running .*The greeting is checked against the wrong words/);
+    const report = v.page.getByTestId('simulation-report');
+    await report.waitFor({ timeout: 40_000 });
+    assert.equal(await report.getAttribute('data-passed'), 'false');
+    const failed = report.locator('tr.check-fail');
+    assert.equal(await failed.count(), 1, await report.innerText());
+    const row = await failed.innerText();
+    assert.match(row, /greeting\s+reply contains "Welcome to Acme"\s+- expected: a reply containing "Welcome to Acme"\s+\+ actual: "Sales, how can I help\?"/, row);
+    await v.screenshot('34-simulator-diff');
+    assert.deepEqual(v.problems, [], 'console errors or CSP violations');
+    // The same run as the engine reports it, in `npm run simulate`'s words.
+    const run = await engineRequest('GET', `/simulations/${await report.getAttribute('data-run-id')}`);
+    const text = textReport({ passed: 0, failed: 1, scenarios: [run.body.result as ScenarioResult] });
+    assert.match(text, /✗ greeting: reply contains "Welcome to Acme"\n\s+- expected: a reply containing "Welcome to Acme"\n\s+\+ actual: {3}"Sales, how can I help\?"/, text);
+  });
+
+  it('the simulator routes: refused unsigned, from a browser and without calls:test; invalid scenarios name their key', async () => {
+    const engine = `http://127.0.0.1:${controlPort}`;
+    const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ file: 'default-opening-hours.yaml', by: 'intruder' }) };
+    assert.equal((await fetch(`${engine}/simulations`, post)).status, 401, 'unsigned, at the engine (loopback not trusted)');
+    assert.equal((await fetch(`${engine}/simulations/scenarios`)).status, 401);
+    assert.equal((await fetch(`${engine}/simulations`, { ...post, headers: { ...post.headers, origin: 'http://evil.example' } })).status, 403, 'a browser page');
+    const viewerToken = (await session.send('POST', '/api/tokens', { name: 'sim-reader', scopes: ['calls:read'] })).json.token as string;
+    const asViewer = await fetch(`http://127.0.0.1:${admin.port}/api/simulations/scenarios`, { headers: { authorization: `Bearer ${viewerToken}` } });
+    assert.equal(asViewer.status, 403, 'a token without calls:test');
+    const invalid = await session.send('POST', '/api/simulations', { text: 'name: x\nturns: []' });
+    assert.deepEqual([invalid.status, invalid.json.key], [400, 'turns'], 'the key of the invalid scenario, through the admin UI');
+    const traversal = await engineRequest('POST', '/simulations', { file: '../ai-agent.yaml', by: 'admin' });
+    assert.deepEqual([traversal.status, traversal.body.key], [400, 'file'], 'no path outside the scenario directory');
+    assert.equal((await session.send('POST', '/api/simulations', { file: '../ai-agent.yaml' })).status, 400);
   });
 });

@@ -4,13 +4,12 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { CALL_OUTCOMES } from '../call/outcomes.ts';
 import { ConfigError } from '../config/errors.ts';
 import { loadYamlConfig, parseYaml, validateConfig } from '../config/load.ts';
 
-/** How a call can end, as the engine records it (engine/src/call/call-record.ts, `CallOutcome`). */
-export const CALL_OUTCOMES = [
-  'completed', 'caller_hangup', 'transferred', 'no_input', 'max_duration', 'rejected_busy', 'provider_failure', 'drained', 'error',
-] as const;
+/** A scenario file's name in config/scenarios: a bare name (no path, no traversal) ending .yaml or .yml. */
+export const SCENARIO_FILE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}\\.ya?ml$';
 
 const isRegExp = (source: string): boolean => {
   try {

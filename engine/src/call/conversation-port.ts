@@ -37,4 +37,20 @@ export interface ConversationRequest {
   dtmfFromMedia: boolean;
 }
 
-export type ConversationFactory = (request: ConversationRequest) => ConversationPort;
+/** What is known of a call before its media is set up. */
+export interface PrepareRequest {
+  info: CallInfo;
+  control: CallControl;
+  log: Logger;
+}
+
+export interface ConversationFactory {
+  (request: ConversationRequest): ConversationPort;
+  /**
+   * The call was admitted and its media is being set up: its conversation may get ready meanwhile (a
+   * speech-to-speech agent opens and configures its vendor session, so the greeting pays no handshake). The
+   * conversation created for the call takes what was prepared; the returned release frees it for a call that
+   * ends before then (and does nothing after).
+   */
+  prepare?(request: PrepareRequest): () => void;
+}

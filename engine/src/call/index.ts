@@ -10,6 +10,7 @@ export type {
   ConversationPort,
   ConversationRequest,
   ConversationState,
+  PrepareRequest,
 } from './conversation-port.ts';
 export { FRAME_MS, PIPELINE_FRAME_SAMPLES, PIPELINE_SAMPLE_RATE } from './media-format.ts';
 export type {

@@ -67,6 +67,13 @@ export interface FlushResult {
 
 export interface MediaStreamEvents {
   frame: [frame: InboundFrame];
+  /**
+   * Each received packet's audio, decoded at the wire's rate, in arrival order: ahead of the jitter buffer's
+   * playout delay, also when it comes too late for playout (a lost one is not concealed, a duplicate comes
+   * twice). For a consumer that buffers for itself, such as a speech-to-speech vendor. Read it during the
+   * listener call (the array is reused), without changing it.
+   */
+  packet: [samples: Int16Array];
   dtmf: [digit: string];
   /** A mark was reached in playback (`reached`), or dropped unplayed by a flush or close (`!reached`). */
   mark: [id: string, reached: boolean];

@@ -3,8 +3,12 @@ import type { AgentProvider, AgentSession, TtsChunk, ToolCall } from '../provide
 import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../call/index.ts';
 import { CallConversation, playedOut, type CallHost } from './call-conversation.ts';
 import { heardPrefix } from './heard-text.ts';
+import { wireAudioOf } from '../providers/wire-audio.ts';
+import type { AgentWarmStart, WarmSession } from './agent-warm-start.ts';
+import { AgentPacketFeed } from './agent-packet-feed.ts';
 
 const FRAMES_PER_SECOND = 1000 / FRAME_MS;
+const NO_PCM = new Int16Array(0); // the pipeline PCM a session taking the wire's own audio does not read
 const SAMPLES_PER_MS = PIPELINE_SAMPLE_RATE / 1000;
 /** Longest wait for the agent to start a reply it was asked to say (farewell) before going on without it. */
 const SAY_START_FRAMES = 5 * FRAMES_PER_SECOND;
@@ -14,6 +18,8 @@ const CALLER_TURN_FRAMES = 10 * FRAMES_PER_SECOND;
 export interface AgentConversationOptions extends CallHost {
   agent: AgentProvider;
   log: Logger;
+  /** The session opened for this call while its media was set up (its prompts already personalised). */
+  warm?: AgentWarmStart;
 }
 
 /** One stretch of agent audio (a vendor reply), from its first chunk until it has played or was cut. */
@@ -49,26 +55,40 @@ export class AgentConversation extends CallConversation<{ turns: number; bargeIn
   private toolQueue: Promise<void> = Promise.resolve();
   /** Frames left during which reported caller speech holds off the no-input watchdog. */
   private callerTurnFrames = 0;
+  /** Set when the session takes the wire's own audio: it hears the caller's packets as they arrive. */
+  private feed: AgentPacketFeed | null = null;
 
   constructor(options: AgentConversationOptions) {
     super(options, options.log.child({ callId: options.call.id, agent: options.agent.name }), { turns: 0, bargeIns: 0, toolCalls: 0, noInputPrompts: 0 });
     this.opts = options;
   }
 
-  /** Connects the agent (which greets at once); resolves when the session is up or the failure was handled. */
+  /**
+   * Takes the session opened ahead, or connects the agent; the agent greets at once. Resolves when the session
+   * is up or the failure was handled.
+   */
   async start(): Promise<void> {
     const { variables } = this.host;
-    if (variables && !(await this.personalise(variables))) return;
+    const { warm } = this.opts;
+    if (!warm && variables && !(await this.personalise(variables))) return;
     if (!this.attachMedia()) return;
-    this.machine.to(this.prompts.greeting ? 'greeting' : 'listening');
     let session: AgentSession;
+    let taken: WarmSession | null = null;
     try {
-      session = await this.opts.agent.connect({
+      taken = warm ? await warm.take(this.callAbort.signal) : null;
+      if (this.closed) {
+        taken?.session?.close();
+        return;
+      }
+      if (taken) this.prompts = taken.prompts;
+      this.machine.to(this.prompts.greeting ? 'greeting' : 'listening');
+      session = taken?.session ?? await this.opts.agent.connect({
         instructions: this.prompts.system,
         greeting: this.prompts.greeting,
         voice: this.ctx.voice,
         language: this.ctx.language,
         tools: this.tools.toolbox.schemas,
+        wire: wireAudioOf(this.opts.media.wireFormat),
         signal: this.callAbort.signal,
       });
     } catch (err) {
@@ -80,13 +100,14 @@ export class AgentConversation extends CallConversation<{ turns: number; bargeIn
       return;
     }
     this.session = session;
-    session.on('audio', this.onAudio);
-    session.on('replyDone', this.onReplyDone);
-    session.on('transcript', this.onTranscript);
-    session.on('callerSpeech', this.onCallerSpeech);
-    session.on('toolCall', this.onToolCall);
-    session.on('error', this.onSessionError);
-    session.on('close', this.onSessionClose);
+    if (session.wireAudio) {
+      this.feed = new AgentPacketFeed((wire) => this.session?.writeAudio(NO_PCM, wire));
+      this.opts.media.on('packet', this.onPacket);
+    }
+    session.on('audio', this.onAudio).on('replyDone', this.onReplyDone).on('transcript', this.onTranscript);
+    session.on('callerSpeech', this.onCallerSpeech).on('toolCall', this.onToolCall).on('error', this.onSessionError).on('close', this.onSessionClose);
+    // A session opened ahead was configured without the greeting (nobody listened yet): it is asked for now.
+    if (taken?.session && this.prompts.greeting) session.say(this.prompts.greeting);
   }
 
   protected release(): void {
@@ -95,6 +116,7 @@ export class AgentConversation extends CallConversation<{ turns: number; bargeIn
     this.pendingSay = null;
     const session = this.session;
     this.session = null;
+    this.opts.media.off('packet', this.onPacket);
     if (session) {
       session.off('audio', this.onAudio).off('replyDone', this.onReplyDone).off('transcript', this.onTranscript);
       session.off('callerSpeech', this.onCallerSpeech).off('toolCall', this.onToolCall).off('error', this.onSessionError).off('close', this.onSessionClose);
@@ -107,7 +129,8 @@ export class AgentConversation extends CallConversation<{ turns: number; bargeIn
   protected readonly onFrame = (frame: InboundFrame): void => {
     if (this.closed) return;
     // The session reads the frame synchronously (the array is refilled on the next tick).
-    this.session?.writeAudio(frame.samples);
+    if (this.feed && frame.wireSamples) this.feed.tick(frame.wireSamples.length);
+    else this.session?.writeAudio(frame.samples, frame.wireSamples);
     const watchdogs = this.watchdogs;
     watchdogs.countFrame();
     if (watchdogs.atMaxDuration) {
@@ -118,6 +141,10 @@ export class AgentConversation extends CallConversation<{ turns: number; bargeIn
     watchdogs.flushIdleDigits();
     if (this.callerTurnFrames > 0) this.callerTurnFrames--;
     else if (this.machine.is('listening') && this.session && !watchdogs.collectingDigits) watchdogs.countSilence();
+  };
+
+  private readonly onPacket = (samples: Int16Array): void => {
+    if (!this.closed) this.feed?.packet(samples);
   };
 
   protected interruptForDigit(): void {

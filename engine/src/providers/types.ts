@@ -196,7 +196,12 @@ export interface AgentSessionEvents {
 
 export interface AgentSession {
   /**
-   * Caller audio, 16 kHz (a 20 ms frame), and `wire` the same frame at `AgentConnectOptions.wire`'s rate when
+   * The session sends the call's own wire audio (G.711 passed through): `writeAudio`'s `wire` alone is used,
+   * so the caller's packets may be written as they arrive, of any length.
+   */
+  readonly wireAudio: boolean;
+  /**
+   * Caller audio, 16 kHz (a 20 ms frame), and `wire` the same audio at `AgentConnectOptions.wire`'s rate when
    * that was given. Both are read synchronously, so the caller may reuse the arrays.
    */
   writeAudio(pcm: Int16Array, wire?: Int16Array): void;

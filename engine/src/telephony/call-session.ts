@@ -93,6 +93,8 @@ export class CallSession implements CallControl, ManagedSession {
   private bridgeId: string | null = null;
   private conversation: ConversationPort | null = null;
   private releaseAdmission: (() => void) | null = null;
+  /** Frees what the conversation prepared while the media was set up, if the call ends before it starts. */
+  private releasePrepared: (() => void) | null = null;
   private outcome: CallOutcome | null = null;
   private hangupCause: string | undefined;
   private ended: Promise<void> | null = null;
@@ -169,6 +171,8 @@ export class CallSession implements CallControl, ManagedSession {
         return;
       }
       this.releaseAdmission = decision.release;
+      // From here the conversation may get ready (open its agent's session) while the media path is set up.
+      this.releasePrepared = this.deps.conversations.prepare?.({ info: this.info, control: this, log: this.log }) ?? null;
 
       this.state.to('connecting_media');
       const bridge = await this.ari.bridges.create({ type: 'mixing', bridgeId: randomUUID(), name: `ai-${this.id}` });
@@ -340,6 +344,8 @@ export class CallSession implements CallControl, ManagedSession {
     this.state.to('ending');
     this.wakeMediaWait?.();
     this.conversation?.close();
+    this.releasePrepared?.();
+    this.releasePrepared = null;
     const ari = this.ariIfConnected;
     await this.leg?.close(ari);
     if (ari && this.bridgeId) await settledWithin(ari.bridges.destroy({ bridgeId: this.bridgeId }));

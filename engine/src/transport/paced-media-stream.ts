@@ -244,6 +244,7 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
       this.reject('empty_payload');
       return;
     }
+    if (this.listenerCount('packet') > 0) this.emit('packet', this.inDecode.subarray(0, n));
     this.jitter.push(seq, timestamp, this.inDecode, n);
   }
 

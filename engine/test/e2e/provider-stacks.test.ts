@@ -155,8 +155,9 @@ describe('one engine, a provider stack per context', { timeout: 120_000 }, () =>
     assert.ok(record);
     const rt = realtime.realtime.sessions.at(-1)!;
 
-    // The session the engine opened: the context's prompt, the provider's voice, the hangup tool, 24 kHz PCM.
+    // The session the engine opened: the context's prompt, the provider's voice, the hangup tool, the call's µ-law.
     assert.equal(rt.config.audio?.output?.voice, 'marin');
+    assert.deepEqual([rt.config.audio?.input?.format, rt.config.audio?.output?.format], [{ type: 'audio/pcmu' }, { type: 'audio/pcmu' }]);
     assert.deepEqual(rt.config.tools?.map((t) => ('name' in t ? t.name : '')), ['hangup']);
     assert.ok(report.firstAgentAudioMs !== null && report.firstAgentAudioMs < 5000, 'the greeting was not heard');
     // Caller speech reached the stand-in (its VAD heard both utterances).
@@ -204,8 +205,11 @@ describe('one engine, a provider stack per context', { timeout: 120_000 }, () =>
     const report = await call.done;
     const [record] = await finishedCalls(sut.control, 1);
     const dg = deepgram.agent.sessions.at(-1)!;
-    assert.deepEqual(dg.settings?.audio.input, { encoding: 'linear16', sample_rate: 24000 });
-    assert.equal(dg.settings?.agent.greeting, 'Hello from the voice agent.');
+    // The call's µ-law as it is (the configured 24 kHz is for linear calls); the session was opened while the
+    // media was set up, so the greeting is asked for once the caller can hear it, not in Settings.
+    assert.deepEqual(dg.settings?.audio.input, { encoding: 'mulaw', sample_rate: 8000 });
+    assert.equal(dg.settings?.agent.greeting, undefined);
+    assert.equal(dg.received.find((m) => m.type === 'InjectAgentMessage')?.message, 'Hello from the voice agent.');
     assert.ok(report.firstAgentAudioMs !== null, 'the greeting was not heard');
     assert.equal(report.endedBy, 'engine-hangup', JSON.stringify(report.transcript));
     assert.equal(record?.outcome, 'completed');

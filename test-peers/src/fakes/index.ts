@@ -41,6 +41,7 @@ export type {
   AgentFunctionCall,
   AgentReply,
   AgentReplyRequest,
+  AgentListen,
   AgentScript,
   AgentSessionFault,
   AgentSessionHandle,

@@ -19,7 +19,7 @@ export interface TestCallRouteDeps {
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const CONTEXT_NAME = '^[A-Za-z0-9_.-]{1,64}$';
 /** The admin UI's actor names: user names and `token:<name>`. */
-const ACTOR = '^[A-Za-z0-9 _.:@-]{1,80}$';
+export const ACTOR = '^[A-Za-z0-9 _.:@-]{1,80}$';
 
 /**
  * `GET /test-calls?context=<name>&by=<actor>` upgraded to a WebSocket: a test call from the admin UI's

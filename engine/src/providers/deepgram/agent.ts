@@ -2,8 +2,7 @@ import { EventEmitter } from 'node:events';
 import { DeepgramClient, DeepgramEnvironment, type agent } from '@deepgram/sdk';
 import type { Logger, ProvidersConfig } from '@ai-agent/common';
 import type { AgentConnectOptions, AgentProvider, AgentSession, AgentSessionEvents } from '../types.ts';
-import { PIPELINE_SAMPLE_RATE } from '../../call/index.ts';
-import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from '../shared/audio-bridge.ts';
+import { agentAudioFor, MAX_SEND_BACKLOG_MS, sendBacklogError, type AgentAudio } from '../shared/audio-bridge.ts';
 import { connectError, withConnectDeadline } from '../shared/connect.ts';
 
 export type DeepgramAgentConfig = Extract<ProvidersConfig[string], { type: 'deepgram_agent' }>;
@@ -22,8 +21,8 @@ export interface DeepgramAgentDeps {
 
 /**
  * Deepgram Voice Agent through the official SDK's agent socket. The agent listens (its own VAD and turn
- * taking), thinks and speaks; we stream linear16 both ways at the configured rate and run its client-side
- * function calls. What it cannot do: truncate its context to what the caller heard (the API has no such
+ * taking), thinks and speaks; we stream linear16 both ways at the configured rate (or the call's own G.711
+ * at 8 kHz, `mulaw`/`alaw`, when that is its wire format) and run its client-side function calls. What it cannot do: truncate its context to what the caller heard (the API has no such
  * message), so after a barge-in it still believes the whole interrupted reply was said.
  */
 export class DeepgramVoiceAgent implements AgentProvider {
@@ -43,20 +42,22 @@ export class DeepgramVoiceAgent implements AgentProvider {
       reconnectAttempts: 0,
       connectionTimeoutInSeconds: config.connect_timeout_ms / 1000,
     } as Parameters<DeepgramClient['agent']['v1']['connect']>[0]);
-    const session = new DeepgramAgentSession(socket, config.sample_rate, this.deps.log.child({ provider: this.name }));
+    const audio = agentAudioFor(options.wire, config.sample_rate);
+    const session = new DeepgramAgentSession(socket, audio, this.deps.log.child({ provider: this.name }));
     socket.connect();
-    await withConnectDeadline(session.configure(settings(config, options)), config.connect_timeout_ms, options.signal, () => session.close(), `Deepgram Voice Agent (${this.name})`);
+    await withConnectDeadline(session.configure(settings(config, options, audio)), config.connect_timeout_ms, options.signal, () => session.close(), `Deepgram Voice Agent (${this.name})`);
     return session;
   }
 }
 
-function settings(config: DeepgramAgentConfig, options: AgentConnectOptions): agent.AgentV1Settings {
+function settings(config: DeepgramAgentConfig, options: AgentConnectOptions, audio: AgentAudio): agent.AgentV1Settings {
   const speak = options.voice ? { ...config.speak, provider: { ...config.speak.provider, model: options.voice } } : config.speak;
+  const { encoding, sampleRate } = audio.vendor;
   return {
     type: 'Settings',
     audio: {
-      input: { encoding: 'linear16', sample_rate: config.sample_rate },
-      output: { encoding: 'linear16', sample_rate: config.sample_rate, container: 'none' },
+      input: { encoding, sample_rate: sampleRate },
+      output: { encoding, sample_rate: sampleRate, container: 'none' },
     },
     agent: {
       // The stages are passed as configured (the API's own shape); the schema checked their outline.
@@ -75,8 +76,7 @@ function settings(config: DeepgramAgentConfig, options: AgentConnectOptions): ag
 }
 
 class DeepgramAgentSession extends EventEmitter<AgentSessionEvents> implements AgentSession {
-  private readonly audio: AgentAudioBridge;
-  /** `MAX_SEND_BACKLOG_MS` of caller audio as sent (linear16 at the vendor rate). */
+  /** `MAX_SEND_BACKLOG_MS` of caller audio as sent. */
   private readonly maxSendBacklogBytes: number;
   /** Messages are handled strictly in arrival order: binary audio arrives as Blobs, read asynchronously. */
   private chain: Promise<void> = Promise.resolve();
@@ -88,10 +88,9 @@ class DeepgramAgentSession extends EventEmitter<AgentSessionEvents> implements A
   private closing = false;
   private ended = false;
 
-  constructor(private readonly socket: AgentSocket, sampleRate: number, private readonly log: Logger) {
+  constructor(private readonly socket: AgentSocket, private readonly audio: AgentAudio, private readonly log: Logger) {
     super();
-    this.audio = new AgentAudioBridge(sampleRate);
-    this.maxSendBacklogBytes = (MAX_SEND_BACKLOG_MS / 1000) * sampleRate * 2;
+    this.maxSendBacklogBytes = MAX_SEND_BACKLOG_MS / audio.msOf(1);
     socket.on('message', this.onMessage);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -110,7 +109,11 @@ class DeepgramAgentSession extends EventEmitter<AgentSessionEvents> implements A
     });
   }
 
-  writeAudio(pcm: Int16Array): void {
+  get wireAudio(): boolean {
+    return this.audio.passthrough;
+  }
+
+  writeAudio(pcm: Int16Array, wire?: Int16Array): void {
     if (!this.open) return;
     const backlog = this.socket.socket.bufferedAmount;
     if (backlog > this.maxSendBacklogBytes) {
@@ -119,7 +122,7 @@ class DeepgramAgentSession extends EventEmitter<AgentSessionEvents> implements A
       this.close();
       return;
     }
-    this.socket.sendMedia(this.audio.toVendor(pcm));
+    this.socket.sendMedia(this.audio.toVendor(pcm, wire));
   }
 
   /** The API cannot truncate the agent's context; all we can do is stop playing what is still arriving. */
@@ -171,7 +174,7 @@ class DeepgramAgentSession extends EventEmitter<AgentSessionEvents> implements A
 
   private onAudio(bytes: Uint8Array): void {
     if (this.closing || this.muted || bytes.byteLength < 2) return;
-    this.emit('audio', { pcm: this.audio.fromVendor(bytes), sampleRate: PIPELINE_SAMPLE_RATE });
+    this.emit('audio', this.audio.fromVendor(bytes));
   }
 
   private onJson(message: ServerMessage): void {

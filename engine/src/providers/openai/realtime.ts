@@ -1,19 +1,18 @@
 import { EventEmitter } from 'node:events';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
-import type { RealtimeServerEvent, RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
+import type { RealtimeAudioFormats, RealtimeServerEvent, RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
 import type { Logger, ProvidersConfig } from '@ai-agent/common';
 import type { AgentConnectOptions, AgentProvider, AgentSession, AgentSessionEvents, ToolCall } from '../types.ts';
-import { PIPELINE_SAMPLE_RATE } from '../../call/index.ts';
-import { AgentAudioBridge, MAX_SEND_BACKLOG_MS, sendBacklogError } from '../shared/audio-bridge.ts';
+import { agentAudioFor, MAX_SEND_BACKLOG_MS, sendBacklogError, type AgentAudio } from '../shared/audio-bridge.ts';
 import { connectError, withConnectDeadline } from '../shared/connect.ts';
 
 export type OpenAiRealtimeConfig = Extract<ProvidersConfig[string], { type: 'openai_realtime' }>;
 
-/** The Realtime API's `audio/pcm` format: PCM16 at 24 kHz, both ways. */
-const VENDOR_RATE = 24000;
-/** `MAX_SEND_BACKLOG_MS` of caller audio as sent: base64 of PCM16 (the JSON around it is not counted). */
-const MAX_SEND_BACKLOG_BYTES = (((MAX_SEND_BACKLOG_MS / 1000) * VENDOR_RATE * 2) / 3) * 4;
+/** The Realtime API's `audio/pcm` format: PCM16 at 24 kHz (its only rate). */
+const PCM_RATE = 24000;
+/** The API's names of the formats it takes both ways: `audio/pcm` at 24 kHz, or G.711 at 8 kHz (no rate field). */
+const FORMATS = { linear16: 'audio/pcm', mulaw: 'audio/pcmu', alaw: 'audio/pcma' } as const;
 
 export interface OpenAiRealtimeDeps {
   apiKey: string;
@@ -24,7 +23,8 @@ export interface OpenAiRealtimeDeps {
 
 /**
  * OpenAI Realtime through the official SDK's WebSocket client (`OpenAIRealtimeWS`, GA event names). Server VAD
- * detects the caller's turns and barge-ins; the SDK always dials wss://, whatever the base URL's scheme.
+ * detects the caller's turns and barge-ins; the SDK always dials wss://, whatever the base URL's scheme. Audio
+ * is 24 kHz PCM both ways, or the call's own G.711 (`audio/pcmu`, `audio/pcma`) when that is its wire format.
  */
 export class OpenAiRealtimeAgent implements AgentProvider {
   private readonly client: OpenAI;
@@ -39,26 +39,28 @@ export class OpenAiRealtimeAgent implements AgentProvider {
       { model: config.model, options: { handshakeTimeout: config.connect_timeout_ms, ...(this.deps.ca ? { ca: this.deps.ca } : {}) } },
       this.client,
     );
-    const session = new OpenAiRealtimeSession(rt, this.deps.log.child({ provider: this.name }));
-    const ready = session.configure(sessionRequest(config, options));
+    const audio = agentAudioFor(options.wire, PCM_RATE);
+    const session = new OpenAiRealtimeSession(rt, audio, this.deps.log.child({ provider: this.name }));
+    const ready = session.configure(sessionRequest(config, options, audio));
     await withConnectDeadline(ready, config.connect_timeout_ms, options.signal, () => session.close(), `OpenAI Realtime (${this.name})`);
     if (options.greeting) session.say(options.greeting);
     return session;
   }
 }
 
-function sessionRequest(config: OpenAiRealtimeConfig, options: AgentConnectOptions): RealtimeSessionCreateRequest {
+function sessionRequest(config: OpenAiRealtimeConfig, options: AgentConnectOptions, audio: AgentAudio): RealtimeSessionCreateRequest {
+  const format: RealtimeAudioFormats = audio.vendor.encoding === 'linear16' ? { type: FORMATS.linear16, rate: PCM_RATE } : { type: FORMATS[audio.vendor.encoding] };
   return {
     type: 'realtime',
     instructions: options.instructions,
     output_modalities: ['audio'],
     audio: {
       input: {
-        format: { type: 'audio/pcm', rate: VENDOR_RATE },
+        format,
         turn_detection: { type: 'server_vad', silence_duration_ms: config.silence_duration_ms, create_response: true, interrupt_response: true },
         ...(config.input_transcription_model ? { transcription: { model: config.input_transcription_model, language: options.language.slice(0, 2) } } : {}),
       },
-      output: { format: { type: 'audio/pcm', rate: VENDOR_RATE }, voice: options.voice ?? config.voice },
+      output: { format, voice: options.voice ?? config.voice },
     },
     tools: options.tools.map((t) => ({ type: 'function' as const, name: t.name, description: t.description, parameters: t.parameters })),
     tool_choice: 'auto',
@@ -69,7 +71,6 @@ function sessionRequest(config: OpenAiRealtimeConfig, options: AgentConnectOptio
 const RECOVERABLE = new Set(['response_cancel_not_active', 'conversation_already_has_active_response', 'item_truncate_invalid_item_id']);
 
 class OpenAiRealtimeSession extends EventEmitter<AgentSessionEvents> implements AgentSession {
-  private readonly audio = new AgentAudioBridge(VENDOR_RATE);
   /** The assistant item whose audio is arriving, how much of it (ms), and its transcript so far. */
   private item: { id: string; ms: number; text: string } | null = null;
   /** Items cut by a barge-in: late deltas of theirs are dropped. */
@@ -83,8 +84,12 @@ class OpenAiRealtimeSession extends EventEmitter<AgentSessionEvents> implements 
   private closing = false;
   private ended = false;
 
-  constructor(private readonly rt: OpenAIRealtimeWS, private readonly log: Logger) {
+  /** `MAX_SEND_BACKLOG_MS` of caller audio as sent: base64 of it (the JSON around it is not counted). */
+  private readonly maxSendBacklogBytes: number;
+
+  constructor(private readonly rt: OpenAIRealtimeWS, private readonly audio: AgentAudio, private readonly log: Logger) {
     super();
+    this.maxSendBacklogBytes = ((MAX_SEND_BACKLOG_MS / audio.msOf(1)) / 3) * 4;
     rt.on('event', this.onEvent);
     rt.on('error', this.onError);
     rt.socket.on('close', this.onClose);
@@ -100,13 +105,17 @@ class OpenAiRealtimeSession extends EventEmitter<AgentSessionEvents> implements 
     });
   }
 
-  writeAudio(pcm: Int16Array): void {
+  get wireAudio(): boolean {
+    return this.audio.passthrough;
+  }
+
+  writeAudio(pcm: Int16Array, wire?: Int16Array): void {
     if (!this.open) return;
-    if (this.rt.socket.bufferedAmount > MAX_SEND_BACKLOG_BYTES) {
+    if (this.rt.socket.bufferedAmount > this.maxSendBacklogBytes) {
       this.stalled();
       return;
     }
-    this.rt.send({ type: 'input_audio_buffer.append', audio: this.audio.toVendor(pcm).toString('base64') });
+    this.rt.send({ type: 'input_audio_buffer.append', audio: this.audio.toVendor(pcm, wire).toString('base64') });
   }
 
   truncate(heardMs: number): void {
@@ -192,7 +201,7 @@ class OpenAiRealtimeSession extends EventEmitter<AgentSessionEvents> implements 
         if (this.item?.id !== event.item_id) this.item = { id: event.item_id, ms: 0, text: '' };
         const bytes = Buffer.from(event.delta, 'base64');
         this.item.ms += this.audio.msOf(bytes.length);
-        this.emit('audio', { pcm: this.audio.fromVendor(bytes), sampleRate: PIPELINE_SAMPLE_RATE });
+        this.emit('audio', this.audio.fromVendor(bytes));
         return;
       }
       case 'response.output_audio_transcript.delta':
@@ -221,9 +230,15 @@ class OpenAiRealtimeSession extends EventEmitter<AgentSessionEvents> implements 
     }
   };
 
-  private readonly onError = (err: Error & { error?: { type?: string; code?: string | null; message?: string } }): void => {
+  private readonly onError = (err: Error & { error?: { type?: string; code?: string | null; message?: string; param?: string | null } }): void => {
     if (this.closing) return;
     const apiError = err.error;
+    if (this.configured && apiError?.type === 'invalid_request_error') {
+      // Nothing but the session.update is pending: the API refused our settings, so the session cannot start.
+      this.configured(new Error(`OpenAI Realtime refused the session settings (${apiError.param ?? apiError.code ?? 'unknown'}): ${apiError.message ?? ''}`));
+      this.configured = null;
+      return;
+    }
     if (apiError && (apiError.type === 'invalid_request_error' || RECOVERABLE.has(apiError.code ?? ''))) {
       // An event the API refused: the session goes on. Races (a cancel after the response ended) are expected.
       const expected = RECOVERABLE.has(apiError.code ?? '');

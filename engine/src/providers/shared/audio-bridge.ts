@@ -17,6 +17,8 @@ export function sendBacklogError(label: string, bufferedBytes: number): Error {
 export interface AgentAudio {
   /** The encoding and rate the vendor is told it gets and gives. */
   readonly vendor: WireAudio;
+  /** The vendor gets the wire's own audio: `toVendor`'s `wire` alone is used. */
+  readonly passthrough: boolean;
   /**
    * One caller frame (16 kHz `pcm`, and `wire` the same 20 ms at the wire's rate when the call has it) as the
    * vendor's bytes, in a Buffer of its own: the socket may hold it after this returns, the frames are reused.
@@ -45,6 +47,7 @@ export function agentAudioFor(wire: WireAudio | undefined, pcmRate: number): Age
  */
 class PcmBridge implements AgentAudio {
   readonly vendor: WireAudio;
+  readonly passthrough = false;
   private readonly up: Resampler | null;
   private readonly down: Resampler | null;
 
@@ -88,6 +91,7 @@ const G711_RATE = 8000;
  */
 class G711Passthrough implements AgentAudio {
   readonly vendor: WireAudio;
+  readonly passthrough = true;
   private readonly encode: typeof encodeUlaw;
   private readonly decode: typeof decodeUlaw;
   /** Only for a frame that comes without its wire samples: pipeline PCM brought down to 8 kHz. */

@@ -1,10 +1,14 @@
 // AgentConversation on a real RTP media stream (the caller plays Asterisk's side over loopback UDP), with the
-// real OpenAI Realtime adapter and SDK against the local Realtime stand-in: failures, DTMF, no input, tools.
+// real OpenAI Realtime adapter and SDK against the local Realtime stand-in: failures, DTMF, no input, tools,
+// and warm start (the session opened through the conversation factory before the call has media).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { contextSchema, providerInstanceSchema } from '@ai-agent/common';
-import { startOpenAiFake, waitUntil, type OpenAiFake } from '@ai-agent/test-peers';
+import { mulawEncode } from '@ai-agent/common/audio';
+import { startOpenAiFake, tone, waitUntil, type OpenAiFake } from '@ai-agent/test-peers';
 import { AgentConversation } from '../../../src/pipeline/agent-conversation.ts';
+import { conversationFactory, type ConversationFactoryDeps } from '../../../src/pipeline/conversation-factory.ts';
+import type { ProviderRegistry } from '../../../src/providers/registry.ts';
 import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/openai/realtime.ts';
 import type { CallOutcome } from '../../../src/call/index.ts';
 import { RtpMediaServer } from '../../../src/transport/rtp/rtp-server.ts';
@@ -98,6 +102,60 @@ describe('AgentConversation (OpenAI Realtime stand-in, RTP media)', () => {
     await call.close();
     await waitUntil(() => rt.closed);
     call.conv.close(); // idempotent
+  });
+
+  it('warm start: prepare() opens and configures the session before the call has media; the call takes it and greets on it', async () => {
+    fake.realtime.responses.push({ text: 'Welcome to the line.', audio: { ms: 300 } });
+    const agent = new OpenAiRealtimeAgent('rt', config, { apiKey: KEY, log, ca: fake.ca });
+    const context = contextSchema.parse({ greeting: 'Welcome to the line.', tools: ['hangup'], provider: { type: 'agent', agent: 'rt' } });
+    const factory = conversationFactory({
+      providers: { agentForContext: () => agent } as unknown as ProviderRegistry,
+      contextFor: () => context,
+    } as unknown as ConversationFactoryDeps);
+    const control = new RecordingControl();
+    const info = { id: 'warm-call', context: 'default', transport: 'rtp' as const, codec: 'ulaw' };
+    const opened = fake.realtime.sessions.length;
+    const release = factory.prepare!({ info, control, log });
+    const handle = await waitUntil(() => (fake.realtime.sessions[opened]?.configuredAt ? fake.realtime.sessions[opened] : undefined));
+    assert.deepEqual(handle.config.audio?.input?.format, { type: 'audio/pcmu' }, 'set up for the call\'s µ-law');
+    assert.deepEqual(handle.config.tools?.map((t) => ('name' in t ? t.name : '')), ['hangup']);
+    assert.ok(!handle.received.some((e) => e.type === 'response.create'), 'no greeting before anyone listens');
+
+    // Only now does the call get its media.
+    const server = new RtpMediaServer({ log, portMin: 0, portMax: 0 });
+    const media = await server.allocate(info.id, 'ulaw');
+    const caller = new RtpCaller();
+    media.setRemote('127.0.0.1', await caller.bind());
+    control.media = media;
+    const sink = new RecordingSink();
+    const conv = factory({ info, media, control, record: sink, log, dtmfFromMedia: true });
+    cleanups.push(() => {
+      conv.close();
+      media.close('test end');
+      server.close();
+      caller.close();
+    });
+    caller.start(media.port);
+    await conv.start();
+    await waitUntil(() => sink.turns.some((t) => t.speaker === 'agent' && t.text === 'Welcome to the line.'), 8000);
+    assert.ok(caller.audibleAt.length > 0, 'the caller heard the greeting');
+    assert.equal(fake.realtime.sessions.length, opened + 1, 'no second session');
+    // The caller's µ-law reaches the vendor as it left the caller, packet by packet.
+    const speech = tone({ hz: 300, ms: 400, rate: 8000, amplitude: 0.3 });
+    const samples = new Int16Array(speech.buffer, speech.byteOffset, speech.length / 2);
+    await caller.say(samples);
+    const bytes = Buffer.from(mulawEncode(samples));
+    await waitUntil(() => Buffer.concat(handle.inputAudio).includes(bytes));
+    release(); // taken: nothing to release
+    assert.equal(handle.closed, false);
+    conv.close();
+    await waitUntil(() => handle.closed);
+
+    // A call that ends before its conversation is made releases the session opened for it.
+    const releaseUnused = factory.prepare!({ info: { ...info, id: 'gone-call' }, control, log });
+    const unused = await waitUntil(() => (fake.realtime.sessions[opened + 1]?.configuredAt ? fake.realtime.sessions[opened + 1] : undefined));
+    releaseUnused();
+    await waitUntil(() => unused.closed);
   });
 
   it('no input: the agent is asked to reprompt, then says the farewell and hangs up', async () => {

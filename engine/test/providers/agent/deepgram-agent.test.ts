@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, providerInstanceSchema } from '@ai-agent/common';
-import { startDeepgramFake, waitUntil, type DeepgramFake } from '@ai-agent/test-peers';
+import { mulawDecode, mulawEncode } from '@ai-agent/common/audio';
+import { startDeepgramFake, tone, waitUntil, type DeepgramFake } from '@ai-agent/test-peers';
 import { DeepgramVoiceAgent, type DeepgramAgentConfig } from '../../../src/providers/deepgram/agent.ts';
 import type { AgentConnectOptions, AgentSession, ToolCall } from '../../../src/providers/types.ts';
 
@@ -16,11 +17,12 @@ function options(overrides: Partial<AgentConnectOptions> = {}): AgentConnectOpti
   return { instructions: 'You are a test agent.', greeting: '', language: 'en-US', tools: TOOLS, signal: new AbortController().signal, ...overrides };
 }
 
-function record(session: AgentSession) {
-  const seen = { audioSamples: 0, transcripts: [] as Array<[string, string]>, callerSpeech: 0, replyDone: 0, tools: [] as ToolCall[], errors: [] as Error[], closed: false };
+function record(session: AgentSession, rate = 16000) {
+  const seen = { audioSamples: 0, audio: [] as Int16Array[], transcripts: [] as Array<[string, string]>, callerSpeech: 0, replyDone: 0, tools: [] as ToolCall[], errors: [] as Error[], closed: false };
   session.on('audio', (c) => {
-    assert.equal(c.sampleRate, 16000);
+    assert.equal(c.sampleRate, rate);
     seen.audioSamples += c.pcm.length;
+    seen.audio.push(c.pcm);
   });
   session.on('transcript', (speaker, text) => seen.transcripts.push([speaker, text]));
   session.on('callerSpeech', () => seen.callerSpeech++);
@@ -70,6 +72,28 @@ describe('Deepgram Voice Agent adapter', () => {
       session.close();
     }
     await waitUntil(() => seen.closed);
+  });
+
+  it('on a µ-law wire: mulaw 8000 both ways, the caller\'s bytes reach the agent as they were and its bytes come back as sent', async () => {
+    const speech = tone({ hz: 300, ms: 400, rate: 8000, amplitude: 0.5 });
+    const wireBytes = Buffer.from(mulawEncode(new Int16Array(speech.buffer, speech.byteOffset, speech.length / 2)));
+    const session = await agentFor({ sample_rate: 24000 }).connect(options({ greeting: 'Hi there.', wire: { encoding: 'mulaw', sampleRate: 8000 } }));
+    const seen = record(session, 8000);
+    try {
+      const handle = fake.agent.sessions.at(-1)!;
+      assert.deepEqual(handle.settings!.audio.input, { encoding: 'mulaw', sample_rate: 8000 });
+      assert.deepEqual(handle.settings!.audio.output, { encoding: 'mulaw', sample_rate: 8000, container: 'none' });
+      await waitUntil(() => seen.replyDone === 1);
+      const greeting = Buffer.concat(handle.agentAudio);
+      assert.equal(greeting.length, 'Hi there.'.length * 40 * 8);
+      assert.ok(Buffer.from(mulawEncode(Int16Array.from(seen.audio.flatMap((c) => [...c])))).equals(greeting), 'its µ-law comes back as 8 kHz samples that encode to the same bytes');
+      // The 16 kHz pipeline frame is silence: only the wire's own samples carry the tone.
+      for (let i = 0; i < wireBytes.length; i += 160) session.writeAudio(FRAME, mulawDecode(wireBytes.subarray(i, i + 160)));
+      await waitUntil(() => handle.audioBytes === wireBytes.length);
+      assert.ok(Buffer.concat(handle.audio).equals(wireBytes), 'the agent got the wire\'s µ-law bytes unchanged');
+    } finally {
+      session.close();
+    }
   });
 
   it('caller turn → UserStartedSpeaking, both transcripts, a function call whose result is sent back', async () => {

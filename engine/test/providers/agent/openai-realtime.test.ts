@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, providerInstanceSchema } from '@ai-agent/common';
+import { mulawDecode, mulawEncode } from '@ai-agent/common/audio';
 import { startOpenAiFake, tone, waitUntil, type OpenAiFake } from '@ai-agent/test-peers';
 import { OpenAiRealtimeAgent, type OpenAiRealtimeConfig } from '../../../src/providers/openai/realtime.ts';
 import type { AgentConnectOptions, AgentSession, ToolCall } from '../../../src/providers/types.ts';
@@ -18,7 +19,7 @@ function options(overrides: Partial<AgentConnectOptions> = {}): AgentConnectOpti
 }
 
 /** What a session reported, in order. */
-function record(session: AgentSession) {
+function record(session: AgentSession, rate = 16000) {
   const seen = {
     audioSamples: 0,
     chunks: 0,
@@ -30,7 +31,7 @@ function record(session: AgentSession) {
     closed: false,
   };
   session.on('audio', (c) => {
-    assert.equal(c.sampleRate, 16000);
+    assert.equal(c.sampleRate, rate);
     seen.audioSamples += c.pcm.length;
     seen.chunks++;
   });
@@ -109,6 +110,39 @@ describe('OpenAI Realtime agent adapter', () => {
     } finally {
       session.close();
     }
+  });
+
+  it('on a µ-law wire: audio/pcmu both ways, the caller\'s bytes reach the API as they were and its bytes come back as sent', async () => {
+    // Speech for the stand-in's VAD, then silence to end the turn: µ-law bytes as the wire carries them.
+    const speech = tone({ hz: 300, ms: 600, rate: 8000, amplitude: 0.5 });
+    const pcm8k = new Int16Array(speech.buffer, speech.byteOffset, speech.length / 2);
+    const wireBytes = Buffer.from(mulawEncode(Int16Array.from([...pcm8k, ...new Int16Array(8 * 800)])));
+    fake.realtime.responses.push({ text: 'Understood.', audio: { ms: 400 } });
+    const session = await agent.connect(options({ wire: { encoding: 'mulaw', sampleRate: 8000 } }));
+    const heard: Int16Array[] = [];
+    session.on('audio', (c) => heard.push(c.pcm));
+    const seen = record(session, 8000);
+    try {
+      const handle = fake.realtime.sessions.at(-1)!;
+      assert.deepEqual(handle.config.audio?.input?.format, { type: 'audio/pcmu' });
+      assert.deepEqual(handle.config.audio?.output?.format, { type: 'audio/pcmu' });
+      // The transport hands each 20 ms twice: 16 kHz pipeline PCM (silence here: it must not be what is sent) and
+      // the wire's own samples.
+      const pipeline = new Int16Array(320);
+      for (let i = 0; i < wireBytes.length; i += 160) session.writeAudio(pipeline, mulawDecode(wireBytes.subarray(i, i + 160)));
+      await waitUntil(() => seen.replyDone === 1);
+      assert.ok(Buffer.concat(handle.inputAudio).equals(wireBytes), 'the API got the wire\'s µ-law bytes unchanged');
+      const sent = Buffer.concat(handle.sent.flatMap((e) => (e.type === 'response.output_audio.delta' ? [Buffer.from(e.delta, 'base64')] : [])));
+      assert.equal(sent.length, 400 * 8);
+      const back = Int16Array.from(heard.flatMap((c) => [...c]));
+      assert.ok(Buffer.from(mulawEncode(back)).equals(sent), 'its µ-law comes back as 8 kHz samples that encode to the same bytes');
+    } finally {
+      session.close();
+    }
+    // A wire the API does not take as it is (16 kHz linear here) goes as 24 kHz PCM.
+    const linear = await agent.connect(options({ wire: { encoding: 'linear16', sampleRate: 16000 } }));
+    linear.close();
+    assert.deepEqual(fake.realtime.sessions.at(-1)!.config.audio?.input?.format, { type: 'audio/pcm', rate: 24000 });
   });
 
   it('truncate() sends the heard milliseconds of the item being played, and late audio of it is dropped', async () => {

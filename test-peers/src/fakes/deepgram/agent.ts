@@ -1,10 +1,11 @@
 // One Deepgram Voice Agent session (/v1/agent/converse): Welcome, Settings → SettingsApplied, greeting,
-// user turns clocked by the audio received, scripted replies with client-side function calls, spoken
-// audio as binary frames, barge-in, InjectAgentMessage / InjectUserMessage, KeepAlive, Error.
+// user turns clocked by the audio received (or found in it by an energy VAD), scripted replies with client-side
+// function calls, spoken audio as binary frames, barge-in, InjectAgentMessage / InjectUserMessage, KeepAlive, Error.
+// Size: one vendor session's documented message protocol; splitting it would scatter one state machine.
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { agent } from '@deepgram/sdk';
-import { bytesPerSample, chunkAudio, encodePcm16, renderPcm16, type AudioSource, type Encoding } from '../audio.ts';
+import { bytesPerSample, chunkAudio, decodeToPcm16, encodePcm16, EnergyVad, renderPcm16, type AudioSource, type Encoding } from '../audio.ts';
 import { AudioTimeline } from '../audio-timeline.ts';
 import { dropConnection } from '../fake-server.ts';
 import { fakeId, pause, stallUntil, type Pace, type ScriptQueue, type StatusFault, type StreamFault } from '../script.ts';
@@ -23,9 +24,21 @@ export type AgentSessionFault =
   | { kind: 'close'; atMs: number; code: number; reason: string }
   | { kind: 'error'; atMs: number; code: string; description: string };
 
+/**
+ * Turns found in the audio itself, as the agent's own listening does: speech onset → UserStartedSpeaking,
+ * `silenceMs` of silence after it → the user turn, heard as the next of `heard` (the last one repeats).
+ */
+export interface AgentListen {
+  heard: string[];
+  silenceMs: number;
+  /** RMS (fraction of full scale) above which a 20 ms window counts as speech (default 0.02). */
+  rmsThreshold?: number;
+}
+
 export interface AgentScript {
   reject?: StatusFault;
   utterances?: AgentUtterance[];
+  listen?: AgentListen;
   fault?: AgentSessionFault;
 }
 
@@ -67,12 +80,21 @@ export interface AgentSessionHandle {
   /** JSON messages from the client in arrival order. */
   readonly received: Array<{ type: string } & Record<string, unknown>>;
   readonly sent: ServerMessage[];
+  /** Date.now() when each of `sent` went out. */
+  readonly sentAt: number[];
   settings: agent.AgentV1Settings | undefined;
   /** User audio bytes received after Settings (audio before Settings is counted separately and ignored). */
   audioBytes: number;
+  /** That user audio as received, one entry per binary message. */
+  readonly audio: Buffer[];
   audioBytesBeforeSettings: number;
-  /** Agent audio bytes sent. */
+  /** Date.now() when the first Settings was applied. */
+  settingsAppliedAt: number | undefined;
+  /** Agent audio bytes sent, and those bytes, one entry per binary message. */
   audioBytesSent: number;
+  readonly agentAudio: Buffer[];
+  /** Date.now() when each of `agentAudio` went out. */
+  readonly agentAudioAt: number[];
   closed: boolean;
   send(message: ServerMessage): void;
   drop(): void;
@@ -99,6 +121,10 @@ export class AgentSession {
   #speaking: AbortController | undefined;
   #speechDone: Promise<void> = Promise.resolve();
   #stalled = false;
+  /** The energy VAD of `script.listen` (built at Settings, for the input format) and the speech in progress. */
+  #vad: EnergyVad | undefined;
+  #speech: { silenceMs: number } | undefined;
+  #heardTurns = 0;
 
   constructor(ws: WebSocket, script: AgentScript, replies: ScriptQueue<AgentReply, AgentReplyRequest>, idleTimeoutMs: number) {
     this.#ws = ws;
@@ -107,10 +133,15 @@ export class AgentSession {
     this.handle = {
       received: [],
       sent: [],
+      sentAt: [],
       settings: undefined,
       audioBytes: 0,
+      audio: [],
       audioBytesBeforeSettings: 0,
+      settingsAppliedAt: undefined,
       audioBytesSent: 0,
+      agentAudio: [],
+      agentAudioAt: [],
       closed: false,
       send: (m) => this.#send(m),
       drop: () => dropConnection(ws),
@@ -134,6 +165,7 @@ export class AgentSession {
   #send(message: ServerMessage): void {
     if (this.#stalled || this.#ws.readyState !== this.#ws.OPEN) return;
     this.handle.sent.push(message);
+    this.handle.sentAt.push(Date.now());
     this.#ws.send(JSON.stringify(message));
   }
 
@@ -154,7 +186,9 @@ export class AgentSession {
         return;
       }
       this.handle.audioBytes += data.length;
+      this.handle.audio.push(Buffer.from(data));
       this.#timeline.advance(this.#timeline.nowMs + data.length / ((this.#input.rate * bytesPerSample(this.#input.encoding)) / 1000));
+      if (this.#vad) this.#vad.feed(decodeToPcm16(data, this.#input.encoding), (_endMs, isSpeech) => this.#listenWindow(isSpeech));
       return;
     }
     let message: { type?: unknown } & Record<string, unknown>;
@@ -208,9 +242,11 @@ export class AgentSession {
     };
     const first = !this.handle.settings;
     this.handle.settings = settings;
+    this.handle.settingsAppliedAt ??= Date.now();
     this.#send({ type: 'SettingsApplied' });
     if (!first) return;
     (this.#script.utterances ?? []).forEach((u) => this.#scheduleUtterance(u));
+    if (this.#script.listen) this.#vad = new EnergyVad(this.#input.rate, this.#script.listen.rmsThreshold);
     if (this.#script.fault) this.#scheduleFault(this.#script.fault);
     if (settings.agent.greeting) void this.#say(settings.agent.greeting, {});
   }
@@ -223,6 +259,22 @@ export class AgentSession {
       this.#speaking?.abort();
     });
     this.#timeline.at(u.atMs + duration, 0, () => this.#startUserTurn(u.text));
+  }
+
+  #listenWindow(isSpeech: boolean): void {
+    const listen = this.#script.listen!;
+    if (!this.#speech) {
+      if (!isSpeech) return;
+      this.#speech = { silenceMs: 0 };
+      this.#send({ type: 'UserStartedSpeaking' });
+      this.#speaking?.abort();
+      return;
+    }
+    this.#speech.silenceMs = isSpeech ? 0 : this.#speech.silenceMs + 20;
+    if (this.#speech.silenceMs < listen.silenceMs) return;
+    this.#speech = undefined;
+    const heard = listen.heard[Math.min(this.#heardTurns++, listen.heard.length - 1)] ?? '';
+    this.#startUserTurn(heard);
   }
 
   #scheduleFault(fault: AgentSessionFault): void {
@@ -299,6 +351,8 @@ export class AgentSession {
           if (signal.aborted || this.#ws.readyState !== this.#ws.OPEN || this.#stalled) break;
           this.#ws.send(frame);
           this.handle.audioBytesSent += frame.length;
+          this.handle.agentAudio.push(frame);
+          this.handle.agentAudioAt.push(Date.now());
           sent += 1;
         }
       }

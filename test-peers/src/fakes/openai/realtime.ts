@@ -80,6 +80,24 @@ function formatOf(format: RealtimeAudioFormats | undefined): { encoding: Encodin
   return FORMATS[format?.type ?? 'audio/pcm'] ?? FORMATS['audio/pcm']!;
 }
 
+/**
+ * Why a session.update's audio format is refused, as the API documents the formats: `audio/pcm` with an
+ * optional `rate` of 24000, `audio/pcmu` and `audio/pcma` with `type` alone (G.711 is 8 kHz by definition).
+ */
+function formatError(format: unknown, param: string): { code: string; message: string; param: string } | undefined {
+  if (format === undefined) return undefined;
+  if (!format || typeof format !== 'object') return { code: 'invalid_type', message: `Invalid type for '${param}': expected an object.`, param };
+  const { type, ...rest } = format as Record<string, unknown>;
+  if (typeof type !== 'string' || !(type in FORMATS)) {
+    return { code: 'invalid_value', message: `Invalid value: '${String(type)}'. Supported values are: 'audio/pcm', 'audio/pcmu', and 'audio/pcma'.`, param: `${param}.type` };
+  }
+  for (const [key, value] of Object.entries(rest)) {
+    if (key !== 'rate' || type !== 'audio/pcm') return { code: 'unknown_parameter', message: `Unknown parameter: '${param}.${key}'.`, param: `${param}.${key}` };
+    if (value !== 24000) return { code: 'invalid_value', message: `Invalid '${param}.rate': only 24000 is supported.`, param: `${param}.rate` };
+  }
+  return undefined;
+}
+
 function defaultSession(model: string): RealtimeSessionCreateRequest {
   return {
     type: 'realtime',
@@ -121,7 +139,13 @@ export class RealtimeSessionHandle {
   /** Client events in arrival order; `input_audio_buffer.append` audio is replaced by its size. */
   readonly received: Array<RealtimeClientEvent | { type: 'input_audio_buffer.append'; bytes: number }> = [];
   readonly sent: RealtimeServerEvent[] = [];
+  /** Date.now() when each of `sent` went out. */
+  readonly sentAt: number[] = [];
   audioBytesReceived = 0;
+  /** The appended input audio as received (decoded from base64), one entry per append. */
+  readonly inputAudio: Buffer[] = [];
+  /** Date.now() when the first session.update was applied. */
+  configuredAt: number | undefined;
   closed = false;
   #session: RealtimeSession;
 
@@ -186,6 +210,7 @@ export class RealtimeSession {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     const full = { event_id: fakeId('event'), ...event } as RealtimeServerEvent;
     this.handle.sent.push(full);
+    this.handle.sentAt.push(Date.now());
     this.#ws.send(JSON.stringify(full));
   }
 
@@ -222,6 +247,7 @@ export class RealtimeSession {
       const bytes = typeof event.audio === 'string' ? Buffer.from(event.audio, 'base64') : Buffer.alloc(0);
       this.handle.received.push({ type: event.type, bytes: bytes.length });
       this.handle.audioBytesReceived += bytes.length;
+      this.handle.inputAudio.push(bytes);
       return this.#append(bytes, event.event_id);
     }
     this.handle.received.push(event);
@@ -282,6 +308,8 @@ export class RealtimeSession {
     }
     const patch = update as Partial<RealtimeSessionCreateRequest>;
     const audio = patch.audio;
+    const refused = formatError(audio?.input?.format, 'session.audio.input.format') ?? formatError(audio?.output?.format, 'session.audio.output.format');
+    if (refused) return this.#error(refused.code, refused.message, eventId, refused.param);
     this.config = {
       ...this.config,
       ...patch,
@@ -291,6 +319,7 @@ export class RealtimeSession {
         output: { ...this.config.audio?.output, ...audio?.output },
       },
     };
+    this.handle.configuredAt ??= Date.now();
     this.emit({ type: 'session.updated', session: this.config });
   }
 

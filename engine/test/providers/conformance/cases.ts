@@ -116,7 +116,10 @@ const TOOLS = [{ name: 'hangup', description: 'End the call.', parameters: { typ
 
 export function llmConformance(subject: () => LlmSubject): void {
   it('declares its capabilities', () => {
-    assert.deepEqual(subject().make().capabilities, { streaming: true, toolCalls: true });
+    const { streaming, toolCalls, freeText } = subject().make().capabilities ?? {};
+    assert.deepEqual({ streaming, toolCalls }, { streaming: true, toolCalls: true });
+    // A language model (undefined or true), or the local server's rule dialogue once it said so (false).
+    assert.ok(freeText === undefined || typeof freeText === 'boolean');
   });
 
   it('a turn streams the reply text and a tool call with its arguments', async () => {

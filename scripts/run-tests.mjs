@@ -10,7 +10,8 @@
 //   browser): they run two at a time;
 // - PAIRED files are calls in real time that use little CPU (one or two calls, waits on the caller's script) and
 //   whose bounds are seconds, not milliseconds: they run two at a time, beside each other only;
-// - every other file runs alone: load tests, pacing and latency measurements, CPU-bound recognition.
+// - every other file runs alone: load tests, pacing and latency measurements, CPU-bound recognition (the
+//   browser test call too: its caller is heard through Chromium's audio path and the local recogniser).
 // Within a lane the longest files start first (LONGEST_FIRST), so the lane does not end on one long file.
 // The summary adds the lanes up, printed once as the runner prints it.
 import { readdirSync, statSync } from 'node:fs';
@@ -59,7 +60,6 @@ const SHARED = [
   'engine/test/pipeline/text-and-providers.test.ts',
   'engine/test/providers/agent/config.test.ts',
   'engine/test/providers/keyless-local-llm.test.ts',
-  'engine/test/providers/local-ai-wire.test.ts',
   'engine/test/providers/vendor-requests.test.ts',
   'engine/test/store/postgres-store.test.ts',
   'engine/test/store/sqlite-store.test.ts',
@@ -79,7 +79,6 @@ const SHARED = [
 /** Real-time call tests light enough to share the machine with one another. */
 const PAIRED = [
   'admin-ui/test/browser/live-call.test.ts',
-  'admin-ui/test/browser/test-call.test.ts',
   'engine/test/control/drain.test.ts',
   'engine/test/e2e/dialplan-audiosocket.test.ts',
   'engine/test/e2e/drain.test.ts',
@@ -97,6 +96,8 @@ const PAIRED = [
   'engine/test/providers/conformance/conformance.test.ts',
   'engine/test/providers/fallback-chains.test.ts',
   'engine/test/providers/local-ai-connection.test.ts',
+  'engine/test/telephony/call-session.test.ts',
+  'engine/test/telephony/stasis-app.test.ts',
   'engine/test/telephony/warm-transfer.test.ts',
   'local-ai-server/test/dialogue.test.ts',
   'local-ai-server/test/server-security.test.ts',

@@ -32,6 +32,8 @@ describe('engine config', () => {
     { name: 'wrong type', yaml: `${GOOD}control:\n  port: "abc"\n`, key: 'control.port', reason: /expected number/i },
     { name: 'out of range', yaml: `${GOOD}control:\n  port: 70000\n`, key: 'control.port', reason: /65535/ },
     { name: 'unknown key (typo)', yaml: `${GOOD}logging:\n  levle: info\n`, key: 'logging', reason: /levle/ },
+    // A key's name is quoted in the reason: its line breaks and control characters come out escaped.
+    { name: 'unknown key with a line break in its name', yaml: `${GOOD}"ev\\nil\\u001b": 1\n`, key: '(root)', reason: /"ev\\u000ail\\u001b"/ },
     { name: 'bad enum', yaml: `${GOOD}logging:\n  level: loud\n`, key: 'logging.level', reason: /expected one of/i },
     { name: 'bad app name', yaml: GOOD.replace('app: ai-agent', 'app: "a b"'), key: 'ari.app', reason: /letters/ },
     { name: 'credentials in URL', yaml: GOOD.replace('http://127', 'http://u:pw@127'), key: 'ari.url', reason: /credentials/ },

@@ -216,7 +216,11 @@ describe('local AI providers across lost connections', () => {
     assert.equal(p.llm.capabilities.freeText, false, 'the product\'s server runs its rule dialogue');
     // A server whose hello names a local model (what the product's server says when it runs a GGUF model).
     const model = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    t.after(() => new Promise((r) => model.close(r)));
+    t.after(() => {
+      // The server's close waits for its connections: end them, the pool's included.
+      for (const ws of model.clients) ws.terminate();
+      return new Promise((r) => model.close(r));
+    });
     model.on('connection', (ws) => ws.send(JSON.stringify({ type: 'hello', protocol: 1, capabilities: { stt: [], tts: [], voices: [], llm: 'llama' } })));
     await new Promise((r) => model.once('listening', r));
     const withModel = providers((model.address() as AddressInfo).port);

@@ -1,48 +1,25 @@
 // Worker thread: runs Silero VAD (v5, ONNX) for the calls pinned to it. The main thread sends the windows of
 // many calls in one message; inference for all of them is one batched session.run, so the event loop that
 // carries the calls' media never waits on a neural network.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { CONTEXT_SAMPLES, STATE_SIZE, WINDOW_INPUT, WINDOW_SAMPLES, type VadRequest, type VadResponse } from './silero-protocol.ts';
+import { STATE_SIZE, WINDOW_INPUT, type VadRequest, type VadResponse } from './silero-protocol.ts';
 
 const port = parentPort!;
 const { modelPath, sampleRate } = workerData as { modelPath: string; sampleRate: number };
 const HALF = STATE_SIZE / 2;
-/** Mean square (of ±1 samples) below which a window is quiet: 40 of 32768 rms, about −58 dBFS. */
-const QUIET_MEAN_SQUARE = (40 / 32768) ** 2;
-/** Quiet windows the model runs on before quiet ones are scored without it (256 ms). */
-const SETTLE_WINDOWS = 8;
-/** ... and the probability it gave the last of them must be below this. */
-const SILENT_PROB = 0.05;
-/**
- * Scheduling priority (nice) of this thread. An inference holds a core for a millisecond or more; on a core it
- * shares with the event loop that paces every call's audio, the loop must get the core back the moment its
- * tick is due (at equal priority it waited out the inference: ticks over 2 ms late at 10 calls on one core).
- * Under a saturated host the VAD falls behind first, and its skipped windows are counted.
- */
-const NICE = 10;
 
 interface StreamState {
   /** Recurrent state (2 × 128 floats) between windows. */
   readonly state: Float32Array;
-  /** Consecutive quiet windows up to the last one seen. */
-  quiet: number;
-  /** The model's probability for the last window it ran on. */
-  lastProb: number;
-  /** Index in the pending batch of this stream's window, or -1. */
-  pending: number;
+  /** The segment of the current batch this stream last joined. */
+  segment: number;
 }
 
 const streams = new Map<number, StreamState>();
 const srTensor = new ort.Tensor('int64', BigInt64Array.from([BigInt(sampleRate)]), []);
-/** The windows to run, gathered contiguously (quiet ones are left out), and where their results go. */
-let batchInput = new Float32Array(0);
-let batchState = new Float32Array(0);
-const batchStreams: StreamState[] = [];
-let batchSlots = new Int32Array(0);
-let batchSize = 0;
+let stateBatch = new Float32Array(0);
+let segments = 0;
 
 function post(msg: VadResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -51,105 +28,57 @@ function post(msg: VadResponse, transfer: ArrayBuffer[] = []): void {
 function streamOf(id: number): StreamState {
   let s = streams.get(id);
   if (!s) {
-    s = { state: new Float32Array(STATE_SIZE), quiet: 0, lastProb: 0, pending: -1 };
+    s = { state: new Float32Array(STATE_SIZE), segment: 0 };
     streams.set(id, s);
   }
   return s;
 }
 
-/** Whether a window's new samples (after its context) stay below QUIET_MEAN_SQUARE. */
-function isQuiet(input: Float32Array, offset: number): boolean {
-  let sum = 0;
-  for (let i = offset + CONTEXT_SAMPLES; i < offset + WINDOW_INPUT; i++) sum += input[i] * input[i];
-  return sum < QUIET_MEAN_SQUARE * WINDOW_SAMPLES;
-}
-
-function ensureBatchRoom(n: number): void {
-  if (batchSlots.length >= n) return;
-  batchInput = new Float32Array(n * WINDOW_INPUT);
-  batchState = new Float32Array(n * STATE_SIZE);
-  batchSlots = new Int32Array(n);
-}
-
-/** Runs the gathered windows (no stream twice) as one batch of the [2, B, 128] state layout the model expects. */
-async function infer(session: ort.InferenceSession, probs: Float32Array): Promise<void> {
-  const n = batchSize;
-  if (n === 0) return;
-  batchSize = 0;
+/** Runs windows [from, to), no stream twice, as one batch of the [2, B, 128] state layout the model expects. */
+async function infer(session: ort.InferenceSession, ids: Int32Array, input: Float32Array, probs: Float32Array, from: number, to: number): Promise<void> {
+  const n = to - from;
+  if (stateBatch.length < STATE_SIZE * n) stateBatch = new Float32Array(STATE_SIZE * n);
   const half = n * HALF;
   for (let b = 0; b < n; b++) {
-    const s = batchStreams[b].state;
-    batchState.set(s.subarray(0, HALF), b * HALF);
-    batchState.set(s.subarray(HALF), half + b * HALF);
+    const s = streamOf(ids[from + b]).state;
+    stateBatch.set(s.subarray(0, HALF), b * HALF);
+    stateBatch.set(s.subarray(HALF), half + b * HALF);
   }
   const out = await session.run({
-    input: new ort.Tensor('float32', batchInput.subarray(0, n * WINDOW_INPUT), [n, WINDOW_INPUT]),
-    state: new ort.Tensor('float32', batchState.subarray(0, STATE_SIZE * n), [2, n, HALF]),
+    input: new ort.Tensor('float32', input.subarray(from * WINDOW_INPUT, to * WINDOW_INPUT), [n, WINDOW_INPUT]),
+    state: new ort.Tensor('float32', stateBatch.subarray(0, STATE_SIZE * n), [2, n, HALF]),
     sr: srTensor,
   });
-  const p = out.output.data as Float32Array;
+  probs.set(out.output.data as Float32Array, from);
   const next = out.stateN.data as Float32Array;
   for (let b = 0; b < n; b++) {
-    const s = batchStreams[b];
-    s.state.set(next.subarray(b * HALF, (b + 1) * HALF), 0);
-    s.state.set(next.subarray(half + b * HALF, half + (b + 1) * HALF), HALF);
-    s.lastProb = p[b];
-    s.pending = -1;
-    probs[batchSlots[b]] = p[b];
+    const s = streamOf(ids[from + b]).state;
+    s.set(next.subarray(b * HALF, (b + 1) * HALF), 0);
+    s.set(next.subarray(half + b * HALF, half + (b + 1) * HALF), HALF);
   }
 }
 
-/**
- * Scores the request's windows in order. A window is scored silent without inference when it is quiet, its
- * stream has been quiet for SETTLE_WINDOWS and the model called the last of them silence: on digital silence or
- * a quiet line it would only confirm that (below 0.01), at the cost of a full inference. The stream's state stays as the
- * model left it after those windows. Left to run on digital silence, its state drifts (its norm grows by about
- * one per window) and it heard the next onset up to 400 ms late on Allison prompts; kept, the next voiced window
- * starts from a settled state, and speech decisions stay within a window of the ungated model's otherwise.
- */
 async function run(session: ort.InferenceSession, req: Extract<VadRequest, { type: 'run' }>): Promise<void> {
   const { count, ids, input } = req;
   const probs = new Float32Array(count);
-  ensureBatchRoom(count);
-  let quiet = 0;
+  // A backlog can hold several windows of one stream: each must start from the state the previous one left,
+  // so the batch runs in segments in which no stream repeats.
+  let from = 0;
+  let segment = ++segments;
   for (let b = 0; b < count; b++) {
     const s = streamOf(ids[b]);
-    // A backlog can hold several windows of one stream: each must start from the state (and the judgement) the
-    // previous one left, so the windows gathered so far run first.
-    if (s.pending >= 0) await infer(session, probs);
-    const offset = b * WINDOW_INPUT;
-    if (isQuiet(input, offset)) {
-      if (s.quiet >= SETTLE_WINDOWS && s.lastProb < SILENT_PROB) {
-        probs[b] = 0;
-        quiet++;
-        continue;
-      }
-      s.quiet++;
-    } else {
-      s.quiet = 0;
+    if (s.segment === segment) {
+      await infer(session, ids, input, probs, from, b);
+      from = b;
+      segment = ++segments;
     }
-    const k = batchSize++;
-    batchInput.set(input.subarray(offset, offset + WINDOW_INPUT), k * WINDOW_INPUT);
-    batchStreams[k] = s;
-    batchSlots[k] = b;
-    s.pending = k;
+    s.segment = segment;
   }
-  await infer(session, probs);
-  post({ type: 'result', probs, quiet, ids, input }, [ids.buffer as ArrayBuffer, input.buffer as ArrayBuffer, probs.buffer]);
-}
-
-/** Lowers this thread's priority (Linux: a thread's id is a pid to setpriority); elsewhere it stays as it is. */
-function yieldToMediaLoop(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    setPriority(tid, NICE);
-  } catch {
-    // Not Linux, or no /proc: the default priority.
-  }
+  await infer(session, ids, input, probs, from, count);
+  post({ type: 'result', probs, ids, input }, [ids.buffer as ArrayBuffer, input.buffer as ArrayBuffer, probs.buffer]);
 }
 
 async function main(): Promise<void> {
-  yieldToMediaLoop();
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });

@@ -1,6 +1,6 @@
 // The browser softphone, end to end with real parts: the local AI server, the engine (no Asterisk: a test call
-// needs none) trusting only signed requests, the admin UI, and Chromium whose microphone is a real spoken
-// Asterisk prompt. The operator starts a test call, talks over the agent's greeting (barge-in: the page drops
+// needs none) trusting only signed requests, the admin UI, and Chromium whose microphone is a caller's spoken
+// question. The operator starts a test call, talks over the agent's greeting (barge-in: the page drops
 // its queued audio), hears the answer, sees the transcript and latency, and the call record shows a test call.
 // Who may open the call's socket is checked at the API level, on the admin UI and on the engine. The call
 // simulator rides on the same services: the page runs a shipped scenario (config/scenarios) and an edited one
@@ -20,10 +20,15 @@ import { NEW_PASSWORD, adminSession, startAdmin, type AdminProcess } from '../ap
 import type { Client } from '../api/http-client.ts';
 import { browserUnavailableReason, buildWebApp, launchBrowser, signIn, visitor, type Visitor } from './browser.ts';
 
-const PROMPT = '/usr/share/asterisk/sounds/en_US_f_Allison/vm-advopts.wav';
-/** Words of the prompt ("press 3 for advanced options") the recogniser hears through the browser's audio path. */
-const CALLER_WORDS = /press|option|advanced/i;
-const skip = browserUnavailableReason() ?? (existsSync(PROMPT) ? null : `${PROMPT} is missing (Debian package asterisk-core-sounds-en-wav)`);
+/**
+ * The caller's words, in a wideband voice: a browser is not a phone line. Allison's prompts are 8 kHz, and the
+ * offline recogniser's telephone treatment misheard the first words of one in half the runs through the page's
+ * capture path ("press three" as "frank gehry"); flite's 16 kHz voice is heard the same at every offset.
+ */
+const CALLER_TEXT = 'What are your opening hours please';
+/** Words of the caller's question that the recogniser hears through the browser's audio path. */
+const CALLER_WORDS = /opening|hours/i;
+const skip = browserUnavailableReason() ?? (existsSync('/usr/bin/flite') ? null : 'flite is missing (Debian package flite)');
 const SERVICE_SECRET = 'test-call-service-secret-0123456789abcdef';
 /** Long enough to be talked over: the caller speaks 4 s into the call. */
 const GREETING = 'Thank you for calling Example Company. This is the browser test line, and this greeting goes on for quite a while, so that you can talk over it. How can I help you today?';
@@ -52,13 +57,15 @@ contexts:
 }
 
 /**
- * The caller's microphone: 4 s of silence, Allison's prompt, then silence (played once, not looped). Chromium
- * plays the file from getUserMedia on, before the page's socket is open: the lead keeps the words for the call
- * on a busy host.
+ * The caller's microphone: 4 s of silence, the caller's question, then silence (played once, not looped).
+ * Chromium plays the file from getUserMedia on, before the page's socket is open: the lead keeps the words for
+ * the call on a busy host.
  */
 function microphoneWav(dir: string): string {
+  const spoken = join(dir, 'caller-16k.wav');
   const path = join(dir, 'caller.wav');
-  execFileSync('sox', ['-q', PROMPT, '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', path, 'pad', '4', '30']);
+  execFileSync('flite', ['-voice', 'slt', '-t', CALLER_TEXT, '-o', spoken]);
+  execFileSync('sox', ['-q', spoken, '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', path, 'pad', '4', '30']);
   return path;
 }
 

@@ -78,6 +78,11 @@ export class Pacer {
     if (this.sinks.size === 0) this.stop();
   }
 
+  /** Number of the tick that runs next: a frame sent ahead of it carries its place on the timeline. */
+  get upcomingTick(): number {
+    return this.nextTick;
+  }
+
   /** Milliseconds from now until the next tick is due (for tests that align with the clock). */
   get msUntilNextTick(): number {
     return this.origin + this.nextTick * this.frameMs - this.clock.now();

@@ -16,6 +16,8 @@ interface PlayChunk {
  * The rest of a reply waits here and is fed in as the queue plays down to half of it.
  */
 const MEDIA_WINDOW_SAMPLES = 4 * RATE;
+/** Longest piece fed into the media queue at once (1 s): a long TTS chunk goes in as the window frees up. */
+const MAX_PIECE_SAMPLES = RATE;
 /** Audio of one reply this playout keeps (written, not yet heard): the media queue's default cap (300 s). */
 const MAX_HELD_SAMPLES = 300 * RATE;
 
@@ -109,7 +111,10 @@ export class Playout {
       return this.media.writtenSamples;
     }
     this.heldSamples += samples;
-    seg.chunks.push({ pcm: chunk.pcm, sampleRate: chunk.sampleRate, start: -1, end: -1 });
+    const piece = Math.round(chunk.sampleRate * (MAX_PIECE_SAMPLES / RATE));
+    for (let at = 0; at < chunk.pcm.length; at += piece) {
+      seg.chunks.push({ pcm: chunk.pcm.subarray(at, at + piece), sampleRate: chunk.sampleRate, start: -1, end: -1 });
+    }
     seg.total += samples;
     this.feed();
     return this.media.writtenSamples;
@@ -224,9 +229,13 @@ export class Playout {
     for (const seg of this.segments) {
       for (const c of seg.chunks) {
         if (c.start >= 0) continue;
-        if (this.media.queuedSamples >= MEDIA_WINDOW_SAMPLES) return this.armFeed();
+        const queued = this.media.queuedSamples;
+        const length = (c.pcm.length * RATE) / c.sampleRate;
+        if (queued > 0 && queued + length > MEDIA_WINDOW_SAMPLES) return this.armFeed();
+        // The mark goes where the queue holds about half the window, before the piece that crosses it (the
+        // stream may already have sent a frame of what was written, so "after" could be a piece too late).
+        if (queued + length >= MEDIA_WINDOW_SAMPLES / 2) this.armFeed();
         this.put(c);
-        if (this.media.queuedSamples >= MEDIA_WINDOW_SAMPLES / 2) this.armFeed();
       }
     }
     if (this.finished && this.markId === null) this.placeMark();

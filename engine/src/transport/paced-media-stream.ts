@@ -20,6 +20,12 @@ import {
   type TransportKind,
 } from '../call/index.ts';
 
+/**
+ * Quiet ticks (200 ms) after which a stream ahead of the clock falls back in line: after a barge-in the wire
+ * goes silent at once, and the realigning gap comes later, in the silence.
+ */
+const REALIGN_AFTER_QUIET_TICKS = 10;
+
 /** What to send on a tick with nothing queued. */
 export type IdlePolicy = 'silence' | 'none';
 
@@ -83,6 +89,8 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
   private readonly jitter: JitterBuffer;
   private readonly inNative: Int16Array;
   private readonly inDecode: Int16Array;
+  /** The decoded part of `inDecode` handed to 'packet' listeners. */
+  private packetView: Int16Array = new Int16Array(0);
   private readonly inPipeline: SampleQueue;
   /** Handed to every 'frame' listener and overwritten on the next tick (InboundFrame's ownership rule). */
   private readonly inFrame: ReusedFrame = { samples: new Int16Array(PIPELINE_FRAME_SAMPLES), index: 0, timestampMs: 0, kind: 'silence' };
@@ -90,6 +98,15 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
   private unregister: (() => void) | null = null;
   private lastOutputLevel = 0;
   private sending = false;
+  /**
+   * Frames this stream's timeline runs ahead of the clock (0 or 1). Agent audio that starts while none is
+   * playing goes on the wire at once instead of waiting up to 20 ms for the next tick: the caller hears the
+   * reply sooner. The rest of the talk spurt follows one frame ahead, and after a quiet stretch one tick sends
+   * nothing to fall back in line (a single 40 ms gap in a silence stream; none in the agent's audio).
+   */
+  private lead = 0;
+  /** Ticks with nothing queued since the stream went ahead of the clock. */
+  private quietTicks = 0;
   private utteranceStart = 0;
   private frameIndex = 0;
   private isClosed = false;
@@ -177,6 +194,13 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
       this.counters.outboundOverflowSamples += dropped;
       this.warnings.warn('queue_overflow', { callId: this.id }, 'playback queue full; audio dropped');
     }
+    // Two frames queued at least: the next tick has one too, so going early never opens a gap in a source
+    // that delivers just in time.
+    if (!this.sending && this.lead === 0 && this.unregister && !this.outboundPaused && this.outQueue.length >= 2 * this.outFrameSamples) {
+      this.lead = 1;
+      this.quietTicks = 0;
+      this.sendQueued(this.pacer.upcomingTick);
+    }
     return this.writtenSamples;
   }
 
@@ -244,7 +268,11 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
       this.reject('empty_payload');
       return;
     }
-    if (this.listenerCount('packet') > 0) this.emit('packet', this.inDecode.subarray(0, n));
+    if (this.listenerCount('packet') > 0) {
+      // Packets keep their size for a call: the view is made again only when it changes (no allocation per packet).
+      if (this.packetView.length !== n) this.packetView = this.inDecode.subarray(0, n);
+      this.emit('packet', this.packetView);
+    }
     this.jitter.push(seq, timestamp, this.inDecode, n);
   }
 
@@ -277,17 +305,8 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
   sendTick(tick: number): void {
     this.lastOutputLevel = 0;
     if (this.isClosed || this.outboundPaused) return;
-    const F = this.outFrameSamples;
-    const got = this.outQueue.pull(this.outFrame, F);
-    if (got > 0) {
-      if (got < F) this.outFrame.fill(0, got);
-      this.lastOutputLevel = meanAbs(this.outFrame);
-      this.outCodec.encode(this.outFrame, this.outBytes);
-      // Only a stream that goes quiet between utterances has talk spurts to mark.
-      const start = !this.sending && this.idlePolicy === 'none';
-      this.sending = true;
-      this.sendFrame(this.outBytes, tick, start);
-      this.firePassedMarks();
+    if (this.sendQueued(tick + this.lead)) {
+      this.quietTicks = 0;
       return;
     }
     if (this.sending) {
@@ -295,10 +314,30 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
       this.counters.outboundDrains++;
     }
     if (this.marks.length > 0) this.firePassedMarks();
+    if (this.lead > 0 && (this.idlePolicy === 'none' || ++this.quietTicks >= REALIGN_AFTER_QUIET_TICKS)) {
+      this.lead = 0; // this tick's frame went out early: back in line with the clock
+      return;
+    }
     if (this.idlePolicy === 'silence') {
       this.counters.fillerFramesOut++;
-      this.sendFrame(this.silenceBytes, tick, false);
+      this.sendFrame(this.silenceBytes, tick + this.lead, false);
     }
+  }
+
+  /** Puts the next queued frame on the wire, stamped `tick`; false when nothing is queued. */
+  private sendQueued(tick: number): boolean {
+    const F = this.outFrameSamples;
+    const got = this.outQueue.pull(this.outFrame, F);
+    if (got === 0) return false;
+    if (got < F) this.outFrame.fill(0, got);
+    this.lastOutputLevel = meanAbs(this.outFrame);
+    this.outCodec.encode(this.outFrame, this.outBytes);
+    // Only a stream that goes quiet between utterances has talk spurts to mark.
+    const start = !this.sending && this.idlePolicy === 'none';
+    this.sending = true;
+    this.sendFrame(this.outBytes, tick, start);
+    this.firePassedMarks();
+    return true;
   }
 
   receiveTick(): void {

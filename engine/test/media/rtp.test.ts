@@ -331,3 +331,40 @@ test('rtp: marks fire when playback passes them; DTMF end events are reported on
     asterisk.close();
   }
 });
+
+test('rtp: agent audio starting from silence leaves at once, not on the next tick, and the timeline stays in line', async () => {
+  const stream = await server.allocate('call-at-once', 'ulaw');
+  const asterisk = await AsteriskRtpSide.open();
+  try {
+    stream.setRemote('127.0.0.1', asterisk.port);
+    await until(() => asterisk.received.length >= 5, 2000, 'silence packets');
+    const isSilence = (p: { payload: Buffer }) => p.payload.every((b) => b === 0xff);
+    const tone = new Int16Array(16000 / 10).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 500 * i) / 16000)));
+    const waits: number[] = [];
+    for (let reply = 0; reply < 8; reply++) {
+      // Written well before the next tick (12–18 ms ahead of it): on the tick it would wait that long.
+      await until(() => pacer.msUntilNextTick > 12 && pacer.msUntilNextTick < 18, 1000, 'a point between ticks');
+      const writtenAt = performance.now();
+      stream.write(tone, 16000);
+      await until(() => asterisk.received.some((p) => p.at >= writtenAt && !isSilence(p)), 1000, 'the reply on the wire');
+      waits.push(asterisk.received.find((p) => p.at >= writtenAt && !isSilence(p))!.at - writtenAt);
+      await sleep(400 + reply * 7); // the 100 ms reply, then a quiet stretch of varying length
+    }
+    assert.ok(percentile(waits, 50) < 4, `first reply frame after the write: ${waits.map((w) => w.toFixed(1)).join(', ')} ms`);
+    // Every frame has its place: sequence +1, timestamps never repeat, and the wire keeps to the clock
+    // (a stream that drifted a frame ahead per reply would be 160 ms ahead by now).
+    const rx = asterisk.received;
+    const offsets = rx.map((p) => ((p.timestamp - rx[0].timestamp) >>> 0) / 8 - (p.at - rx[0].at));
+    for (let i = 1; i < rx.length; i++) {
+      assert.equal((rx[i].sequence - rx[i - 1].sequence + 65536) % 65536, 1, `sequence at packet ${i}`);
+      assert.ok(((rx[i].timestamp - rx[i - 1].timestamp) >>> 0) >= 160, `timestamp steps forward at packet ${i}`);
+    }
+    const audio = rx.filter((p) => !isSilence(p)).length;
+    assert.equal(audio, 8 * 5, 'each reply is its five frames, none lost or repeated');
+    const last = offsets.slice(-5);
+    assert.ok(last.every((o) => Math.abs(o) < 10), `back in line with the clock after the replies: ${last.map((o) => o.toFixed(1)).join(', ')} ms ahead`);
+  } finally {
+    stream.close();
+    asterisk.close();
+  }
+});

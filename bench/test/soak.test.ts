@@ -101,13 +101,14 @@ test(`soak: ${CALLS} impaired calls with churn for ${SECONDS} s leave memory fla
     let records = 0;
     for (;;) {
       const page = (await (await fetch(`${rig.sut.control}/calls?limit=200${before ? `&before=${before}` : ''}`)).json()) as {
-        recent: Array<{ id: string; channelId?: string; outcome?: string; answeredAt?: string; endedAt?: string; turnCount: number }>;
+        recent: Array<{ id: string; channelId?: string; outcome?: string; startedAt: string; answeredAt?: string; endedAt?: string; turnCount: number }>;
         nextBefore?: string;
       };
       for (const r of page.recent) {
         records++;
-        const cutBeforeFirstTurn = r.channelId !== undefined && rig.hungUpByRig.has(r.channelId) && r.answeredAt && r.endedAt &&
-          Date.parse(r.endedAt) - Date.parse(r.answeredAt) < FIRST_EXCHANGE_MS;
+        // Hung up by the rig before its first exchange, perhaps before it was even answered: the caller's hangup.
+        const cutBeforeFirstTurn = r.channelId !== undefined && rig.hungUpByRig.has(r.channelId) && r.outcome === 'caller_hangup' && r.endedAt &&
+          Date.parse(r.endedAt) - Date.parse(r.answeredAt ?? r.startedAt) < FIRST_EXCHANGE_MS;
         assert.ok(r.outcome && r.endedAt && (r.turnCount >= 1 || cutBeforeFirstTurn), `incomplete record ${JSON.stringify(r)}`);
       }
       if (!page.nextBefore) break;

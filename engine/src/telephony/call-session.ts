@@ -1,5 +1,6 @@
 // Size: one caller's whole ARI lifecycle (setup, every control action, teardown) shares this state.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, PlaybackFinished } from 'ari-client';
 import { registerPhoneNumber, unregisterPhoneNumber, type Logger } from '@ai-agent/common';
 import type {
@@ -40,6 +41,11 @@ const PLAYBACK_LIMIT_MS = FINISH_GRACE_MS;
 const MEDIA_STASIS_LIMIT_MS = 5_000;
 /** Pause before the one retry of a media addChannel refused with 422 after its StasisStart. */
 const BRIDGE_RETRY_MS = 50;
+/**
+ * How long a failed setup waits for the caller's StasisEnd: a request that failed because the caller just hung
+ * up (404) can come back on its HTTP connection before the event does on the events socket.
+ */
+const CALLER_GONE_GRACE_MS = 250;
 
 /** The registry's view of the conversation's own states. */
 export function fromConversation(state: ConversationState): CallState {
@@ -98,6 +104,9 @@ export class CallSession implements CallControl, ManagedSession {
   private outcome: CallOutcome | null = null;
   private hangupCause: string | undefined;
   private ended: Promise<void> | null = null;
+  private markEnding!: () => void;
+  /** Resolves when end() is first called, whoever calls it. */
+  private readonly ending = new Promise<void>((resolve) => { this.markEnding = resolve; });
   private resolveDone!: () => void;
   /** Resolves when the session has fully ended and released everything. */
   readonly done = new Promise<void>((resolve) => { this.resolveDone = resolve; });
@@ -207,6 +216,7 @@ export class CallSession implements CallControl, ManagedSession {
       this.conversation.once('ended', (outcome) => void this.end(outcome));
       await this.conversation.start();
     } catch (err) {
+      if (!this.outcome) await Promise.race([this.ending, sleep(CALLER_GONE_GRACE_MS)]);
       if (this.outcome) return; // the caller left while we were setting up
       this.log.error({ err: { message: (err as Error).message } }, 'call setup failed');
       await this.end('error', 'setup failed');
@@ -333,6 +343,7 @@ export class CallSession implements CallControl, ManagedSession {
   /** Ends the call once, releasing everything; later calls wait for the same teardown. */
   end(outcome: CallOutcome, cause?: string, callerAlreadyGone = false): Promise<void> {
     if (this.ended) return this.ended;
+    this.markEnding();
     this.outcome = outcome;
     this.hangupCause = cause;
     this.ended = this.teardown(callerAlreadyGone);

@@ -41,6 +41,8 @@ export class StasisApp {
   }
 
   private subscribed = new WeakSet<Client>();
+  /** Callers between StasisStart and their session, with why they left if they did meanwhile. */
+  private readonly starting = new Map<string, string | undefined>();
 
   private subscribe(client: Client): void {
     if (this.subscribed.has(client)) return;
@@ -49,9 +51,15 @@ export class StasisApp {
     const gone = (label: string) => (event: ChannelEvent): void => {
       const id = event.channel?.id;
       if (typeof id !== 'string') return;
+      const cause = event.cause_txt ? `${label}: ${event.cause_txt}` : label;
       const session = this.byChannel(id);
-      if (!session || session.isMediaChannel(id)) return;
-      session.callerGone(event.cause_txt ? `${label}: ${event.cause_txt}` : label);
+      if (!session) {
+        // A caller whose session is still being made (its channel variables asked for): kept for start().
+        if (this.starting.has(id)) this.starting.set(id, this.starting.get(id) ?? cause);
+        return;
+      }
+      if (session.isMediaChannel(id)) return;
+      session.callerGone(cause);
     };
     client.on('StasisEnd', gone('StasisEnd') as never);
     client.on('ChannelHangupRequest', gone('hangup') as never);
@@ -112,6 +120,7 @@ export class StasisApp {
   }
 
   private async start(caller: CallerChannel): Promise<void> {
+    this.starting.set(caller.id, undefined);
     // Channel variables are in StasisStart only when ari.conf lists them; otherwise ask for the two we use.
     for (const variable of ['AI_CONTEXT', 'AI_PROVIDER']) {
       if (caller.variables[variable] !== undefined) continue;
@@ -122,10 +131,14 @@ export class StasisApp {
         // unset variable (404) or channel gone
       }
     }
+    const goneMeanwhile = this.starting.get(caller.id);
+    this.starting.delete(caller.id);
     const session = new CallSession(caller, { ...this.deps, ari: this.ari });
     this.sessions.set(session.id, session);
     this.registry.add(session);
     void session.done.then(() => this.sessions.delete(session.id));
+    // Its StasisEnd came before there was a session to tell: the call is recorded as the caller's hangup.
+    if (goneMeanwhile !== undefined) return session.callerGone(goneMeanwhile);
     await session.run();
   }
 

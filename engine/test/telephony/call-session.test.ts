@@ -109,6 +109,17 @@ describe('a Stasis call session against the Asterisk test peer', () => {
     assert.equal(store.ended.length, 1, 'the record was closed');
   });
 
+  it('a caller who hangs up while the call is being set up ends as caller_hangup, not a setup error', async () => {
+    const { peer, registry, store } = await start(toneConversations());
+    // Hung up at once: the engine's answer, bridge or media requests meet a channel that is gone (404), and the
+    // StasisEnd that says why may come after that error.
+    const calls = await Promise.all(Array.from({ length: 20 }, (_, i) => peer.placeCall({ script: [pause(i * 5), hangup()] })));
+    await Promise.all(calls.map((c) => c.done));
+    await registry.idle();
+    assert.ok(store.ended.length >= 10, `${store.ended.length} calls reached the engine`);
+    assert.deepEqual(store.ended.filter((e) => e.outcome !== 'caller_hangup'), [], 'calls the caller left during setup');
+  });
+
   it('a media channel that never enters Stasis ends the call with a clear error, within the bound', async () => {
     const { peer, registry, store } = await start(toneConversations(), { mediaStasisStartDelayMs: 60_000 });
     const started = performance.now();

@@ -1,3 +1,5 @@
+// Size: the one base of every transport's stream. Each tick's outbound frame (queue, lead, marks, idle policy)
+// and inbound frame (jitter buffer, resampling) run on the same clock and share its state; transports add framing only.
 import { EventEmitter } from 'node:events';
 import type { Logger } from '@ai-agent/common';
 import type { AudioCodec, WireFormat } from '../audio/codec.ts';

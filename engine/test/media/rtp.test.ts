@@ -13,6 +13,9 @@ const pacer = new Pacer();
 const server = new RtpMediaServer({ log, host: '127.0.0.1', portMin: 0, portMax: 0, pacer });
 after(() => server.close());
 
+/** A µ-law packet of digital silence (what the stream sends while the agent is quiet). */
+const isSilence = (p: { payload: Buffer }) => p.payload.every((b) => b === 0xff);
+
 /** The prompt as it is on the wire after G.711 (the reference the far end could at best hear back). */
 function g711Reference(prompt: Int16Array): Int16Array {
   const bytes = new Uint8Array(prompt.length);
@@ -276,7 +279,6 @@ test('rtp: flush() silences the wire within one frame and reports what was heard
     const flushedAt = performance.now();
     const result = stream.flush();
     await sleep(200);
-    const isSilence = (p: { payload: Buffer }) => p.payload.every((b) => b === 0xff);
     const after = asterisk.received.filter((p) => p.at > flushedAt);
     const firstQuiet = after.findIndex(isSilence);
     assert.ok(firstQuiet >= 0 && firstQuiet <= 1, `audio packets after flush: ${firstQuiet}`);
@@ -338,7 +340,6 @@ test('rtp: agent audio starting from silence leaves at once, not on the next tic
   try {
     stream.setRemote('127.0.0.1', asterisk.port);
     await until(() => asterisk.received.length >= 5, 2000, 'silence packets');
-    const isSilence = (p: { payload: Buffer }) => p.payload.every((b) => b === 0xff);
     const tone = new Int16Array(16000 / 10).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 500 * i) / 16000)));
     const waits: number[] = [];
     for (let reply = 0; reply < 8; reply++) {

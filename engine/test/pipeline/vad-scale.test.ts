@@ -9,6 +9,23 @@ const STREAMS = 100;
 /** Distinct audios: every prompt at a few start offsets (so streams complete their windows in different ticks). */
 const AUDIOS = PROMPTS.flatMap((name) => [0, 45, 110].map((leadMs) => speech16k(name, leadMs)));
 
+/** `ms` of uniform noise at `rms` (of 32768), from a fixed seed. */
+function noise(ms: number, rms: number): Int16Array {
+  const out = new Int16Array((ms * 16000) / 1000);
+  const peak = rms * Math.sqrt(3);
+  let seed = 1;
+  for (let i = 0; i < out.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    out[i] = Math.round((seed / 0x7fffffff) * 2 * peak - peak);
+  }
+  return out;
+}
+
+/** Where speech starts in `pcm`, ms (the first sample louder than −36 dBFS). */
+function onsetMs(pcm: Int16Array): number {
+  return (pcm.findIndex((s) => Math.abs(s) > 500) * 1000) / 16000;
+}
+
 /** Each audio through a stream of its own, alone, pushed in one go: the reference. */
 async function alone(vad: VadService, audio: Int16Array): Promise<number[]> {
   const rec = record(vad);
@@ -47,4 +64,35 @@ describe('VAD service under many concurrent calls', () => {
     }
     for (const { rec } of streams) rec.stream.close();
   });
+
+  it('scores quiet stretches without the model, and hears the speech after them at once', async () => {
+    // Digital silence and a quiet line (−62 dBFS) before speech: past the first 256 ms, no inference.
+    const first = speech16k('vm-login', 2000);
+    const quietLine = noise(2000, 26);
+    const second = speech16k('conf-getpin');
+    const parts = [first, quietLine, second];
+    const audio = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      audio.set(p, at);
+      at += p.length;
+    }
+    const onsets = [onsetMs(first), ((first.length + quietLine.length) * 1000) / 16000 + onsetMs(second)];
+    const quietBefore = vad.stats.quietWindows;
+    const probs = await alone(vad, audio);
+    const quiet = vad.stats.quietWindows - quietBefore;
+    assert.equal(probs.length, Math.floor(audio.length / 512), 'every window has its probability');
+    // At least the silent lead, the quiet line and the prompts' silent tails, less 256 ms of each.
+    assert.ok(quiet >= 100, `${quiet} of ${probs.length} windows scored without the model`);
+    const starts = decisions(probs).filter((d) => d.startsWith('start')).map((d) => Number(d.split('@')[1]));
+    for (const onset of onsets) {
+      assert.ok(starts.some((ms) => ms >= onset && ms <= onset + 160), `speech from ${onset} ms heard within 160 ms: starts at ${starts.join(', ')}`);
+    }
+
+    // A line at −45 dBFS is not quiet: every window of it goes to the model.
+    const loudBefore = vad.stats.quietWindows;
+    await alone(vad, noise(1000, 180));
+    assert.equal(vad.stats.quietWindows, loudBefore, 'no window above the quiet level is skipped');
+  });
+
 });

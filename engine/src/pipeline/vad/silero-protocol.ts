@@ -22,7 +22,7 @@ export type VadRequest =
 
 export type VadResponse =
   | { type: 'ready' }
-  /** One probability per window of the request, in its order. */
-  | { type: 'result'; probs: Float32Array; ids: Int32Array; input: Float32Array }
+  /** One probability per window of the request, in its order; `quiet` of them were scored silent without the model. */
+  | { type: 'result'; probs: Float32Array; quiet: number; ids: Int32Array; input: Float32Array }
   /** Without buffers: the model did not load (the worker's first and only message). */
   | { type: 'error'; message: string; ids?: Int32Array; input?: Float32Array };

@@ -3,23 +3,37 @@
 // carries the calls' media never waits on a neural network.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { STATE_SIZE, WINDOW_INPUT, type VadRequest, type VadResponse } from './silero-protocol.ts';
+import { CONTEXT_SAMPLES, STATE_SIZE, WINDOW_INPUT, WINDOW_SAMPLES, type VadRequest, type VadResponse } from './silero-protocol.ts';
 
 const port = parentPort!;
 const { modelPath, sampleRate } = workerData as { modelPath: string; sampleRate: number };
 const HALF = STATE_SIZE / 2;
+/** Mean square (of ±1 samples) below which a window is quiet: 40 of 32768 rms, about −58 dBFS. */
+const QUIET_MEAN_SQUARE = (40 / 32768) ** 2;
+/** Quiet windows the model runs on before quiet ones are scored without it (256 ms). */
+const SETTLE_WINDOWS = 8;
+/** ... and the probability it gave the last of them must be below this. */
+const SILENT_PROB = 0.05;
 
 interface StreamState {
   /** Recurrent state (2 × 128 floats) between windows. */
   readonly state: Float32Array;
-  /** The segment of the current batch this stream last joined. */
-  segment: number;
+  /** Consecutive quiet windows up to the last one seen. */
+  quiet: number;
+  /** The model's probability for the last window it ran on. */
+  lastProb: number;
+  /** Index in the pending batch of this stream's window, or -1. */
+  pending: number;
 }
 
 const streams = new Map<number, StreamState>();
 const srTensor = new ort.Tensor('int64', BigInt64Array.from([BigInt(sampleRate)]), []);
-let stateBatch = new Float32Array(0);
-let segments = 0;
+/** The windows to run, gathered contiguously (quiet ones are left out), and where their results go. */
+let batchInput = new Float32Array(0);
+let batchState = new Float32Array(0);
+const batchStreams: StreamState[] = [];
+let batchSlots = new Int32Array(0);
+let batchSize = 0;
 
 function post(msg: VadResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -28,54 +42,91 @@ function post(msg: VadResponse, transfer: ArrayBuffer[] = []): void {
 function streamOf(id: number): StreamState {
   let s = streams.get(id);
   if (!s) {
-    s = { state: new Float32Array(STATE_SIZE), segment: 0 };
+    s = { state: new Float32Array(STATE_SIZE), quiet: 0, lastProb: 0, pending: -1 };
     streams.set(id, s);
   }
   return s;
 }
 
-/** Runs windows [from, to), no stream twice, as one batch of the [2, B, 128] state layout the model expects. */
-async function infer(session: ort.InferenceSession, ids: Int32Array, input: Float32Array, probs: Float32Array, from: number, to: number): Promise<void> {
-  const n = to - from;
-  if (stateBatch.length < STATE_SIZE * n) stateBatch = new Float32Array(STATE_SIZE * n);
+/** Whether a window's new samples (after its context) stay below QUIET_MEAN_SQUARE. */
+function isQuiet(input: Float32Array, offset: number): boolean {
+  let sum = 0;
+  for (let i = offset + CONTEXT_SAMPLES; i < offset + WINDOW_INPUT; i++) sum += input[i] * input[i];
+  return sum < QUIET_MEAN_SQUARE * WINDOW_SAMPLES;
+}
+
+function ensureBatchRoom(n: number): void {
+  if (batchSlots.length >= n) return;
+  batchInput = new Float32Array(n * WINDOW_INPUT);
+  batchState = new Float32Array(n * STATE_SIZE);
+  batchSlots = new Int32Array(n);
+}
+
+/** Runs the gathered windows (no stream twice) as one batch of the [2, B, 128] state layout the model expects. */
+async function infer(session: ort.InferenceSession, probs: Float32Array): Promise<void> {
+  const n = batchSize;
+  if (n === 0) return;
+  batchSize = 0;
   const half = n * HALF;
   for (let b = 0; b < n; b++) {
-    const s = streamOf(ids[from + b]).state;
-    stateBatch.set(s.subarray(0, HALF), b * HALF);
-    stateBatch.set(s.subarray(HALF), half + b * HALF);
+    const s = batchStreams[b].state;
+    batchState.set(s.subarray(0, HALF), b * HALF);
+    batchState.set(s.subarray(HALF), half + b * HALF);
   }
   const out = await session.run({
-    input: new ort.Tensor('float32', input.subarray(from * WINDOW_INPUT, to * WINDOW_INPUT), [n, WINDOW_INPUT]),
-    state: new ort.Tensor('float32', stateBatch.subarray(0, STATE_SIZE * n), [2, n, HALF]),
+    input: new ort.Tensor('float32', batchInput.subarray(0, n * WINDOW_INPUT), [n, WINDOW_INPUT]),
+    state: new ort.Tensor('float32', batchState.subarray(0, STATE_SIZE * n), [2, n, HALF]),
     sr: srTensor,
   });
-  probs.set(out.output.data as Float32Array, from);
+  const p = out.output.data as Float32Array;
   const next = out.stateN.data as Float32Array;
   for (let b = 0; b < n; b++) {
-    const s = streamOf(ids[from + b]).state;
-    s.set(next.subarray(b * HALF, (b + 1) * HALF), 0);
-    s.set(next.subarray(half + b * HALF, half + (b + 1) * HALF), HALF);
+    const s = batchStreams[b];
+    s.state.set(next.subarray(b * HALF, (b + 1) * HALF), 0);
+    s.state.set(next.subarray(half + b * HALF, half + (b + 1) * HALF), HALF);
+    s.lastProb = p[b];
+    s.pending = -1;
+    probs[batchSlots[b]] = p[b];
   }
 }
 
+/**
+ * Scores the request's windows in order. A window is scored silent without inference when it is quiet, its
+ * stream has been quiet for SETTLE_WINDOWS and the model called the last of them silence: on digital silence or
+ * a quiet line it would only confirm that (below 0.01), at the cost of a full inference. The stream's state stays as the
+ * model left it after those windows. Left to run on digital silence, its state drifts (its norm grows by about
+ * one per window) and it heard the next onset up to 400 ms late on Allison prompts; kept, the next voiced window
+ * starts from a settled state, and speech decisions stay within a window of the ungated model's otherwise.
+ */
 async function run(session: ort.InferenceSession, req: Extract<VadRequest, { type: 'run' }>): Promise<void> {
   const { count, ids, input } = req;
   const probs = new Float32Array(count);
-  // A backlog can hold several windows of one stream: each must start from the state the previous one left,
-  // so the batch runs in segments in which no stream repeats.
-  let from = 0;
-  let segment = ++segments;
+  ensureBatchRoom(count);
+  let quiet = 0;
   for (let b = 0; b < count; b++) {
     const s = streamOf(ids[b]);
-    if (s.segment === segment) {
-      await infer(session, ids, input, probs, from, b);
-      from = b;
-      segment = ++segments;
+    // A backlog can hold several windows of one stream: each must start from the state (and the judgement) the
+    // previous one left, so the windows gathered so far run first.
+    if (s.pending >= 0) await infer(session, probs);
+    const offset = b * WINDOW_INPUT;
+    if (isQuiet(input, offset)) {
+      if (s.quiet >= SETTLE_WINDOWS && s.lastProb < SILENT_PROB) {
+        probs[b] = 0;
+        quiet++;
+        continue;
+      }
+      s.quiet++;
+    } else {
+      s.quiet = 0;
     }
-    s.segment = segment;
+    const k = batchSize++;
+    batchInput.set(input.subarray(offset, offset + WINDOW_INPUT), k * WINDOW_INPUT);
+    batchStreams[k] = s;
+    batchSlots[k] = b;
+    s.pending = k;
   }
-  await infer(session, ids, input, probs, from, count);
-  post({ type: 'result', probs, ids, input }, [ids.buffer as ArrayBuffer, input.buffer as ArrayBuffer, probs.buffer]);
+  await infer(session, probs);
+  post({ type: 'result', probs, quiet, ids, input }, [ids.buffer as ArrayBuffer, input.buffer as ArrayBuffer, probs.buffer]);
 }
 
 async function main(): Promise<void> {

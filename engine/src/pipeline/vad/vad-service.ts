@@ -39,8 +39,10 @@ export interface VadServiceStats {
   /** Worker threads in the pool. */
   workers: number;
   batches: number;
-  /** Windows sent to inference. */
+  /** Windows sent to the workers. */
   windows: number;
+  /** Of those, quiet windows scored silent without running the model (see silero-worker). */
+  quietWindows: number;
   largestBatch: number;
   /** Windows that got no probability (every reason). */
   skippedWindows: number;
@@ -246,6 +248,7 @@ export class VadService {
       workers: workers.length,
       batches: 0,
       windows: 0,
+      quietWindows: 0,
       largestBatch: 0,
       skippedWindows: 0,
       skipped: { stale: 0, overflow: 0, failed: 0 },
@@ -402,6 +405,7 @@ export class VadService {
     const batch = lane.inFlight.shift();
     if (!batch) return;
     if (msg.type === 'result') {
+      this.stats.quietWindows += msg.quiet;
       for (let i = 0; i < batch.count; i++) batch.streams[i]!.deliver(msg.probs[i], batch.seqs[i], batch.at[i]);
     } else {
       this.stats.errors++;
@@ -437,18 +441,21 @@ export class VadStream {
   ) {}
 
   /** Feeds 16 kHz PCM16 (any length; the pipeline sends 20 ms frames). */
-  push(pcm: Int16Array, at = performance.now()): void {
+  push(pcm: Int16Array, at?: number): void {
     if (this.closed) return;
     const w = this.window;
-    for (let i = 0; i < pcm.length; i++) {
-      w[this.fill++] = pcm[i] / 32768;
-      if (this.fill === WINDOW_INPUT) {
-        this.service.enqueue(this, this.stats.windows++, at);
+    let fill = this.fill;
+    for (let i = 0; i < pcm.length; ) {
+      const end = Math.min(pcm.length, i + WINDOW_INPUT - fill);
+      while (i < end) w[fill++] = pcm[i++] / 32768;
+      if (fill === WINDOW_INPUT) {
+        this.service.enqueue(this, this.stats.windows++, at ?? performance.now());
         // The tail of this window is the next one's context (the service copied the window already).
         w.copyWithin(0, WINDOW_SAMPLES, WINDOW_INPUT);
-        this.fill = CONTEXT_SAMPLES;
+        fill = CONTEXT_SAMPLES;
       }
     }
+    this.fill = fill;
   }
 
   close(): void {

@@ -60,6 +60,7 @@ const SHARED = [
   'engine/test/pipeline/text-and-providers.test.ts',
   'engine/test/providers/agent/config.test.ts',
   'engine/test/providers/keyless-local-llm.test.ts',
+  'engine/test/providers/local-ai-wire.test.ts',
   'engine/test/providers/vendor-requests.test.ts',
   'engine/test/store/postgres-store.test.ts',
   'engine/test/store/sqlite-store.test.ts',

@@ -21,6 +21,8 @@ const LINGER_FRAMES = 50;
 /** Audio before the onset that goes with it, so the first syllable is not clipped (300 ms at 16 kHz). */
 const PREROLL_SAMPLES = 4800;
 
+const bytesOf = (pcm: Int16Array): Uint8Array => new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+
 /**
  * Streaming STT over the local AI server. A server recogniser (one decoder process each) is held only while
  * the caller is talking: it opens on the first frame that carries sound (with 300 ms of pre-roll) and ends at
@@ -63,12 +65,17 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
    */
   private readonly sendRate: 8000 | 16000;
   private readonly down: Resampler | null;
+  /** The wire's own frames are sent as they are when they come at the send rate (no resampling per frame). */
+  private readonly wireAtSendRate: boolean;
+  /** PREROLL_SAMPLES and MAX_BUFFERED_SAMPLES at the send rate. */
+  private readonly prerollSamples: number;
+  private readonly maxBufferedSamples: number;
   private current: LocalSttStream | null = null;
   private release: (() => void) | null = null;
   private opening = false;
   /** finalize() came while the recogniser was still opening: end it as soon as it is open. */
   private finalizePending = false;
-  /** Pipeline-rate audio waiting for a recogniser: the pre-roll while idle, everything while opening. */
+  /** Send-rate audio waiting for a recogniser: the pre-roll while idle, everything while opening. */
   private pending: Int16Array[] = [];
   private pendingSamples = 0;
   private grammar: SttGrammar;
@@ -94,6 +101,9 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     const narrowband = (options.sourceSampleRate ?? options.sampleRate) <= 8000 && options.sampleRate !== 8000;
     this.sendRate = narrowband || options.sampleRate === 8000 ? 8000 : 16000;
     this.down = narrowband ? new Resampler(options.sampleRate, 8000) : null;
+    this.wireAtSendRate = options.wire?.sampleRate === this.sendRate;
+    this.prerollSamples = (PREROLL_SAMPLES * this.sendRate) / 16000;
+    this.maxBufferedSamples = (MAX_BUFFERED_SAMPLES * this.sendRate) / 16000;
   }
 
   override on<K extends keyof SttStreamEvents>(event: K, listener: (...args: SttStreamEvents[K]) => void): this {
@@ -104,10 +114,10 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     return super.off(event, listener as (...args: unknown[]) => void);
   }
 
-  /** Bytes to send for one pipeline chunk (a view valid until the next call when resampled). */
-  private wire(pcm: Int16Array): Uint8Array {
-    const out = this.down ? this.down.process(pcm) : pcm;
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  /** One chunk at the send rate (a view valid until the next call). */
+  private toSendRate(pcm: Int16Array, wire: Int16Array | undefined): Int16Array {
+    if (wire && this.wireAtSendRate) return wire;
+    return this.down ? this.down.process(pcm) : pcm;
   }
 
   private keep(pcm: Int16Array, limit: number): void {
@@ -116,10 +126,11 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     while (this.pendingSamples > limit && this.pending.length > 1) this.pendingSamples -= this.pending.shift()!.length;
   }
 
-  write(pcm: Int16Array): void {
+  write(pcm: Int16Array, wire?: Int16Array): void {
     if (this.closed) return;
+    const audio = this.toSendRate(pcm, wire);
     if (this.current) {
-      this.current.write(this.wire(pcm));
+      this.current.write(bytesOf(audio));
       if (this.quietSinceFinal >= 0) {
         if (carriesSound(pcm)) this.quietSinceFinal = 0;
         else if (++this.quietSinceFinal >= LINGER_FRAMES) this.endCurrent();
@@ -127,10 +138,10 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
       return;
     }
     if (this.opening) {
-      this.keep(pcm, MAX_BUFFERED_SAMPLES);
+      this.keep(audio, this.maxBufferedSamples);
       return;
     }
-    this.keep(pcm, PREROLL_SAMPLES);
+    this.keep(audio, this.prerollSamples);
     if (carriesSound(pcm)) {
       this.opening = true;
       this.openNext().catch((err: unknown) => this.fail(err));
@@ -254,7 +265,7 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     });
     this.current = stream;
     this.release = release;
-    for (const pcm of this.pending) stream.write(this.wire(pcm));
+    for (const audio of this.pending) stream.write(bytesOf(audio));
     this.pending = [];
     this.pendingSamples = 0;
     if (this.finalizePending) {

@@ -3,6 +3,7 @@
 // Size: one class per stream kind over one socket, all speaking the same protocol; kept together so the
 // protocol's client side can be read in one place.
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import {
   audioFrame,
@@ -113,11 +114,14 @@ export class LocalAiClient {
   private closeError: LocalAiError | undefined;
   /** Nothing has come from the server since the last ping. */
   private unanswered = false;
+  /** The socket holds this turn's writes (see sendBinary). */
+  private corked = false;
   /** Resolves when the connection has closed, whoever closed it; every open stream has failed by then. */
   readonly closed: Promise<void>;
 
   private constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Socket | null,
     readonly capabilities: Capabilities,
     keepAliveMs: number,
     private readonly timeoutMs: number,
@@ -162,6 +166,10 @@ export class LocalAiClient {
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       const ws = new WebSocket(url, { headers, perMessageDeflate: false, maxPayload: MAX_SERVER_MESSAGE_BYTES, handshakeTimeout: timeoutMs });
+      let socket: Socket | null = null;
+      ws.once('upgrade', (res) => {
+        socket = res.socket;
+      });
       const onAbort = (): void => ws.terminate();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const noHello = setTimeout(() => {
@@ -193,7 +201,7 @@ export class LocalAiClient {
           ws.terminate();
           return reject(new LocalAiError('protocol', 'server did not say hello'));
         }
-        resolve(new LocalAiClient(ws, hello.capabilities, options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS, timeoutMs));
+        resolve(new LocalAiClient(ws, socket, hello.capabilities, options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS, timeoutMs));
       });
     });
   }
@@ -203,10 +211,24 @@ export class LocalAiClient {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
-  /** @internal used by streams */
+  /**
+   * @internal used by streams. Audio written in one turn of the event loop (every call's 20 ms on a media
+   * tick) leaves in one socket write instead of one system call per frame.
+   */
   sendBinary(frame: Buffer): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.socket && !this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.ws.send(frame);
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
 
   private allocate(handler: Handler): number {
     if (this.closeError) throw this.closeError;

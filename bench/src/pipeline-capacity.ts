@@ -15,6 +15,8 @@
 // call and minute (proof the calls converse); at the first failing N, ticks late, skipped VAD windows and how long
 // the engine's main thread waited for a CPU (the host's share). Then the scaling ratio, 2 cores ÷ 1 core.
 // Pacer lateness while the call store is locked is media-loop.ts's; it is not repeated here.
+// PIPELINE_CAPACITY_CALLS=N replaces the search with one measurement at N calls: CPU per call, main thread and
+// the other threads (the VAD workers) apart.
 // `npm run bench -- capacity` runs this suite alone.
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +27,12 @@ import type { Figures } from './main.ts';
 
 const STEP_SECONDS = Number(process.env.PIPELINE_CAPACITY_STEP_SECONDS ?? 10);
 const MAX_CALLS = Number(process.env.PIPELINE_CAPACITY_MAX_CALLS ?? 1000);
+/**
+ * A fixed load instead of the search: the engine's CPU per call (main thread and the rest, the VAD workers) at
+ * this many calls, one measurement of PIPELINE_CAPACITY_STEP_SECONDS. On a shared host it is steadier than the
+ * search, whose limit moves with the neighbours' load.
+ */
+const FIXED_CALLS = process.env.PIPELINE_CAPACITY_CALLS ? Number(process.env.PIPELINE_CAPACITY_CALLS) : null;
 /** Engine core counts to measure, e.g. "1,2" (default) or "1" while developing. */
 const CORE_COUNTS = (process.env.PIPELINE_CAPACITY_CORES ?? '1,2').split(',').map(Number);
 const LATE_LIMIT_PERCENT = 1;
@@ -147,12 +155,44 @@ async function measureOn(cores: number, allowed: number[], speech: Int16Array[])
   }
 }
 
+/** The engine's CPU per call at FIXED_CALLS calls, above its cost with none. */
+async function measureFixed(calls: number, cores: number, allowed: number[], speech: Int16Array[], figures: Figures): Promise<void> {
+  if (allowed.length < cores) return;
+  const label = cores === 1 ? 'engine on 1 core' : `engine on ${cores} cores`;
+  const engineCpus = allowed.slice(0, cores);
+  const rest = allowed.slice(cores);
+  const rig = await CallRig.start({ label, engineCpus, otherCpus: rest.length > 0 ? rest : allowed, script: talkingHalfTheTime(speech) });
+  try {
+    await rig.resize(0);
+    const idle = await measure(rig);
+    await rig.resize(calls);
+    const at = await measure(rig);
+    const perCall = (load: number, none: number): number => Number(((load - none) / calls).toFixed(3));
+    const main = perCall(at.mainThreadCpu, idle.mainThreadCpu);
+    const others = perCall(at.engineCpu - at.mainThreadCpu, idle.engineCpu - idle.mainThreadCpu);
+    figures[`pipeline capacity engine cpu per call at ${calls} calls, ${label}: main thread`] = { value: main, unit: '% of a core' };
+    figures[`pipeline capacity engine cpu per call at ${calls} calls, ${label}: other threads (VAD workers)`] = { value: others, unit: '% of a core' };
+    figures[`pipeline capacity calls per core from that cost, ${label}`] = { value: Math.round(100 / (main + others)), unit: 'calls' };
+    figures[`pipeline capacity pacer ticks late > 2 ms at ${calls} calls, ${label}`] = { value: Number(at.latePercent.toFixed(2)), unit: '%' };
+    figures[`pipeline capacity skipped VAD windows at ${calls} calls, ${label}`] = { value: at.vadSkipped, unit: 'windows' };
+    figures[`pipeline capacity agent turns at ${calls} calls, ${label}`] = { value: round1(at.turnsPerCallMinute), unit: 'per call per minute' };
+  } finally {
+    await rig.close();
+  }
+}
+
 export async function runPipelineCapacityBench(): Promise<Figures> {
   const speech = await Promise.all(PROMPTS.map(async (name) => (await loadAudio(`sound:${name}`)).slice(0, (8000 * SPEECH_MS) / 1000)));
   const allowed = allowedCpus(process.pid);
   const figures: Figures = {};
   const maxCalls = new Map<number, number>();
   try {
+    if (FIXED_CALLS !== null) {
+      if (!(FIXED_CALLS > 0)) throw new Error(`PIPELINE_CAPACITY_CALLS must be a positive number of calls, not ${process.env.PIPELINE_CAPACITY_CALLS}`);
+      for (const cores of CORE_COUNTS) await measureFixed(FIXED_CALLS, cores, allowed, speech, figures);
+      figures['pipeline capacity host load average (1 min) at the end'] = { value: round1(loadavg()[0]!), unit: '' };
+      return figures;
+    }
     for (const cores of CORE_COUNTS) {
       const run = await measureOn(cores, allowed, speech);
       if (!run) {

@@ -178,6 +178,7 @@ class FailoverSttStream extends EventEmitter implements SttStream {
     inner.on('partial', (t) => this.emit('partial', t));
     inner.on('final', (t) => this.emit('final', t));
     inner.on('speechStart', () => this.emit('speechStart'));
+    inner.on('turnLost', (err) => this.emit('turnLost', err));
     inner.on('error', (err) => this.onInnerError(inner, err));
   }
 

@@ -83,6 +83,11 @@ export interface SttStreamEvents {
   /** The provider detected speech onset on its side (optional). */
   speechStart: [];
   error: [err: Error];
+  /**
+   * This caller turn's words were lost (every recogniser of the server stayed busy), the stream was not: it
+   * drops the turn's audio until `finalize()` and recognises the next turn.
+   */
+  turnLost: [err: Error];
   /** The stream ended (after close(), or the provider ended it). */
   close: [];
 }

@@ -1,5 +1,5 @@
 // The local recogniser under load: every server recogniser in use (`busy`) delays a caller's turn instead of
-// failing the call, with the caller's audio kept meanwhile; a recogniser slow to finish (still sending
+// failing the call, with the caller's audio kept meanwhile (past busy_retry_ms only that turn is lost); a recogniser slow to finish (still sending
 // partials) is waited for, and only one that goes silent fails the turn.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
@@ -28,11 +28,12 @@ async function setup(busyRetryMs: number): Promise<{ fake: LocalAiFake; stt: Loc
 }
 
 /** Speaks the prompt turn in real time (20 ms a frame), ends it, and gathers what the stream says; stops at an error, as the conversation does. */
-async function turn(stream: SttStream): Promise<{ finals: string[]; partials: string[]; errors: Error[]; sentBytes: number }> {
-  const out = { finals: [] as string[], partials: [] as string[], errors: [] as Error[], sentBytes: 0 };
+async function turn(stream: SttStream): Promise<{ finals: string[]; partials: string[]; errors: Error[]; lost: Error[]; sentBytes: number }> {
+  const out = { finals: [] as string[], partials: [] as string[], errors: [] as Error[], lost: [] as Error[], sentBytes: 0 };
   stream.on('final', (text) => out.finals.push(text));
   stream.on('partial', (text) => out.partials.push(text));
   stream.on('error', (err) => out.errors.push(err));
+  stream.on('turnLost', (err) => out.lost.push(err));
   const t = promptTurn('hello-world');
   for (const frame of frames(t.pcm)) {
     if (out.errors.length > 0) return out;
@@ -70,21 +71,33 @@ describe('local STT when every recogniser is busy', () => {
     }
   });
 
-  it('fails the turn as rate_limited once the server has stayed busy for busy_retry_ms', async () => {
+  it('loses only the turn once the server has stayed busy for busy_retry_ms, and recognises the next one afresh', async () => {
     const { fake, stt } = await setup(300);
-    fake.stt.setDefault(BUSY);
+    let busy = true;
+    fake.stt.setDefault(() => (busy ? BUSY : { text: 'hello world' }));
     const stream = await stt.open({ sampleRate: RATE, sourceSampleRate: 8000, language: 'en-US', signal: new AbortController().signal });
+    const sttOpens = () => fake.streams.filter((s) => s.kind === 'stt');
     try {
       const started = Date.now();
-      const out = await turn(stream);
-      await until(() => out.errors.length > 0, 3000);
-      assert.equal(out.errors.length, 1, 'one error for the turn');
-      const err = out.errors[0]!;
+      const first = await turn(stream);
+      assert.deepEqual(first.errors.map((e) => e.message), [], 'a busy server does not fail the stream');
+      assert.equal(first.lost.length, 1, 'the turn is lost once');
+      const err = first.lost[0]!;
       assert.ok(err instanceof ProviderError && err.failure === 'rate_limited', `${err.name}: ${err.message}`);
       assert.match(err.message, /stayed busy for 300 ms/);
-      const opens = fake.streams.filter((s) => s.kind === 'stt').length;
+      const opens = sttOpens().length;
       assert.ok(opens >= 3, `asked ${opens} times before giving up`);
       assert.ok(Date.now() - started < 5000);
+
+      // The rest of the lost turn asked for no recogniser; the next turn gets one, with none of the lost audio.
+      busy = false;
+      const next = await turn(stream);
+      await until(() => next.finals.length > 0 || next.errors.length > 0, 3000);
+      assert.deepEqual(next.errors.map((e) => e.message), []);
+      assert.deepEqual(next.finals, ['hello world']);
+      assert.equal(sttOpens().length, opens + 1, 'one open for the next turn, none while the lost turn went on');
+      const turnBytes = promptTurn('hello-world').pcm.length;
+      assert.ok(sttOpens().at(-1)!.audioBytes <= turnBytes, `${sttOpens().at(-1)!.audioBytes} bytes sent for a ${turnBytes}-byte turn`);
     } finally {
       stream.close();
     }

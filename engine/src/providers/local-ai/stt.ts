@@ -75,6 +75,8 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   private opening = false;
   /** finalize() came while the recogniser was still opening: end it as soon as it is open. */
   private finalizePending = false;
+  /** Every recogniser stayed busy through this caller turn: its audio is dropped until finalize() ends the turn. */
+  private turnLost = false;
   /** Send-rate audio waiting for a recogniser: the pre-roll while idle, everything while opening. */
   private pending: Int16Array[] = [];
   private pendingSamples = 0;
@@ -137,6 +139,7 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
       }
       return;
     }
+    if (this.turnLost) return;
     if (this.opening) {
       this.keep(audio, this.maxBufferedSamples);
       return;
@@ -144,12 +147,13 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     this.keep(audio, this.prerollSamples);
     if (carriesSound(pcm)) {
       this.opening = true;
-      this.openNext().catch((err: unknown) => this.fail(err));
+      this.openNext().catch((err: unknown) => this.openFailed(err));
     }
   }
 
   finalize(): void {
     if (this.closed) return;
+    this.turnLost = false;
     if (this.opening) {
       this.finalizePending = true;
       return;
@@ -272,6 +276,22 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
       this.finalizePending = false;
       this.endCurrent();
     }
+  }
+
+  /**
+   * No recogniser for this turn, so its audio goes. A server that stayed busy costs the turn only (the next
+   * one opens afresh); any other failure fails the stream.
+   */
+  private openFailed(err: unknown): void {
+    const turnOver = this.finalizePending;
+    this.pending = [];
+    this.pendingSamples = 0;
+    this.finalizePending = false;
+    if (this.closed) return;
+    const failure = localFailure(this.provider, err);
+    if (failure?.failure !== 'rate_limited') return this.fail(err);
+    this.turnLost = !turnOver;
+    this.emit('turnLost', failure);
   }
 
   private fail(err: unknown): void {

@@ -6,6 +6,7 @@ import { it } from 'node:test';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { waitUntil } from '@ai-agent/test-peers';
 import type { ChatMessage, SttStream, ToolCall } from '../../../src/providers/types.ts';
+import { ProviderError } from '../../../src/providers/errors.ts';
 import { assertFailure, EXPECTED, FAULTS, frames, promptTurn, RATE, within, type Turn } from './common.ts';
 import type { LlmSubject, SttSubject, TtsSubject } from './subjects.ts';
 
@@ -34,7 +35,11 @@ async function sttFailure(s: SttSubject, t: Turn): Promise<unknown> {
   } catch (err) {
     return err;
   }
-  const failed = new Promise((resolve) => stream.on('error', resolve));
+  const failed = new Promise((resolve) => {
+    stream.on('error', resolve);
+    // A busy server may cost the turn only, not the stream (the next turn opens afresh): only when rate limited.
+    stream.on('turnLost', (err) => resolve(err instanceof ProviderError && err.failure === 'rate_limited' ? err : new Error(`a turn lost to ${String(err)}`)));
+  });
   try {
     await speak(stream, t);
     stream.finalize();

@@ -34,7 +34,7 @@ export type CallEvent =
   | { kind: 'barge_in'; at: string; reactionMs?: number; decisionMs?: number; heardText: string }
   | { kind: 'false_barge_in'; at: string; reason: string; transcript: string; speechMs: number }
   | { kind: 'tool_call'; at: string; name: string; arguments: string; result: string }
-  | { kind: 'provider_error'; at: string; provider: string; stage: string; message: string }
+  | { kind: 'provider_error'; at: string; provider: string; stage: string; message: string; recovered?: true }
   | { kind: 'dtmf'; at: string; digits: string }
   | {
       kind: 'usage';

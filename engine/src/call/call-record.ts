@@ -48,7 +48,8 @@ export type CallEventRecord =
   /** Caller speech over the agent that did not interrupt it (noise, a backchannel such as "mm-hm"). */
   | { kind: 'false_barge_in'; at: string; reason: string; transcript: string; speechMs: number }
   | { kind: 'tool_call'; at: string; name: string; arguments: string; result: string }
-  | { kind: 'provider_error'; at: string; provider: string; stage: 'stt' | 'llm' | 'tts' | 'agent'; message: string }
+  /** `recovered`: the call went on (a busy recogniser: the caller was asked to say it again). */
+  | { kind: 'provider_error'; at: string; provider: string; stage: 'stt' | 'llm' | 'tts' | 'agent'; message: string; recovered?: true }
   | { kind: 'dtmf'; at: string; digits: string }
   /** Written once, as the conversation ends (pipeline calls; tokens only where the vendor reports them). */
   | { kind: 'usage'; at: string; usage: ProviderUsage };

@@ -18,6 +18,8 @@ import type { VadStream } from './vad/vad-service.ts';
 
 /** Model rounds per caller turn (each tool result starts another). */
 const MAX_TOOL_ROUNDS = 4;
+/** Busy-recogniser turns in a row answered with `busy_prompt`; the next one ends the call with the apology. */
+const BUSY_TURNS_ASKED_AGAIN = 2;
 
 /**
  * One call's conversation: caller audio → VAD/endpointing and streaming STT → LLM (with tools) → sentence
@@ -36,11 +38,13 @@ export class Conversation extends CallConversation<ConversationStats> {
   private readonly history: ChatMessage[] = [];
   private readonly replies: ReplyRunner;
   private stt: SttStream | null = null;
+  /** Caller turns in a row lost to a busy recogniser (a turn heard starts the count again). */
+  private busyTurns = 0;
   private vadStream: VadStream | null = null;
 
   constructor(options: ConversationOptions) {
     super(options, options.log.child({ callId: options.call.id }), {
-      turns: 0, bargeIns: 0, falseBargeIns: 0, pausesResumed: 0, unvoicedFinals: 0, toolCalls: 0, noInputPrompts: 0,
+      turns: 0, bargeIns: 0, falseBargeIns: 0, pausesResumed: 0, unvoicedFinals: 0, toolCalls: 0, noInputPrompts: 0, busyPrompts: 0,
     });
     this.opts = options;
     const b = this.ctx.barge_in;
@@ -118,7 +122,7 @@ export class Conversation extends CallConversation<ConversationStats> {
       this.stt = stt;
       stt.on('partial', this.onPartial);
       stt.on('final', this.onFinal);
-      stt.on('error', this.onSttError);
+      stt.on('error', this.onSttError).on('turnLost', this.onTurnLost);
     } catch (err) {
       void this.providerFailed(new StageError('stt', err));
     }
@@ -128,7 +132,7 @@ export class Conversation extends CallConversation<ConversationStats> {
     this.recordUsage();
     this.turns.close();
     this.replies.close();
-    this.stt?.off('partial', this.onPartial).off('final', this.onFinal).off('error', this.onSttError);
+    this.stt?.off('partial', this.onPartial).off('final', this.onFinal).off('error', this.onSttError).off('turnLost', this.onTurnLost);
     this.stt?.close();
     this.stt = null;
     this.vadStream?.close();
@@ -210,12 +214,33 @@ export class Conversation extends CallConversation<ConversationStats> {
       this.interrupt();
     }
     this.metric('stt_final');
+    this.busyTurns = 0;
     this.userSays(said);
   };
 
   private readonly onSttError = (err: Error): void => {
     void this.providerFailed(new StageError('stt', err));
   };
+
+  private readonly onTurnLost = (err: Error): void => {
+    if (this.busyTurns < BUSY_TURNS_ASKED_AGAIN) void this.askAgain(err);
+    else void this.providerFailed(new StageError('stt', err));
+  };
+
+  /**
+   * Every recogniser stayed busy through the caller's turn (a saturated server): its words are lost, not the
+   * call. Once the turn is over the caller is asked to say it again; a reply already under way goes on instead.
+   */
+  private async askAgain(err: Error): Promise<void> {
+    if (this.closed || this.machine.is('ending', 'transferring')) return;
+    this.busyTurns++;
+    this.log.warn({ err, inARow: this.busyTurns }, 'recogniser busy: the caller is asked to say it again');
+    this.host.sink.event({ kind: 'provider_error', at: new Date().toISOString(), provider: this.opts.providers.stt.name, stage: 'stt', message: err.message, recovered: true });
+    if (this.turns.callerHasFloor) await this.turns.ended();
+    if (this.closed || !this.machine.is('listening')) return;
+    this.stats.busyPrompts++;
+    this.prompt(this.ctx.busy_prompt);
+  }
 
   protected interruptForDigit(): void {
     if (this.agentAudible()) this.interrupt();
@@ -332,9 +357,14 @@ export class Conversation extends CallConversation<ConversationStats> {
   // ---- how this conversation speaks, stops and fails ----
 
   protected promptNoInput(): void {
-    const msg: AssistantMessage = { role: 'assistant', content: this.ctx.no_input_prompt };
+    this.prompt(this.ctx.no_input_prompt);
+  }
+
+  /** Speaks a prompt the caller may interrupt, kept in the model's history as the agent's words. */
+  private prompt(text: string): void {
+    const msg: AssistantMessage = { role: 'assistant', content: text };
     this.history.push(msg);
-    this.replies.say(this.ctx.no_input_prompt, { interruptible: true, messages: [msg] }).catch((err) => this.providerFailed(new StageError('tts', err)));
+    this.replies.say(text, { interruptible: true, messages: [msg] }).catch((err) => this.providerFailed(new StageError('tts', err)));
   }
 
   protected stopSpeaking(): void {

@@ -60,6 +60,8 @@ export interface ConversationStats {
   unvoicedFinals: number;
   toolCalls: number;
   noInputPrompts: number;
+  /** Caller turns lost to a busy recogniser, each answered with the context's `busy_prompt`. */
+  busyPrompts: number;
 }
 
 export interface ConversationEvents {

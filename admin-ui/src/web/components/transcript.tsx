@@ -13,7 +13,7 @@ function eventText(e: CallEvent): string {
     case 'tool_call':
       return `tool ${e.name}(${e.arguments}) → ${e.result}`;
     case 'provider_error':
-      return `${e.stage} provider ${e.provider} failed: ${e.message}`;
+      return `${e.stage} provider ${e.provider} failed: ${e.message}${e.recovered ? ' (the caller was asked to say it again)' : ''}`;
     case 'dtmf':
       return `DTMF ${e.digits}`;
     case 'usage': {

@@ -162,6 +162,11 @@ export const contextSchema = z
     farewell: z.string().min(1).default('Thank you for calling. Goodbye!'),
     no_input_prompt: z.string().min(1).default('Are you still there?'),
     apology: z.string().min(1).default('Sorry, we are having technical difficulties. Please call again later. Goodbye.'),
+    /**
+     * Spoken when every recogniser stayed busy through a caller's turn (a saturated local AI server): the call
+     * goes on and the caller says it again. Twice in a row, then the third busy turn ends the call with the apology.
+     */
+    busy_prompt: z.string().min(1).default('Sorry, I missed that. Could you say it again?'),
     voice: z.string().min(1).optional(),
     language: z.string().min(2).default('en-US'),
     provider: z

@@ -17,7 +17,7 @@ export { MediaClock, sharedClock } from './clock.ts';
 export { Prng } from './prng.ts';
 export { Impairer, type ImpairmentOptions, type ImpairmentStats, type JitterDistribution, type BurstLoss } from './impairment.ts';
 export type { LegImpairments, RtpLegStats } from './rtp/rtp-leg.ts';
-export { parseRtp, writeRtpHeader, type RtpHeader } from './rtp/packet.ts';
+export { parseRtp, ulawRtpPacket, writeRtpHeader, type RtpHeader } from './rtp/packet.ts';
 export { encodeFrame, FrameParser, uuidToBytes, bytesToUuid } from './audiosocket/frames.ts';
 export { AudioSocketLeg } from './audiosocket/audiosocket-leg.ts';
 export { WsMediaLeg } from './websocket/ws-media-leg.ts';

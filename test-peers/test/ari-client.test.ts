@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import ari from 'ari-client';
-import { startAsteriskPeer, say, pause, waitForAgent, parseRtp, writeRtpHeader, isAudible, ulawDecode, ulawEncode } from '../src/index.ts';
+import { startAsteriskPeer, say, pause, waitForAgent, parseRtp, ulawRtpPacket, isAudible, ulawDecode } from '../src/index.ts';
 import { udpSocket } from './helpers.ts';
 
 test('ari-client 2.2.0 connects and drives a full ExternalMedia call; events arrive in Asterisk order', async (t) => {
@@ -31,12 +31,7 @@ test('ari-client 2.2.0 connects and drives a full ExternalMedia call; events arr
   // caller speech is sent before the media path exists and the packet count below is exact.
   const greet = (port: number) => {
     const tone = new Int16Array(160).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)));
-    for (let seq = 0; seq < 5; seq++) {
-      const packet = Buffer.alloc(12 + 160);
-      writeRtpHeader(packet, 0, seq, seq * 160, 0x1234);
-      ulawEncode(tone, packet.subarray(12));
-      rtp.socket.send(packet, port, '127.0.0.1');
-    }
+    for (let seq = 0; seq < 5; seq++) rtp.socket.send(ulawRtpPacket(tone, seq, 0x1234), port, '127.0.0.1');
   };
   const inStasis = new Set<string>();
   const entered = (id: string) => new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startAsteriskPeer, say, bargeIn, waitForAgentSilence, pause, loadAudio, ulawEncode, writeRtpHeader, voicedFrames } from '../src/index.ts';
+import { startAsteriskPeer, say, bargeIn, waitForAgentSilence, pause, loadAudio, ulawRtpPacket, voicedFrames } from '../src/index.ts';
 import { EventLog, bridgeWithExternalMedia, udpSocket } from './helpers.ts';
 
 const REPLY_DELAY_MS = 300;
@@ -56,10 +56,7 @@ test('the scripted caller measures response latency, barge-in stop time and gaps
     }
     if (pos >= 0 && dest && pos + 160 <= reply.length) {
       sends.push(now);
-      const pkt = Buffer.alloc(172);
-      writeRtpHeader(pkt, 0, seq++, seq * 160, 99);
-      ulawEncode(reply.subarray(pos, pos + 160), pkt, 12);
-      engine.socket.send(pkt, dest.port, dest.address);
+      engine.socket.send(ulawRtpPacket(reply.subarray(pos, pos + 160), seq++, 99), dest.port, dest.address);
       pos += 160;
     }
   }, 20);

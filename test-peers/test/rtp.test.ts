@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startAsteriskPeer, pause, say, parseRtp, writeRtpHeader, ulawEncode } from '../src/index.ts';
+import { startAsteriskPeer, pause, say, parseRtp, ulawRtpPacket, writeRtpHeader } from '../src/index.ts';
 import { EventLog, audibleFrames, bridgeWithExternalMedia, sleep, udpSocket } from './helpers.ts';
 
 const RUN_MS = 12_000;
@@ -75,10 +75,10 @@ test('no RTP while the caller is silent; slin16 is PT 118 big-endian 640 bytes; 
 
   const loud = new Int16Array(160).map((_, i) => Math.round(8000 * Math.sin(i / 3)));
   const packet = (pt: number, seq: number) => {
-    const b = Buffer.alloc(pt === 118 ? 652 : 172);
+    if (pt === 0) return ulawRtpPacket(loud, seq, 1234);
+    const b = Buffer.alloc(652);
     writeRtpHeader(b, pt, seq, seq * 160, 1234);
-    if (pt === 118) for (let i = 0; i < 320; i++) b.writeInt16BE(loud[i % 160], 12 + 2 * i);
-    else ulawEncode(loud, b, 12);
+    for (let i = 0; i < 320; i++) b.writeInt16BE(loud[i % 160], 12 + 2 * i);
     return b;
   };
   const send = async (sock: typeof engine.socket, pt: number, count: number, base: number) => {

@@ -1,3 +1,5 @@
+import { ulawEncode } from '../audio/g711.ts';
+
 /** RTP fixed header (RFC 3550 §5.1), as res_rtp_asterisk writes and reads it. */
 export const RTP_HEADER_BYTES = 12;
 
@@ -24,6 +26,14 @@ export function writeRtpHeader(
   buf.writeUInt16BE(sequence & 0xffff, 2);
   buf.writeUInt32BE(timestamp >>> 0, 4);
   buf.writeUInt32BE(ssrc >>> 0, 8);
+}
+
+/** A PCMU packet of `pcm` (160 samples: 20 ms) with the header Asterisk writes, as a test's far end sends it. */
+export function ulawRtpPacket(pcm: Int16Array, sequence: number, ssrc: number): Buffer {
+  const packet = Buffer.alloc(RTP_HEADER_BYTES + pcm.length);
+  writeRtpHeader(packet, 0, sequence, sequence * pcm.length, ssrc);
+  ulawEncode(pcm, packet, RTP_HEADER_BYTES);
+  return packet;
 }
 
 /** Parses and validates a datagram; returns null for anything res_rtp_asterisk would discard as malformed. */

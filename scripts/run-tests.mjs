@@ -98,6 +98,7 @@ const PAIRED = [
   'engine/test/providers/conformance/conformance.test.ts',
   'engine/test/providers/fallback-chains.test.ts',
   'engine/test/providers/local-ai-connection.test.ts',
+  'engine/test/providers/local-ai-stt-busy.test.ts',
   'engine/test/telephony/call-session.test.ts',
   'engine/test/telephony/stasis-app.test.ts',
   'engine/test/telephony/warm-transfer.test.ts',

@@ -4,15 +4,20 @@
 // helper's gain and noise fill), and sphinxtrain estimates a global MLLR mean transform for the Debian
 // en-us model on it. The alignment pass starts from an analytic band-limitation transform (the 4–8 kHz
 // mel filters zeroed), so the Baum-Welch alignments are not made by the unadapted model, which is lost on
-// narrowband audio. Deterministic: same packages, same matrix.
+// narrowband audio. Deterministic: same packages, same matrix (two builds on two machines were byte-identical).
+// So the repository ships the matrix (models/, with what it was made from): an install whose inputs match takes
+// it instead of spending a minute and a half of both cores on the build; any other install builds its own.
 //
-// node --import tsx local-ai-server/scripts/build-mllr.ts [--force] [--keep-work]
+// node --import tsx local-ai-server/scripts/build-mllr.ts [--force] [--keep-work] [--ship]
+// --ship also writes the result to models/ (run it after changing an input, and commit both files).
 // Needs: flite, sphinxbase-utils (sphinx_fe), sphinxtrain (bw, mllr_solve), pocketsphinx-en-us,
 // asterisk-core-sounds-en (reference texts). About 1 minute on 2 cores.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { mulawEncode } from '@ai-agent/common/audio';
 import { Resampler } from '../src/audio/resampler.ts';
@@ -36,7 +41,9 @@ const VOICES = ['slt', 'rms', 'awb'];
 /** 200 ms of µ-law digital silence around each utterance, as a call's quiet lead-in and tail. */
 const PAD = Buffer.alloc(1600, 0xff);
 
-const { values } = parseArgs({ options: { force: { type: 'boolean', default: false }, 'keep-work': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { force: { type: 'boolean', default: false }, 'keep-work': { type: 'boolean', default: false }, ship: { type: 'boolean', default: false } },
+});
 const cfg = loadLocalAiConfig().stt.pocketsphinx;
 const out = resolvePackagePath(cfg.narrowband.mllr);
 const modelDir = join(cfg.model_dir, 'en-us');
@@ -46,11 +53,48 @@ function step(message: string): void {
   console.log(`build-mllr: ${message}`);
 }
 
-// What the matrix was made for: a config change to the chain it models makes the build redo it.
-const inputs = JSON.stringify({ fill: cfg.narrowband.fill, gain: cfg.narrowband.gain, model: modelDir, voices: VOICES });
-const stamp = `${out}.inputs`;
-if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === inputs && !values.force) {
+/** Debian packages whose files make the matrix (voices, features, training tools, model, texts). */
+const PACKAGES = ['flite', 'sphinxbase-utils', 'pocketsphinx', 'pocketsphinx-en-us', 'sphinxtrain', 'asterisk-core-sounds-en'];
+/** This script and the code of the chain it models. */
+const SOURCES = ['../scripts/build-mllr.ts', '../src/stt/input.ts', '../src/eval/prompts.ts', '../src/audio/resampler.ts'];
+
+function packageVersions(): string {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f=${Package}=${Version}\n', ...PACKAGES], { encoding: 'utf8' });
+  } catch {
+    return 'unknown';
+  }
+}
+
+function sourcesDigest(): string {
+  const hash = createHash('sha256');
+  for (const file of SOURCES) hash.update(readFileSync(fileURLToPath(new URL(file, import.meta.url))));
+  return hash.digest('hex');
+}
+
+// What the matrix was made from: the chain's settings, the packages and the code. A change to any makes the
+// build redo it.
+const inputs = JSON.stringify({
+  fill: cfg.narrowband.fill, gain: cfg.narrowband.gain, model: modelDir, voices: VOICES, packages: packageVersions(), sources: sourcesDigest(),
+});
+const shipped = fileURLToPath(new URL('../models/mllr_8k_ulaw.txt', import.meta.url));
+const made = (file: string): boolean => existsSync(file) && existsSync(`${file}.inputs`) && readFileSync(`${file}.inputs`, 'utf8') === inputs;
+
+/** Puts `file` in place at `to` (written next to it and renamed: a reader never sees half a matrix), with its stamp. */
+function place(file: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(file, `${to}.tmp`);
+  renameSync(`${to}.tmp`, to);
+  writeFileSync(`${to}.inputs`, inputs);
+}
+
+if (!values.force && made(out)) {
   step(`${out} is up to date (--force rebuilds it)`);
+  process.exit(0);
+}
+if (!values.force && made(shipped)) {
+  place(shipped, out);
+  step(`${out}: the shipped matrix, made from the same packages and code (--force rebuilds it)`);
   process.exit(0);
 }
 const needs: Array<[string, string]> = [
@@ -92,12 +136,12 @@ try {
   step(`solving the transform (mllr_solve), ${count - unaligned} utterances aligned`);
   const solved = join(work, 'mllr_matrix');
   await run(join(SPHINXTRAIN, 'mllr_solve'), ['-meanfn', join(model, 'means'), '-varfn', join(model, 'variances'), '-outmllrfn', solved, '-accumdir', '.'], { cwd: work });
-  // Written next to the target and renamed: a reader never sees half a matrix.
-  mkdirSync(dirname(out), { recursive: true });
-  copyFileSync(solved, `${out}.tmp`);
-  renameSync(`${out}.tmp`, out);
-  writeFileSync(stamp, inputs);
+  place(solved, out);
   step(`wrote ${out}`);
+  if (values.ship) {
+    place(solved, shipped);
+    step(`wrote ${shipped}`);
+  }
 } catch (err) {
   const e = err as { stderr?: string; message: string };
   console.error(`build-mllr: failed (work files kept in ${work}): ${e.message}${e.stderr ? `\n${e.stderr.slice(-2000)}` : ''}`);

@@ -68,6 +68,7 @@ const SHARED = [
   'engine/test/telephony/application-replaced.test.ts',
   'engine/test/tools/',
   'engine/test/webhooks/',
+  'local-ai-server/test/channel-transform.test.ts',
   'local-ai-server/test/fuzz/',
   'test-peers/test/ari-http.test.ts',
   'test-peers/test/codec.test.ts',

@@ -129,13 +129,18 @@ async function measure(rig: CallRig): Promise<StepResult> {
 }
 
 
+/** A rig whose engine is pinned to the first `cores` of `allowed`, the callers to the rest (or to all when none are left). */
+async function rigOn(cores: number, allowed: number[], speech: Int16Array[]): Promise<{ label: string; rig: CallRig }> {
+  const label = cores === 1 ? 'engine on 1 core' : `engine on ${cores} cores`;
+  const rest = allowed.slice(cores);
+  const rig = await CallRig.start({ label, engineCpus: allowed.slice(0, cores), otherCpus: rest.length > 0 ? rest : allowed, script: talkingHalfTheTime(speech) });
+  return { label, rig };
+}
+
 /** The search with the engine on `cores` cores; null when it cannot be pinned so (too few cores). */
 async function measureOn(cores: number, allowed: number[], speech: Int16Array[]) {
   if (allowed.length < cores) return null;
-  const label = cores === 1 ? 'engine on 1 core' : `engine on ${cores} cores`;
-  const engineCpus = allowed.slice(0, cores);
-  const rest = allowed.slice(cores);
-  const rig = await CallRig.start({ label, engineCpus, otherCpus: rest.length > 0 ? rest : allowed, script: talkingHalfTheTime(speech) });
+  const { label, rig } = await rigOn(cores, allowed, speech);
   try {
     // The engine's own cost with no call (timers, ARI, metrics), to tell it from the cost per call.
     await rig.resize(0);
@@ -158,10 +163,7 @@ async function measureOn(cores: number, allowed: number[], speech: Int16Array[])
 /** The engine's CPU per call at FIXED_CALLS calls, above its cost with none. */
 async function measureFixed(calls: number, cores: number, allowed: number[], speech: Int16Array[], figures: Figures): Promise<void> {
   if (allowed.length < cores) return;
-  const label = cores === 1 ? 'engine on 1 core' : `engine on ${cores} cores`;
-  const engineCpus = allowed.slice(0, cores);
-  const rest = allowed.slice(cores);
-  const rig = await CallRig.start({ label, engineCpus, otherCpus: rest.length > 0 ? rest : allowed, script: talkingHalfTheTime(speech) });
+  const { label, rig } = await rigOn(cores, allowed, speech);
   try {
     await rig.resize(0);
     const idle = await measure(rig);

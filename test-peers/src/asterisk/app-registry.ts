@@ -83,6 +83,12 @@ export class AppRegistry {
     }
   }
 
+  /** An event for one app only (app_send), whatever it is subscribed to. */
+  emitTo(app: string, type: string, fields: Record<string, unknown>): void {
+    const conn = this.apps.get(app);
+    if (conn) this.sendTo(conn.ws, { type, timestamp: ariTimestamp(), ...fields, asterisk_id: this.asteriskId, application: app });
+  }
+
   closeAll(): void {
     for (const conn of this.apps.values()) conn.ws.close(1001);
     this.apps.clear();

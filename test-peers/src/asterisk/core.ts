@@ -336,6 +336,31 @@ export class AsteriskCore {
     }
   }
 
+  /**
+   * POST /channels/{id}/move: a command queued to the channel (app_control_move), carried out by the
+   * stasis_app_exec loop after the 204. The channel stays in Stasis, and in its bridge if it is in one.
+   */
+  moveToApp(id: string, app: string | undefined, args: string[]): void {
+    const ch = this.control(id);
+    // Asterisk does not check `app` (NULL reaches stasis_app_control_move); the peer answers 400 instead.
+    if (!app) throw new AriError(400, "Required parameter 'app' not provided.");
+    this.later(0, () => {
+      const from = ch.stasisApp;
+      if (ch.hungUp || !from) return;
+      if (!this.apps.has(app)) {
+        // The move is dropped: the channel stays with its app, which is told (not the dialplan fallback of Stasis()).
+        this.log.error({ app }, `Could not move to Stasis app '${app}' - not registered`);
+        this.apps.emitTo(from, 'ApplicationMoveFailed', { channel: this.channelJson(ch), destination: app, args });
+        return;
+      }
+      this.emitChannel('StasisEnd', ch);
+      // The old app's subscription ends with its StasisEnd; the new one subscribes with StasisStart.
+      ch.subscribers.delete(from);
+      ch.session?.note('asterisk', `moved from Stasis app ${from} to ${app}`);
+      this.enterStasis(ch, app, args);
+    });
+  }
+
   redirect(id: string, endpoint: string | undefined): void {
     if (!endpoint) throw new AriError(400, "Required parameter 'endpoint' not provided.");
     const slash = endpoint.indexOf('/');

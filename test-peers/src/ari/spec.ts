@@ -127,6 +127,7 @@ const EVENTS: ModelSpec[] = [
   event('PlaybackFinished', { playback: 'Playback' }),
   event('Dial', { caller: 'Channel?', peer: 'Channel', forward: 'string?', forwarded: 'Channel?', dialstring: 'string?', dialstatus: 'string' }),
   event('ApplicationReplaced', {}),
+  event('ApplicationMoveFailed', { channel: 'Channel', destination: 'string', args: 'List[string]' }),
 ];
 
 const CHANNEL_MODELS: Record<string, ModelSpec> = {
@@ -221,6 +222,12 @@ export const RESOURCES: ResourceSpec[] = [
       ] },
       { path: '/channels/{channelId}/continue', description: 'Exit application; continue execution in the dialplan', operations: [
         op('POST', 'continueInDialplan', 'void', [channelId, query('context'), query('extension'), query('priority', 'int'), query('label')], CHANNEL_ERRORS),
+      ] },
+      { path: '/channels/{channelId}/move', description: 'Move the channel from one Stasis application to another.', operations: [
+        op('POST', 'move', 'void', [
+          channelId, query('app', 'string', { required: true, description: 'The channel will be passed to this Stasis application.' }),
+          query('appArgs', 'string', { description: "The application arguments to pass to the Stasis application provided by 'app'." }),
+        ], CHANNEL_ERRORS),
       ] },
       { path: '/channels/{channelId}/redirect', description: 'Inform the channel that it should redirect itself to a different location.', operations: [
         op('POST', 'redirect', 'void', [channelId, query('endpoint', 'string', { required: true })], [

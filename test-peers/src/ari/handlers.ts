@@ -79,6 +79,11 @@ export const HANDLERS: Record<string, Handler> = {
     core.leaveStasis(path.channelId, target, 'continue');
     return noContent();
   },
+  'channels.move': ({ core, path, query }) => {
+    // app_control_move splits with strtok_r, which skips empty arguments.
+    core.moveToApp(path.channelId, query.app, query.appArgs?.split(',').filter(Boolean) ?? []);
+    return noContent();
+  },
   'channels.redirect': ({ core, path, query }) => {
     core.redirect(path.channelId, query.endpoint);
     return noContent();

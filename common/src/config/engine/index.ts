@@ -65,9 +65,19 @@ export const engineConfigSchema = z
     egress: egressConfigSchema,
     webhooks: webhooksConfigSchema,
     mcp: mcpConfigSchema,
+    /**
+     * Engine processes sharing the calls, each on its own core: `auto` (one per core) or a number; 1 is one process.
+     * The first process keeps ARI's app and the control plane and moves callers to the least-loaded process.
+     */
+    shards: z.union([z.literal('auto'), z.number().int().min(1).max(64)], { error: 'expected auto or a number of processes from 1 to 64' }).default(1),
   })
   .strict()
   .superRefine((config, issues) => {
+    const { transport, websocket_connection } = config.telephony;
+    if (config.shards !== 1 && config.shards !== 'auto' && transport === 'websocket' && websocket_connection === 'client') {
+      // Asterisk dials one fixed URL (websocket_client.conf) for every call, so one process must take them all.
+      issues.addIssue({ code: 'custom', path: ['shards'], message: 'must be 1 or auto with websocket_connection: client (Asterisk dials one fixed URL)' });
+    }
     // Every configured destination must be one the allowlist lets through, so a typo fails at start, not mid-call.
     // (A rule that is itself invalid has its own issue already.)
     const rules = [config.egress.allow, ...Object.values(config.contexts).map((c) => c.egress.allow)].flat();

@@ -68,6 +68,13 @@ describe('engine config', () => {
       reason: /required with websocket_connection: client/,
     },
     {
+      name: 'several engine processes with chan_websocket client mode (Asterisk dials one URL)',
+      yaml: `${GOOD}shards: 2\ntelephony:\n  transport: websocket\n  websocket_connection: client\n  websocket_client: engine\n`,
+      key: 'shards',
+      reason: /must be 1 or auto with websocket_connection: client/,
+    },
+    { name: 'a shard count that is not a number or auto', yaml: `${GOOD}shards: many\n`, key: 'shards', reason: /expected auto or a number of processes from 1 to 64/ },
+    {
       name: 'a warm transfer endpoint with dial options',
       yaml: `${GOOD}contexts:\n  default:\n    tools: [transfer]\n    transfer_targets:\n      desk: { mode: warm, endpoint: "PJSIP/200&PJSIP/300" }\n`,
       key: 'contexts.default.transfer_targets.desk.endpoint',

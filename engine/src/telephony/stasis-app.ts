@@ -12,6 +12,12 @@ const DTMF_DIGIT = /^[0-9A-D*#]$/;
 /** Channel names of ExternalMedia / chan_websocket channels (chan_rtp, chan_audiosocket, chan_websocket). */
 const MEDIA_CHANNEL = /^(UnicastRTP|MulticastRTP|AudioSocket|WebSocket)\//;
 
+/** Another engine process that may take a new caller instead of this one (`shards:`). */
+export interface CallDispatch {
+  /** The Stasis app to move a caller to, or undefined to take it here; `load` is this process's calls. */
+  target(load: number): string | undefined;
+}
+
 interface ChannelEvent {
   channel?: { id: string };
   cause?: number;
@@ -33,6 +39,7 @@ export class StasisApp {
     private readonly deps: SessionDeps,
     private readonly registry: SessionRegistry,
     private readonly log: Logger,
+    private readonly dispatch?: CallDispatch,
   ) {
     ari.on('connected', (client, reconnected) => {
       this.subscribe(client);
@@ -41,6 +48,8 @@ export class StasisApp {
   }
 
   private subscribed = new WeakSet<Client>();
+  /** Callers being moved to another engine process, until their StasisEnd (moved) or ApplicationMoveFailed. */
+  private readonly moving = new Map<string, CallerChannel>();
   /** Callers between StasisStart and their session, with why they left if they did meanwhile. */
   private readonly starting = new Map<string, string | undefined>();
 
@@ -51,6 +60,7 @@ export class StasisApp {
     const gone = (label: string) => (event: ChannelEvent): void => {
       const id = event.channel?.id;
       if (typeof id !== 'string') return;
+      if (this.moving.delete(id)) return;
       const cause = event.cause_txt ? `${label}: ${event.cause_txt}` : label;
       const session = this.byChannel(id);
       if (!session) {
@@ -62,6 +72,9 @@ export class StasisApp {
       session.callerGone(cause);
     };
     client.on('StasisEnd', gone('StasisEnd') as never);
+    client.on('ApplicationMoveFailed' as never, ((event: ChannelEvent & { destination?: unknown }) => {
+      if (typeof event.channel?.id === 'string') this.moveFailed(event.channel.id, event.destination);
+    }) as never);
     client.on('ChannelHangupRequest', gone('hangup') as never);
     client.on('ChannelDestroyed', gone('destroyed') as never);
     client.on('ChannelDtmfReceived', ((event: ChannelEvent) => {
@@ -116,8 +129,44 @@ export class StasisApp {
       void this.returnToDialplan(channel.id);
       return;
     }
+    const target = this.dispatch?.target(this.sessions.size + this.starting.size);
+    if (target) void this.move(caller, target);
+    else void this.start(caller);
+  }
+
+  /**
+   * Hands a new caller to another engine process: Asterisk moves the channel to that process's Stasis app. The
+   * outcome comes as an event: StasisEnd here (moved; StasisStart there, same args) or ApplicationMoveFailed (that
+   * app is not registered: the channel stays here, and so does the call).
+   */
+  private async move(caller: CallerChannel, app: string): Promise<void> {
+    const channels = this.ari.api.channels as unknown as { move?: (p: { channelId: string; app: string; appArgs: string }) => Promise<void> };
+    if (typeof channels.move === 'function') {
+      this.moving.set(caller.id, caller);
+      try {
+        await channels.move({ channelId: caller.id, app, appArgs: caller.args.join(',') });
+        return;
+      } catch (err) {
+        // Gone meanwhile (its StasisEnd or hangup came first): nothing to take.
+        if (!this.moving.delete(caller.id)) return;
+        this.log.warn({ channelId: caller.id, app, reason: (err as Error).message }, 'moving the caller to another engine process failed; taking it here');
+      }
+    } else if (!this.warnedNoMove) {
+      this.warnedNoMove = true;
+      this.log.warn('this Asterisk has no ARI channels/move: every call stays in the first engine process (shards: 1 avoids the others)');
+    }
+    await this.start(caller);
+  }
+
+  private moveFailed(channelId: string, app: unknown): void {
+    const caller = this.moving.get(channelId);
+    if (!caller) return;
+    this.moving.delete(channelId);
+    this.log.warn({ channelId, app }, 'the engine process a caller was moved to has no Stasis app in Asterisk; taking the call here');
     void this.start(caller);
   }
+
+  private warnedNoMove = false;
 
   private async start(caller: CallerChannel): Promise<void> {
     this.starting.set(caller.id, undefined);

@@ -9,7 +9,7 @@ import { DialplanAudioSocketSession } from './dialplan-audiosocket-session.ts';
 import type { MediaLegFactory } from './media-leg.ts';
 import { RtpLegFactory } from './rtp-leg.ts';
 import { SessionRegistry } from './session-registry.ts';
-import { StasisApp } from './stasis-app.ts';
+import { StasisApp, type CallDispatch } from './stasis-app.ts';
 import { WebSocketLegFactory } from './websocket-leg.ts';
 
 export interface TelephonyDeps {
@@ -20,6 +20,8 @@ export interface TelephonyDeps {
   admission: Admission;
   store: CallStore | null;
   log: Logger;
+  /** Other engine processes new callers may be moved to (`shards:`). */
+  dispatch?: CallDispatch;
 }
 
 export interface Telephony {
@@ -86,6 +88,7 @@ export function buildTelephony(deps: TelephonyDeps): Telephony {
       },
       registry,
       log,
+      deps.dispatch,
     );
   } else {
     log.warn('ARI_PASSWORD is not set: not connecting to Asterisk ARI (dialplan AudioSocket calls still work)');

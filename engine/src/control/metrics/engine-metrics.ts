@@ -1,6 +1,6 @@
 // Size: over 350 lines because it is the one registry of every engine metric: its definitions, their scrape-time
 // sources and the call-event feeds; splitting it would scatter names that must stay unique and consistent.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { ReasonCounts } from '../../transport/counters.ts';
 import type { CallOutcome, ProviderUsage, TurnLatency } from '../../call/index.ts';
 import { LabelBudget } from './label-budget.ts';
@@ -130,6 +130,8 @@ export class EngineMetrics {
       help: 'Whether a provider stage is in use (1) or skipped after a failure until its re-probe (0).',
       labelNames: ['provider', 'stage'],
       registers,
+      // Over several engine processes: unhealthy when any process finds it so.
+      aggregator: 'min',
       collect() {
         this.reset();
         for (const h of sources.providerHealth?.() ?? []) this.set({ provider: providers.value(h.provider), stage: h.stage }, h.healthy ? 1 : 0);
@@ -384,7 +386,17 @@ export class EngineMetrics {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** The metrics of the engine's other processes (`shards:`), merged into this one's at each scrape. */
+  mergeFrom(others: () => Promise<Array<MetricObjectWithValues<MetricValue<string>>[]>>): void {
+    this.others = others;
+  }
+
+  private others: (() => Promise<Array<MetricObjectWithValues<MetricValue<string>>[]>>) | undefined;
+
+  async render(): Promise<string> {
+    if (!this.others) return this.registry.metrics();
+    // prom-client's cluster rules: counters and histograms add up, gauges by each one's aggregator (sum unless set).
+    const all = [await this.registry.getMetricsAsJSON(), ...(await this.others())];
+    return AggregatorRegistry.aggregate(all).metrics();
   }
 }

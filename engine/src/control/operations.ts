@@ -47,6 +47,8 @@ export interface OperationsDeps {
   restartKeys?: Readonly<Record<string, readonly string[]>>;
   /** DATABASE_URL, for `store.backend: postgres`. */
   databaseUrl?: string;
+  /** The records' store when another process keeps it (engine processes 2…N write through process 1). */
+  records?: ManagedCallStore;
 }
 
 /**
@@ -78,7 +80,10 @@ export class EngineOperations {
   readonly mediaTotals = new MediaCounterTotals();
   /** Scrape-time sources; main may add `pacer` and `listenerRejections`. */
   readonly sources: MetricsSources;
-  private readonly records: ManagedCallStore;
+  /** The redacting store itself, without the metrics: process 1 writes the other processes' records here. */
+  readonly records: ManagedCallStore;
+  /** Runs after every reload (process 1 has the others reread the config). */
+  afterReload: () => void = () => undefined;
   private readonly retention: RetentionJob;
   private readonly reloader: ConfigReloader<EngineConfig>;
   private registry: CallRegistry = NO_CALLS;
@@ -88,7 +93,7 @@ export class EngineOperations {
     this.log = deps.log;
     this.config = new ConfigHolder(deps.config);
     const settings = () => this.config.current().config;
-    this.records = openCallStore({
+    this.records = deps.records ?? openCallStore({
       config: deps.config.store,
       sqlitePath: isAbsolute(deps.config.store.path) ? deps.config.store.path : resolve(REPO_ROOT, deps.config.store.path),
       databaseUrl: deps.databaseUrl,
@@ -153,10 +158,17 @@ export class EngineOperations {
     return this.records.ready;
   }
 
+  /** Rereads the config file and swaps in what may change while running (POST /reload). */
+  reload(): ReturnType<ConfigReloader<EngineConfig>['reload']> {
+    const outcome = this.reloader.reload();
+    this.afterReload();
+    return outcome;
+  }
+
   /** Protected routes for buildControlServer. */
   routes(): ControlRoutes[] {
     return [
-      configRoutes({ reload: () => this.reloader.reload(), state: () => this.reloader.state(), log: this.log }),
+      configRoutes({ reload: () => this.reload(), state: () => this.reloader.state(), log: this.log }),
       callRoutes({ registry: () => this.registry, store: this.store, log: this.log }),
       metricsRoute(this.metrics),
     ];

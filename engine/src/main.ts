@@ -1,4 +1,5 @@
 // Composition root: load config, build the graph, start, stop on signals. No logic of its own.
+// Size: over 300 lines because every part is built and wired here in start order; each part's own logic is in it.
 import { dirname, join } from 'node:path';
 import {
   AuthFailureLimiter,
@@ -26,7 +27,8 @@ import { buildOperations, type EngineOperations } from './control/operations.ts'
 import type { Closer } from './control/lifecycle/drain.ts';
 import { configPath, fromRepoRoot, isDemoMode, loadEngineConfig, loadEngineSecrets } from './config/runtime-config.ts';
 import { createMediaTransports } from './transport/create-media-transports.ts';
-import { VadService } from './pipeline/vad/vad-service.ts';
+import { VadService, defaultVadWorkers } from './pipeline/vad/vad-service.ts';
+import { EngineShards } from './control/shards/engine-shards.ts';
 import { GreetingCache } from './pipeline/greeting-cache.ts';
 import { fillVariables, hasVariables } from './pipeline/context-variables.ts';
 import { conversationFactory } from './pipeline/conversation-factory.ts';
@@ -57,6 +59,7 @@ const RESTART_KEYS = {
   egress: ['egress'],
   webhooks: ['webhooks'],
   mcp: ['mcp'],
+  processes: ['shards'],
 };
 
 async function main(): Promise<void> {
@@ -76,11 +79,22 @@ async function main(): Promise<void> {
     throw err;
   }
   scrubber.showPhoneNumbers = config.logging.show_phone_numbers;
-  const log = createLogger({ service: 'engine', level: config.logging.level });
-  installOutputScrubber(log);
-  for (const notice of aliasNotices) log[notice.level](notice.message);
+  const rootLog = createLogger({ service: 'engine', level: config.logging.level });
+  installOutputScrubber(rootLog);
+  // Several processes (`shards:`): each applies its place to every load of the config, reloads included.
+  let shards: EngineShards;
   try {
-    healthHost = resolveBindHost('health', process.env, log);
+    shards = EngineShards.plan(config, process.env, rootLog);
+  } catch (err) {
+    if (err instanceof ConfigError) exitWithError(new ConfigError(err.key, err.reason, configPath()).line());
+    throw err;
+  }
+  config = shards.configFor(config);
+  const log = shards.place.count > 1 ? rootLog.child({ shard: shards.place.index }) : rootLog;
+  if (!shards.isShard) for (const notice of aliasNotices) log[notice.level](notice.message);
+  try {
+    // Processes 2…N answer process 1 only: their control port is loopback whatever HEALTH_HOST says.
+    healthHost = shards.isShard ? '127.0.0.1' : resolveBindHost('health', process.env, log);
   } catch (err) {
     if (err instanceof BindPolicyError) exitWithError(`refusing to start: ${err.message}`);
     throw err;
@@ -103,7 +117,7 @@ async function main(): Promise<void> {
   const resolver = new HostResolver(config.egress.dns_servers);
   const httpTools = new HttpTools({ egress: config.egress, resolver, log });
   const loadConfig = (): EngineConfig => {
-    const loaded = loadEngineConfig();
+    const loaded = shards.configFor(loadEngineConfig());
     httpTools.prepare(loaded.contexts);
     return loaded;
   };
@@ -126,7 +140,7 @@ async function main(): Promise<void> {
   // Operations: call records, metrics, limits, hot reload, drain.
   let ops: EngineOperations;
   try {
-    ops = buildOperations({ log, config, loadConfig, guard, readiness, restartKeys: RESTART_KEYS, databaseUrl: secrets.databaseUrl });
+    ops = buildOperations({ log, config, loadConfig, guard, readiness, restartKeys: RESTART_KEYS, databaseUrl: secrets.databaseUrl, records: shards.records() });
   } catch (err) {
     exitWithError(`refusing to start: ${(err as Error).message}`);
   }
@@ -138,6 +152,10 @@ async function main(): Promise<void> {
   onShutdownSignals(async () => {
     await ops.shutdown({ stopAccepting: () => stopAccepting(), closers });
   }, log);
+  // Process 1 starts the others now, so they load while it does; a caller of one that stops is hung up here.
+  let hangupChannel = async (_channelId: string): Promise<void> => undefined;
+  const pool = shards.startPool(ops, (channelId) => hangupChannel(channelId), log);
+  if (pool) closers.push(pool);
 
   // Providers are checked against every context before anything listens.
   // A vendor key missing from the environment is a ConfigError naming its env var.
@@ -195,7 +213,7 @@ async function main(): Promise<void> {
 
   // Closed even when a stop signal comes while its workers still load the model: a process that exits under
   // a loading onnxruntime aborts.
-  const vadStarting = VadService.start({ log });
+  const vadStarting = VadService.start({ log, workers: shards.vadWorkers(defaultVadWorkers()) });
   // Listed before calls are taken, so the first call already offers the servers' tools.
   const mcpStarting = mcp.start();
   closers.push({ name: 'MCP servers', close: () => mcp.close() });
@@ -265,12 +283,17 @@ async function main(): Promise<void> {
     admission: ops.admission,
     store: callStore,
     log,
+    dispatch: shards.dispatch(),
   });
   const ari = telephony.ari;
+  if (ari) hangupChannel = async (channelId) => void (await ari.api.channels.hangup({ channelId }));
   if (ari) ops.sources.ariBadEvents = () => ari.counters.badEvents;
   telephony.ari?.on('connected', () => readiness.set('ari', true));
   telephony.ari?.on('disconnected', () => readiness.set('ari', false));
-  ops.attachRegistry(telephony.registry);
+  ops.attachRegistry(shards.registry(telephony.registry));
+  // The active-calls gauge counts this process's calls; the others' come with their metrics.
+  ops.sources.activeCalls = () => telephony.registry.list().map((call) => call.info);
+  shards.link(ops, telephony, log);
   const testCallDeps = {
     conversations,
     admission: ops.admission,
@@ -293,7 +316,7 @@ async function main(): Promise<void> {
   });
   telephony.start();
   // What `npm run doctor` would say about Asterisk, media addresses, the local AI server and the data directory.
-  startChecksInBackground({ config, env: process.env, ariPassword: secrets.ariPassword, log });
+  if (!shards.isShard) startChecksInBackground({ config, env: process.env, ariPassword: secrets.ariPassword, log });
 
   stopAccepting = () => telephony.stopAccepting();
   closers.unshift({ name: 'ARI', close: () => telephony.close() });

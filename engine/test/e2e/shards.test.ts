@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pause, say, startLocalAiFake, waitForAgentSilence, type LocalAiFake, type PlacedCall } from '@ai-agent/test-peers';
+import { getJson, startEngine, type EngineUnderTest, type StoredCall } from './helpers.ts';
+
+// One engine spread over two processes (`shards: 2`), started by one command: process 1 keeps the operator's
+// Stasis app and moves callers to process 2's app when it is less loaded (ARI channels/move). Checked from
+// outside: which app Asterisk (the test peer) has each caller in, the one control plane's live calls, records
+// and metrics, and what happens to a caller whose process is killed.
+
+const APP = 'ai-agent';
+const SHARD_APP = 'ai-agent-shard-2';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface FullRecord extends StoredCall {
+  channelId?: string;
+  hangupCause?: string;
+}
+
+describe('one engine over two processes (shards: 2)', { timeout: 240_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-shards-'));
+  let fake: LocalAiFake;
+  let sut: EngineUnderTest;
+
+  before(async () => {
+    fake = await startLocalAiFake({ token: 'shards-local-token-0123456789' });
+    sut = await startEngine({
+      dir,
+      name: 'shards',
+      localAiPort: Number(new URL(fake.url).port),
+      telephony: 'transport: rtp\nrtp_format: ulaw',
+      sections: 'shards: 2',
+      env: { LOCAL_WS_AUTH_TOKEN: fake.token },
+    });
+    assert.equal(await sut.peer.waitForApp(SHARD_APP, 60_000), true, 'process 2 did not register its Stasis app');
+    await sut.engine.waitFor(/new callers may be moved to it/, 30_000);
+  });
+  after(async () => {
+    await sut?.stop();
+    await fake?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The Stasis app a caller channel is in now, as Asterisk sees it. */
+  const appOf = (call: PlacedCall): string | null | undefined => sut.peer.core.channels.get(call.channelId!)?.stasisApp;
+
+  async function recordOf(channelId: string): Promise<FullRecord> {
+    for (let i = 0; ; i++) {
+      const { recent } = await getJson<{ recent: Array<{ id: string; channelId?: string; outcome?: string }> }>(`${sut.control}/calls?limit=50`);
+      const found = recent.find((c) => c.channelId === channelId);
+      if (found?.outcome) return (await getJson<{ record: FullRecord }>(`${sut.control}/calls/${found.id}`)).record;
+      if (i > 100) throw new Error(`no finished record for ${channelId}: ${JSON.stringify(recent)}`);
+      await sleep(100);
+    }
+  }
+
+  it('spreads callers over both processes; one control plane shows, records and counts them all', async () => {
+    const script = [waitForAgentSilence(500, 20_000), say('tts:hello there'), waitForAgentSilence(500, 20_000), pause(1500)];
+    const calls: PlacedCall[] = [];
+    for (let i = 0; i < 4; i++) {
+      calls.push(await sut.peer.placeCall({ app: APP, callerId: { number: `+1555010${i}`, name: 'Shard' }, script }));
+      // One at a time, so each placement sees the loads the previous ones left.
+      await sleep(300);
+    }
+    // Least-loaded placement: two callers in each process.
+    const apps = calls.map(appOf).sort();
+    assert.deepEqual(apps, [APP, APP, SHARD_APP, SHARD_APP], `callers' apps: ${apps.join(', ')}`);
+
+    // Process 1's /calls lists the live calls of both processes.
+    let active: Array<{ channelId?: string; state: string }> = [];
+    for (let i = 0; i < 50 && active.length < 4; i++, await sleep(100)) ({ active } = await getJson<{ active: typeof active }>(`${sut.control}/calls`));
+    assert.deepEqual(active.map((c) => c.channelId).sort(), calls.map((c) => c.channelId).sort());
+
+    const reports = await Promise.all(calls.map((c) => c.done));
+    for (const report of reports) assert.equal(report.endedBy, 'caller-hangup', report.error);
+    for (const call of calls) {
+      const record = await recordOf(call.channelId!);
+      assert.equal(record.outcome, 'caller_hangup');
+      assert.ok(record.turns.some((t) => t.speaker === 'caller' && /hello/i.test(t.text)), JSON.stringify(record.turns));
+      assert.ok(record.turns.filter((t) => t.speaker === 'agent').length >= 2, 'greeting and answer recorded');
+      // Redaction happens in the one store, whichever process took the call.
+      assert.match(record.callerNumber ?? '', /^\*+\d{4}$/);
+    }
+
+    // The metrics of both processes, merged: every call once.
+    const text = await (await fetch(`${sut.control}/metrics`)).text();
+    const ended = [...text.matchAll(/^ai_agent_calls_total\{[^}]*outcome="caller_hangup"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(ended, 4, text.split('\n').filter((l) => l.startsWith('ai_agent_calls_total')).join('\n'));
+  });
+
+  it('a process killed mid-call: its caller is hung up and recorded, and the process comes back and takes calls', async () => {
+    const long = [waitForAgentSilence(500, 20_000), pause(60_000)];
+    const first = await sut.peer.placeCall({ app: APP, callerId: { number: '+15550200', name: 'Stays' }, script: long });
+    await sleep(300);
+    const second = await sut.peer.placeCall({ app: APP, callerId: { number: '+15550201', name: 'Moved' }, script: long });
+    await sleep(500);
+    assert.equal(appOf(first), APP);
+    assert.equal(appOf(second), SHARD_APP);
+    const started = [...sut.engine.stdout().matchAll(/^.*"engine process started".*$/gm)].map((m) => JSON.parse(m[0]) as { pid: number });
+    const pid = started.at(-1)!.pid;
+
+    process.kill(pid, 'SIGKILL');
+    const report = await second.done;
+    assert.equal(report.endedBy, 'engine-hangup', 'the moved caller is hung up, not left in silence');
+    const record = await recordOf(second.channelId!);
+    assert.equal(record.outcome, 'error');
+    assert.equal(record.hangupCause, 'engine process 2 stopped');
+    assert.equal(appOf(first), APP, "process 1's caller carries on");
+
+    // Started again; its app comes back and it takes the next caller (process 1 is busier).
+    await sut.engine.waitFor(/engine process stopped unexpectedly/, 5_000);
+    assert.equal(await sut.peer.waitForApp(SHARD_APP, 60_000), true);
+    const readyLines = () => [...sut.engine.stdout().matchAll(/new callers may be moved to it/g)].length;
+    for (let i = 0; i < 300 && readyLines() < 2; i++) await sleep(100);
+    const third = await sut.peer.placeCall({ app: APP, callerId: { number: '+15550202', name: 'Back' }, script: long });
+    await sleep(500);
+    assert.equal(appOf(third), SHARD_APP);
+
+    // An operator's hangup through process 1 reaches the call in either process.
+    for (const call of [third, first]) {
+      let id: string | undefined;
+      for (let i = 0; i < 50 && !id; i++, await sleep(100)) {
+        const { active } = await getJson<{ active: Array<{ id: string; channelId?: string }> }>(`${sut.control}/calls`);
+        id = active.find((c) => c.channelId === call.channelId)?.id;
+      }
+      const res = await fetch(`${sut.control}/calls/${id}/hangup`, { method: 'POST' });
+      assert.equal(res.status, 202);
+      assert.equal((await call.done).endedBy, 'engine-hangup');
+      assert.equal((await recordOf(call.channelId!)).outcome, 'completed');
+    }
+  });
+});

@@ -69,6 +69,8 @@ export interface CallRigOptions {
   impair?: LegImpairments;
   /** A finished call is replaced by a new one (churn), instead of being counted as ended early. */
   replaceEnded?: boolean;
+  /** Engine processes (`shards:`); default 1. */
+  shards?: number;
 }
 
 /** The engine, its stand-in AI server and the callers, resized between measurements. */
@@ -111,7 +113,11 @@ export class CallRig {
         contexts: 'default:\n  greeting: Hello.\n  tools: []\n  limits: { max_call_seconds: 86400, no_input_seconds: 600 }',
         limits: 'max_concurrent_calls: 10000\nmax_call_seconds: 86400\ndrain_timeout_seconds: 0',
         peer: { log, impair: opts.impair },
+        ...(opts.shards && opts.shards > 1 ? { sections: `shards: ${opts.shards}` } : {}),
       });
+      // Callers are spread only once every process has its Stasis app and process 1 knows it.
+      for (let i = 2; i <= (opts.shards ?? 1); i++) await sut.peer.waitForApp(`ai-agent-shard-${i}`, 60_000);
+      while ([...sut.engine.stdout().matchAll(/new callers may be moved to it/g)].length < (opts.shards ?? 1) - 1) await sleep(100);
     } catch (err) {
       ai.kill();
       rmSync(dir, { recursive: true, force: true });
@@ -125,6 +131,13 @@ export class CallRig {
         (otherCpus.some((c) => engineCpus.includes(c)) ? ' (no core left: they share the engine\'s, and their CPU competes with it)' : ''));
     }
     return new CallRig(opts, dir, ai, sut);
+  }
+
+  /** The engine's processes: the one started and those it started (`shards:`). */
+  enginePids(): number[] {
+    const pid = this.sut.engine.child.pid!;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return [pid, ...(children ? children.split(' ').map(Number) : [])];
   }
 
   get label(): string {

@@ -8,8 +8,9 @@
 // N rises until the engine's shared pacer has more than 1 % of its 20 ms ticks later than 2 ms (its p99 lateness
 // > 2 ms; skipped ticks count as late) or any VAD window is skipped, both read from the engine's own /metrics
 // (a loopback GET needs no token); then it is refined by bisection (capacity-search.ts). The search runs with the
-// engine pinned to 1 core and then to 2 (the engine is spawned pinned, so its VAD pool sizes itself from the cores
-// it may use); the callers and the stand-in run on the cores left, or share the engine's when none are.
+// engine pinned to 1 core and then to 2, as one engine process per core (`shards:`; the engine is spawned pinned,
+// so its VAD pool sizes itself from the cores it may use); the callers and the stand-in run on the cores left, or
+// share the engine's when none are. CPU figures add up every engine process.
 // Figures per pinning: max calls; at that N (or, when none passed, the lowest N tried) engine CPU (all threads,
 // /proc) and its main thread's share, calls per core (N ÷ engine cores used), skipped VAD windows, agent turns per
 // call and minute (proof the calls converse); at the first failing N, ticks late, skipped VAD windows and how long
@@ -77,16 +78,18 @@ function talkingHalfTheTime(speech: Int16Array[]): (n: number) => ScriptStep[] {
 
 /** One measurement window of STEP_SECONDS at the rig's current load, read from the engine's /metrics and /proc. */
 async function measure(rig: CallRig): Promise<StepResult> {
-  const pid = rig.sut.engine.child.pid!;
+  // Every engine process (`shards:`): their CPU adds up, and so do their main threads' (one media loop each).
+  const pids = rig.enginePids();
+  const sum = (read: (pid: number) => number): number => pids.reduce((n, pid) => n + read(pid), 0);
   // One scrape opens the window (its few ms of rendering fall inside it), as Prometheus would every 10–15 s.
   const snapshot = async () => {
     const text = await rig.metrics();
     return {
       text,
       at: performance.now(),
-      engine: cpuMs(String(pid)),
-      main: cpuMs(`${pid}/task/${pid}`),
-      wait: cpuWaitMs(`${pid}/task/${pid}`),
+      engine: sum((pid) => cpuMs(String(pid))),
+      main: sum((pid) => cpuMs(`${pid}/task/${pid}`)),
+      wait: sum((pid) => cpuWaitMs(`${pid}/task/${pid}`)),
       ai: cpuMs(String(rig.ai.pid)),
       callers: process.cpuUsage(),
       ended: rig.endedEarly,
@@ -102,12 +105,13 @@ async function measure(rig: CallRig): Promise<StepResult> {
   const calls = rig.active;
   const r: StepResult = {
     calls,
-    latePercent: ((delta('ai_agent_pacer_faults_total') * 20) / wall) * 100,
+    // Each process has its own pacer: the faults of all of them over all their ticks.
+    latePercent: ((delta('ai_agent_pacer_faults_total') * 20) / wall / pids.length) * 100,
     vadSkipped: delta('ai_agent_vad_skipped_windows_total'),
     vadWindowsPerSecond: (delta('ai_agent_vad_windows_total') * 1000) / wall,
     engineCpu: percent(b.engine - a.engine),
     mainThreadCpu: percent(b.main - a.main),
-    mainThreadWait: ((b.wait - a.wait) * 1000) / wall,
+    mainThreadWait: ((b.wait - a.wait) * 1000) / wall / pids.length,
     callersCpu: percent((callers.user + callers.system) / 1000),
     aiCpu: percent(b.ai - a.ai),
     turnsPerCallMinute: calls === 0 ? 0 : (delta('ai_agent_turn_latency_seconds_count', 'stage="total"') * 60_000) / wall / calls,
@@ -133,7 +137,8 @@ async function measure(rig: CallRig): Promise<StepResult> {
 async function rigOn(cores: number, allowed: number[], speech: Int16Array[]): Promise<{ label: string; rig: CallRig }> {
   const label = cores === 1 ? 'engine on 1 core' : `engine on ${cores} cores`;
   const rest = allowed.slice(cores);
-  const rig = await CallRig.start({ label, engineCpus: allowed.slice(0, cores), otherCpus: rest.length > 0 ? rest : allowed, script: talkingHalfTheTime(speech) });
+  // One engine process per core it may use (`shards:`), as `shards: auto` starts on such a host.
+  const rig = await CallRig.start({ label, engineCpus: allowed.slice(0, cores), otherCpus: rest.length > 0 ? rest : allowed, script: talkingHalfTheTime(speech), shards: cores });
   return { label, rig };
 }
 

@@ -173,12 +173,14 @@ export class CallSession implements CallControl, ManagedSession {
       this.recorder.answered();
       if (this.outcome) return;
 
-      const decision = this.deps.admission.tryAdmit(this.info.context);
+      const decision = await this.deps.admission.tryAdmit(this.info.context);
       if (!decision.admit) {
         this.log.warn({ reason: decision.reason }, 'call refused by limits');
         await this.refuse(decision.message);
         return;
       }
+      // Gone while the answer came (another process counts): its teardown had no slot to give back.
+      if (this.outcome) return decision.release();
       this.releaseAdmission = decision.release;
       // From here the conversation may get ready (open its agent's session) while the media path is set up.
       this.releasePrepared = this.deps.conversations.prepare?.({ info: this.info, control: this, log: this.log }) ?? null;

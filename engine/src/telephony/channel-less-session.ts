@@ -82,12 +82,13 @@ export abstract class ChannelLessSession implements CallControl, ManagedSession 
     // Already answered: the dialplan answers before AudioSocket(), a browser is connected once its socket is.
     this.recorder.answered();
     this.media.once('close', (reason) => this.end(this.outcome ?? 'caller_hangup', reason));
-    const decision = this.deps.admission.tryAdmit(this.info.context);
+    const decision = await this.deps.admission.tryAdmit(this.info.context);
     if (!decision.admit) {
       this.log.warn({ reason: decision.reason }, 'call refused by limits');
       this.end('rejected_busy', decision.reason);
       return;
     }
+    if (this.outcome) return decision.release();
     this.release = decision.release;
     this.started();
     this.conversation = this.deps.conversations({

@@ -2,7 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '@ai-agent/common';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { CallStartRecord, CallStore, CallListQuery } from '../../store/types.ts';
+import type { Admission } from '../../telephony/admission.ts';
 import type { ActiveCall, CallRegistry } from '../../telephony/registry.ts';
+import type { RemoteDecision } from './ipc-admission.ts';
 import { IpcPeer } from './ipc-peer.ts';
 import { STORE_WRITES, type StoreWrite } from './ipc-call-store.ts';
 import { SHARD_ENV, shardApp } from './shard-layout.ts';
@@ -23,6 +25,8 @@ export interface ShardPoolDeps {
   app: string;
   /** Process 1's own call store: the others' records are written through it. */
   records: CallStore;
+  /** Process 1's limits, which count every process's calls. */
+  admission: Admission;
   /** Hangs up a caller whose process stopped under it (through process 1's ARI). */
   hangupChannel: (channelId: string) => Promise<void>;
   /** How long a stopping process may take to drain its calls. */
@@ -41,6 +45,8 @@ interface Shard {
   moves: number[];
   /** Calls it began and has not finished: closed by process 1 if the process stops. */
   open: Map<string, string | undefined>;
+  /** Its admitted calls' slots, by token: given back when it says so, or when it stops. */
+  slots: Map<number, () => void>;
   startedAt: number;
   restartDelayMs: number;
 }
@@ -56,7 +62,7 @@ export class ShardPool {
 
   constructor(private readonly deps: ShardPoolDeps) {
     for (let index = 2; index <= deps.count; index++) {
-      this.shards.push({ index, app: shardApp(deps.app, index), child: null, peer: null, ready: false, calls: [], moves: [], open: new Map(), startedAt: 0, restartDelayMs: RESTART_DELAY_MS.first });
+      this.shards.push({ index, app: shardApp(deps.app, index), child: null, peer: null, ready: false, calls: [], moves: [], open: new Map(), slots: new Map(), startedAt: 0, restartDelayMs: RESTART_DELAY_MS.first });
     }
   }
 
@@ -82,8 +88,23 @@ export class ShardPool {
     peer.handle('store.get', (id) => this.deps.records.get(String(id)));
     peer.handle('store.list', (query) => this.deps.records.list(query as CallListQuery));
     peer.handle('store.flush', () => true);
+    peer.handle('admit', (context) => this.admit(shard, String(context)));
+    peer.onNote('release', (token) => {
+      shard.slots.get(Number(token))?.();
+      shard.slots.delete(Number(token));
+    });
     child.on('exit', (code, signal) => this.exited(shard, child, code, signal));
     log.info({ process: shard.index, pid: child.pid, app: shard.app }, 'engine process started');
+  }
+
+  private nextToken = 1;
+
+  private async admit(shard: Shard, context: string): Promise<RemoteDecision> {
+    const decision = await this.deps.admission.tryAdmit(context);
+    if (!decision.admit) return decision;
+    const token = this.nextToken++;
+    shard.slots.set(token, decision.release);
+    return { admit: true, token };
   }
 
   private takeReport(shard: Shard, body: unknown): void {
@@ -121,6 +142,8 @@ export class ShardPool {
     }
     const lost = shard.open.size;
     shard.open.clear();
+    for (const release of shard.slots.values()) release();
+    shard.slots.clear();
     if (this.closing) {
       log.info({ process: shard.index, code, signal }, 'engine process stopped');
       return;

@@ -39,15 +39,10 @@ export function shardApp(app: string, index: number): string {
   return index === 1 ? app : `${app}-shard-${index}`;
 }
 
-/** A ceiling shared by `count` processes: each may take its share, rounded up so the sum never falls short. */
-function share(limit: number, count: number): number {
-  return Math.max(1, Math.ceil(limit / count));
-}
-
 /**
- * The config as process `place.index` runs it: its Stasis app, its slice of the RTP ports, its share of the call
- * limits, and (in processes 2…N) loopback-only control on an OS-chosen port, no dialplan AudioSocket listener and
- * an outbox of its own. Applied to every load, so a reload sees the same layout and reports no restart.
+ * The config as process `place.index` runs it: its Stasis app, its slice of the RTP ports, and (in processes 2…N)
+ * loopback-only control on an OS-chosen port, no dialplan AudioSocket listener and an outbox of its own. The call
+ * limits stay whole: process 1 counts every process's calls against them. Applied to every load, so a reload sees the same layout and reports no restart.
  */
 export function configForShard(config: EngineConfig, place: ShardPlace): EngineConfig {
   const { index, count } = place;
@@ -57,12 +52,7 @@ export function configForShard(config: EngineConfig, place: ShardPlace): EngineC
   const span = port_max - port_min + 1;
   const slice = Math.floor(span / count);
   const rtp = port_min === 0 ? config.media.rtp : { ...config.media.rtp, port_min: port_min + (index - 1) * slice, port_max: index === count ? port_max : port_min + index * slice - 1 };
-  const limits = {
-    ...config.limits,
-    max_concurrent_calls: share(config.limits.max_concurrent_calls, count),
-    per_context: Object.fromEntries(Object.entries(config.limits.per_context).map(([name, limit]) => [name, limit === 0 ? 0 : share(limit, count)])),
-  };
-  const shared = { ...config, limits, media: { ...config.media, rtp } };
+  const shared = { ...config, media: { ...config.media, rtp } };
   if (index === 1) return shared;
   return {
     ...shared,

@@ -1,10 +1,12 @@
 import { ConfigError, type EngineConfig, type Logger } from '@ai-agent/common';
 import type { ManagedCallStore } from '../../store/types.ts';
+import type { Admission } from '../../telephony/admission.ts';
 import type { Telephony } from '../../telephony/build-telephony.ts';
 import type { CallRegistry } from '../../telephony/registry.ts';
 import type { CallDispatch } from '../../telephony/stasis-app.ts';
 import type { Closer } from '../lifecycle/drain.ts';
 import type { EngineOperations } from '../operations.ts';
+import { IpcAdmission } from './ipc-admission.ts';
 import { IpcCallStore } from './ipc-call-store.ts';
 import { IpcPeer } from './ipc-peer.ts';
 import { ShardLink } from './shard-link.ts';
@@ -49,6 +51,11 @@ export class EngineShards {
     return this.peer ? new IpcCallStore(this.peer) : undefined;
   }
 
+  /** Processes 2…N ask process 1, which holds the limits of the whole engine. */
+  admission(local: Admission, busyMessage: () => string): Admission {
+    return this.peer ? new IpcAdmission(this.peer, busyMessage) : local;
+  }
+
   /** VAD threads per process, so the whole engine keeps the single-process default (`defaultWorkers`). */
   vadWorkers(defaultWorkers: number): number | undefined {
     return this.place.count === 1 ? undefined : Math.max(1, Math.floor(defaultWorkers / this.place.count));
@@ -62,6 +69,7 @@ export class EngineShards {
       count: this.place.count,
       app: settings().ari.app,
       records: ops.records,
+      admission: ops.admission,
       hangupChannel,
       stopTimeoutMs: () => settings().limits.drain_timeout_seconds * 1000 + STOP_GRACE_MS,
       log,

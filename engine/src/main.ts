@@ -280,7 +280,7 @@ async function main(): Promise<void> {
     ariPassword: secrets.ariPassword,
     media,
     conversations,
-    admission: ops.admission,
+    admission: shards.admission(ops.admission, () => ops.config.current().config.limits.busy_message),
     store: callStore,
     log,
     dispatch: shards.dispatch(),

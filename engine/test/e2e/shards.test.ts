@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -131,5 +131,67 @@ describe('one engine over two processes (shards: 2)', { timeout: 240_000 }, () =
       assert.equal((await call.done).endedBy, 'engine-hangup');
       assert.equal((await recordOf(call.channelId!)).outcome, 'completed');
     }
+  });
+
+  it('a reload through process 1 reaches every process', async () => {
+    const file = join(dir, 'engine-shards.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('Thank you for calling. How can I help?', 'Welcome back to the reloaded line.'));
+    const res = await fetch(`${sut.control}/reload`, { method: 'POST' });
+    assert.equal(res.status, 200, await res.text());
+    // Process 2 rereads after process 1 answered: give it a moment before calls test it.
+    await sleep(500);
+    const script = [waitForAgentSilence(500, 20_000), pause(500)];
+    const calls = [await sut.peer.placeCall({ app: APP, callerId: { number: '+15550300', name: 'Reload' }, script })];
+    await sleep(300);
+    calls.push(await sut.peer.placeCall({ app: APP, callerId: { number: '+15550301', name: 'Reload' }, script }));
+    await sleep(300);
+    assert.deepEqual(calls.map(appOf).sort(), [APP, SHARD_APP]);
+    for (const call of calls) {
+      await call.done;
+      const record = await recordOf(call.channelId!);
+      assert.equal(record.turns[0]?.text, 'Welcome back to the reloaded line.', `${call.channelId}: ${JSON.stringify(record.turns)}`);
+    }
+  });
+
+  it('the call limits count the calls of every process', async () => {
+    const file = join(dir, 'engine-shards.yaml');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}limits:\n  max_concurrent_calls: 1\n`);
+    assert.equal((await fetch(`${sut.control}/reload`, { method: 'POST' })).status, 200);
+    await sleep(500);
+    const first = await sut.peer.placeCall({ app: APP, callerId: { number: '+15550400', name: 'First' }, script: [waitForAgentSilence(500, 20_000), pause(60_000)] });
+    await sleep(300);
+    // Process 2 has no call: the second caller goes there, and process 1's count (one call) refuses it.
+    const second = await sut.peer.placeCall({ app: APP, callerId: { number: '+15550401', name: 'Second' }, script: [pause(20_000)] });
+    await sleep(300);
+    assert.equal(appOf(second), SHARD_APP);
+    assert.equal((await second.done).endedBy, 'engine-hangup');
+    assert.equal((await recordOf(second.channelId!)).outcome, 'rejected_busy');
+    const channel = sut.peer.core.channels.get(first.channelId!);
+    assert.equal(channel?.stasisApp, APP, 'the first call carries on');
+    let id: string | undefined;
+    for (let i = 0; i < 50 && !id; i++, await sleep(100)) {
+      const { active } = await getJson<{ active: Array<{ id: string; channelId?: string }> }>(`${sut.control}/calls`);
+      id = active.find((c) => c.channelId === first.channelId)?.id;
+    }
+    await fetch(`${sut.control}/calls/${id}/hangup`, { method: 'POST' });
+    await first.done;
+  });
+
+  // Last: it ends process 1.
+  it('process 1 killed: the other process drains and stops, nothing is left running', async () => {
+    const started = [...sut.engine.stdout().matchAll(/^.*"engine process started".*$/gm)].map((m) => JSON.parse(m[0]) as { pid: number });
+    const pid = started.at(-1)!.pid;
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(alive());
+    process.kill(sut.engine.child.pid!, 'SIGKILL');
+    for (let i = 0; i < 150 && alive(); i++) await sleep(100);
+    assert.equal(alive(), false, 'process 2 outlived process 1');
   });
 });

@@ -154,7 +154,8 @@ async function main(): Promise<void> {
   }, log);
   // Process 1 starts the others now, so they load while it does; a caller of one that stops is hung up here.
   let hangupChannel = async (_channelId: string): Promise<void> => undefined;
-  const pool = shards.startPool(ops, (channelId) => hangupChannel(channelId), log);
+  // Without ARI no caller can be moved: the other processes would only sit idle.
+  const pool = secrets.ariPassword ? shards.startPool(ops, (channelId) => hangupChannel(channelId), log) : null;
   if (pool) closers.push(pool);
 
   // Providers are checked against every context before anything listens.

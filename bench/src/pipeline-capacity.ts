@@ -36,6 +36,8 @@ const MAX_CALLS = Number(process.env.PIPELINE_CAPACITY_MAX_CALLS ?? 1000);
 const FIXED_CALLS = process.env.PIPELINE_CAPACITY_CALLS ? Number(process.env.PIPELINE_CAPACITY_CALLS) : null;
 /** Engine core counts to measure, e.g. "1,2" (default) or "1" while developing. */
 const CORE_COUNTS = (process.env.PIPELINE_CAPACITY_CORES ?? '1,2').split(',').map(Number);
+/** Engine processes on a pinning of several cores (`shards:`); default one per core. */
+const SHARDS = process.env.PIPELINE_CAPACITY_SHARDS ? Number(process.env.PIPELINE_CAPACITY_SHARDS) : null;
 const LATE_LIMIT_PERCENT = 1;
 const SPEECH_MS = 2000;
 const SILENCE_MS = 2000;
@@ -135,10 +137,11 @@ async function measure(rig: CallRig): Promise<StepResult> {
 
 /** A rig whose engine is pinned to the first `cores` of `allowed`, the callers to the rest (or to all when none are left). */
 async function rigOn(cores: number, allowed: number[], speech: Int16Array[]): Promise<{ label: string; rig: CallRig }> {
-  const label = cores === 1 ? 'engine on 1 core' : `engine on ${cores} cores`;
-  const rest = allowed.slice(cores);
   // One engine process per core it may use (`shards:`), as `shards: auto` starts on such a host.
-  const rig = await CallRig.start({ label, engineCpus: allowed.slice(0, cores), otherCpus: rest.length > 0 ? rest : allowed, script: talkingHalfTheTime(speech), shards: cores });
+  const shards = cores === 1 ? 1 : (SHARDS ?? cores);
+  const label = `${cores === 1 ? 'engine on 1 core' : `engine on ${cores} cores`}${shards > 1 ? ` (${shards} processes)` : cores > 1 ? ' (1 process)' : ''}`;
+  const rest = allowed.slice(cores);
+  const rig = await CallRig.start({ label, engineCpus: allowed.slice(0, cores), otherCpus: rest.length > 0 ? rest : allowed, script: talkingHalfTheTime(speech), shards });
   return { label, rig };
 }
 

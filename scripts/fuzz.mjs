@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every fuzz target (the test files in a `fuzz/` folder of any workspace) through the same runner as
-// `npm test`. `npm test` already runs them with 10 000 cases each; `npm run fuzz -- --long` runs 1 000 000 per
+// `npm test`. `npm test` already runs them with 10 000 cases each (a share for costly ones: common/src/testing/fuzz.ts); `npm run fuzz -- --long` runs 1 000 000 per
 // target (hours on 2 cores). FUZZ_SEED=<n> replays a failure fast-check reported; FUZZ_RUNS overrides the count.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

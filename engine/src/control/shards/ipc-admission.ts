@@ -19,14 +19,7 @@ export class IpcAdmission implements Admission {
       return { admit: false, reason: 'draining', message: this.busyMessage() };
     }
     if (!answer.admit) return answer;
-    let released = false;
-    return {
-      admit: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.peer.note('release', answer.token);
-      },
-    };
+    // Process 1 gives a token's slot back once; a second release of it finds nothing to give.
+    return { admit: true, release: () => void this.peer.note('release', answer.token) };
   }
 }

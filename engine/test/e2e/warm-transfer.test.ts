@@ -34,6 +34,8 @@ const OPENAI_KEY = 'sk-e2e-warm-0123456789abcdef';
 /** What the scripted LLM writes for the person (the engine adds its opener and closing). */
 const SUMMARY = 'Alex, calling from 2 0 0 1, wants to talk to a person about a late delivery.';
 const viaLlm = 'provider: { type: pipeline, stt: local, llm: oa, tts: local }';
+/** The third caller's context: the scripted LLM answers it apart (see llmAnswer). */
+const NOBODY_PROMPT = 'You answer the line nobody picks up.';
 
 const CONTEXTS = `default:
   greeting: Hello, how can I help?
@@ -49,6 +51,8 @@ stalled:
     operator: { mode: warm, endpoint: PJSIP/backoffice, ring_timeout_seconds: 15, briefing_timeout_ms: 1500 }
 nobody:
   greeting: Hello, how can I help?
+  system_prompt: ${NOBODY_PROMPT}
+  ${viaLlm}
   tools: [hangup, transfer]
   transfer_targets:
     operator: { mode: warm, endpoint: PJSIP/nobody, ring_timeout_seconds: 3 }`;
@@ -148,9 +152,18 @@ describe('warm transfer through the real engine', { timeout: 180_000 }, () => {
   let backOffice: CallerSession | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'e2e-warm-'));
 
-  /** The scripted LLM: the caller's request gets the transfer; the briefing request the summary, or a stall for caller 2003. */
+  /**
+   * The scripted LLM: the caller's request gets the transfer; the briefing request the summary, or a stall for
+   * caller 2003. On the line nobody picks up, whatever the recogniser made of the caller's words: the first turn
+   * asks for the transfer, the tool's failure gets a short reply and the caller's next turn the hangup.
+   */
   function llmAnswer(request: ChatRequest) {
     const [system, user] = request.messages.map((m) => String(m.content ?? ''));
+    if (system?.includes(NOBODY_PROMPT)) {
+      if (!request.messages.some((m) => m.role === 'tool')) return { text: 'Let me connect you with someone.', toolCalls: [{ name: 'transfer', arguments: { target: 'operator' } }] };
+      if (request.messages.at(-1)?.role === 'tool') return { text: 'What else can I do for you?' };
+      return { text: 'Goodbye.', toolCalls: [{ name: 'hangup', arguments: {} }] };
+    }
     if (!system?.startsWith('You brief a colleague')) return { text: 'Let me connect you with someone.', toolCalls: [{ name: 'transfer', arguments: { target: 'operator' } }] };
     return user?.includes('2 0 0 3') ? { text: 'Never finished.', fault: { kind: 'stall' as const } } : { text: SUMMARY };
   }

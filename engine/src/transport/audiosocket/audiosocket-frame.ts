@@ -35,6 +35,9 @@ function knownKind(kind: number): boolean {
 export class FrameParser {
   private pending: Buffer | null = null;
   private failed = false;
+  /** While a frame is delivered: its read buffer and where the next frame starts in it (see takeRest). */
+  private current: Buffer | null = null;
+  private next = 0;
 
   constructor(private readonly sink: FrameSink) {}
 
@@ -50,7 +53,10 @@ export class FrameParser {
       if (length > MAX_PAYLOAD_BYTES) return this.fail('oversize_frame', kind, length);
       if (buf.length - offset < HEADER_BYTES + length) break;
       const start = offset + HEADER_BYTES;
+      this.current = buf;
+      this.next = start + length;
       this.sink.frame(kind, buf.subarray(start, start + length));
+      this.current = null;
       if (this.failed) return;
       offset = start + length;
     }
@@ -65,6 +71,16 @@ export class FrameParser {
     this.failed = true;
     this.pending = null;
     this.sink.invalid(reason, kind, length);
+  }
+
+  /**
+   * Called from `frame`: stops parsing and returns a copy of the bytes read after that frame, for whoever reads
+   * the connection from here on (another engine process).
+   */
+  takeRest(): Buffer {
+    const rest = this.current ? Buffer.from(this.current.subarray(this.next)) : Buffer.alloc(0);
+    this.stop();
+    return rest;
   }
 
   /** Stops parsing (the connection is closing). */

@@ -35,6 +35,12 @@ interface Expectation {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * Where a dialplan connection goes instead of this process: a function that takes it over (the socket paused,
+ * `rest` the bytes read after its UUID frame), or null to keep it here.
+ */
+export type ConnectionHandoff = (uuid: string) => ((socket: Socket, rest: Buffer) => void) | null;
+
 export interface AudioSocketServerEvents {
   /**
    * A connection whose UUID nobody `expect()`ed (dialplan AudioSocket() straight to the engine), from a source
@@ -58,6 +64,9 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
   private readonly warnings: RateLimitedLog;
   /** Sources whose unannounced connections become calls; null: every unannounced connection is refused. */
   private dialplanSources: BlockList | null = null;
+  private handoff: ConnectionHandoff | null = null;
+  /** Detaches a connection's handlers (a handed-off connection is read by another process). */
+  private readonly release = new WeakMap<Socket, () => void>();
   readonly host: string;
 
   constructor(options: AudioSocketServerOptions) {
@@ -112,6 +121,24 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
     this.dialplanSources = sources;
   }
 
+  /** Dialplan connections (after the source check) are offered to `handoff` before they become calls here. */
+  handOffDialplanCalls(handoff: ConnectionHandoff): void {
+    this.handoff = handoff;
+  }
+
+  /**
+   * A dialplan connection another engine process accepted, checked and read the UUID of: a `call` here, with
+   * `rest` (what that process read after the UUID) as its first bytes.
+   */
+  adopt(socket: Socket, uuid: string, rest: Buffer): void {
+    if (!this.track(socket)) return;
+    const stream = this.createStream(socket, uuid, this.options.defaultFormat ?? 'slin');
+    const parser = this.read(socket, stream);
+    this.emit('call', stream);
+    parser.push(rest);
+    socket.resume();
+  }
+
   async close(): Promise<void> {
     for (const e of this.expected.values()) {
       clearTimeout(e.timer);
@@ -129,16 +156,26 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
     socket.destroy();
   }
 
-  private accept(socket: Socket): void {
+  /** Counts a connection in; false (and closed) past the connection limit. */
+  private track(socket: Socket): boolean {
     this.counters.connections++;
     if (this.sockets.size >= (this.options.maxConnections ?? 2000)) {
       this.refuse(socket, 'too_many_connections');
-      return;
+      return false;
     }
     this.sockets.add(socket);
     this.counters.active = this.sockets.size;
-    let stream: AudioSocketStream | null = null;
-    const uuidTimer = setTimeout(() => this.refuse(socket, 'uuid_timeout'), this.options.uuidTimeoutMs ?? 5000);
+    return true;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.track(socket)) this.read(socket, null);
+  }
+
+  /** Parses the connection's frames: its UUID first (unless `known` already has its stream), then the stream's. */
+  private read(socket: Socket, known: AudioSocketStream | null): FrameParser {
+    let stream = known;
+    const uuidTimer = stream ? undefined : setTimeout(() => this.refuse(socket, 'uuid_timeout'), this.options.uuidTimeoutMs ?? 5000);
     const parser = new FrameParser({
       frame: (kind, payload) => {
         if (stream) {
@@ -151,7 +188,7 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
           this.refuse(socket, 'uuid_not_first', { kind, bytes: payload.length });
           return;
         }
-        stream = this.open(socket, uuidFromBytes(payload));
+        stream = this.open(socket, uuidFromBytes(payload), parser);
         if (!stream) parser.stop();
       },
       invalid: (reason, kind, length) => {
@@ -163,18 +200,26 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
         this.refuse(socket, reason, { kind, length });
       },
     });
-    socket.on('data', (chunk: Buffer) => parser.push(chunk));
-    socket.on('error', (err) => this.warnings.warn('socket_error', { err: err.message }, 'audiosocket socket error'));
-    socket.on('close', () => {
+    const onData = (chunk: Buffer): void => parser.push(chunk);
+    const onError = (err: Error): void => this.warnings.warn('socket_error', { err: err.message }, 'audiosocket socket error');
+    const onClose = (): void => {
       clearTimeout(uuidTimer);
       parser.stop();
-      this.sockets.delete(socket);
-      this.counters.active = this.sockets.size;
+      this.forget(socket);
       stream?.close('connection closed');
-    });
+    };
+    socket.on('data', onData).on('error', onError).on('close', onClose);
+    // The error handler stays: the socket may still fail here before it has left.
+    this.release.set(socket, () => socket.off('data', onData).off('close', onClose));
+    return parser;
   }
 
-  private open(socket: Socket, uuid: string): AudioSocketStream | null {
+  private forget(socket: Socket): void {
+    this.sockets.delete(socket);
+    this.counters.active = this.sockets.size;
+  }
+
+  private open(socket: Socket, uuid: string, parser: FrameParser): AudioSocketStream | null {
     const expectation = this.expected.get(uuid);
     if (!expectation) {
       const sources = this.dialplanSources;
@@ -186,16 +231,17 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
         this.refuse(socket, 'source_not_allowed', { source: socket.remoteAddress });
         return null;
       }
+      const takeOver = this.handoff?.(uuid);
+      if (takeOver) {
+        socket.pause();
+        const rest = parser.takeRest();
+        this.release.get(socket)?.();
+        this.forget(socket);
+        takeOver(socket, rest);
+        return null;
+      }
     }
-    const stream = new AudioSocketStream(socket, uuid, {
-      ...this.options.stream,
-      id: uuid,
-      format: expectation?.format ?? this.options.defaultFormat ?? 'slin',
-      pacer: this.pacer,
-      log: this.options.log.child({ callId: uuid, transport: 'audiosocket' }),
-    });
-    this.streams.add(stream);
-    stream.once('close', () => this.streams.delete(stream));
+    const stream = this.createStream(socket, uuid, expectation?.format ?? this.options.defaultFormat ?? 'slin');
     if (expectation) {
       clearTimeout(expectation.timer);
       this.expected.delete(uuid);
@@ -203,6 +249,19 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
     } else {
       this.emit('call', stream);
     }
+    return stream;
+  }
+
+  private createStream(socket: Socket, uuid: string, format: WireFormat): AudioSocketStream {
+    const stream = new AudioSocketStream(socket, uuid, {
+      ...this.options.stream,
+      id: uuid,
+      format,
+      pacer: this.pacer,
+      log: this.options.log.child({ callId: uuid, transport: 'audiosocket' }),
+    });
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
     return stream;
   }
 }

@@ -56,6 +56,7 @@ const SHARED = [
   'engine/test/e2e/shards.test.ts',
   'engine/test/egress/',
   'engine/test/fuzz/',
+  'engine/test/media/audiosocket-handoff.test.ts',
   'engine/test/media/fuzz.test.ts',
   'engine/test/pipeline/level-onset.test.ts',
   'engine/test/pipeline/text-and-providers.test.ts',

@@ -1,4 +1,4 @@
-import type { Serializable } from 'node:child_process';
+import type { SendHandle, Serializable } from 'node:child_process';
 import type { Logger } from '@ai-agent/common';
 
 /** What crosses the IPC channel between engine processes: notes (no answer) and requests with their replies. */
@@ -9,10 +9,13 @@ export type IpcMessage =
 
 /** Either end of the channel: a forked child (`ChildProcess`) or the process itself in the child. */
 export interface IpcEnd {
-  send?: (message: Serializable) => boolean;
+  send?: (message: Serializable, sendHandle?: SendHandle, options?: object, callback?: (error: Error | null) => void) => boolean;
   connected?: boolean;
-  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'message', listener: (message: unknown, handle?: unknown) => void): unknown;
 }
+
+/** A note's body, and the handle (a socket) that came with it, if any. */
+export type NoteHandler = (body: unknown, handle?: unknown) => void;
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -33,13 +36,13 @@ function isMessage(value: unknown): value is IpcMessage {
  */
 export class IpcPeer {
   private readonly handlers = new Map<string, Handler>();
-  private readonly noteHandlers = new Map<string, (body: unknown) => void>();
+  private readonly noteHandlers = new Map<string, NoteHandler>();
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private nextId = 1;
   malformed = 0;
 
   constructor(private readonly end: IpcEnd, private readonly log: Logger) {
-    end.on('message', (message) => this.receive(message));
+    end.on('message', (message, handle) => this.receive(message, handle));
   }
 
   /** Answers requests for `op`. */
@@ -47,13 +50,30 @@ export class IpcPeer {
     this.handlers.set(op, handler);
   }
 
-  onNote(kind: string, handler: (body: unknown) => void): void {
+  onNote(kind: string, handler: NoteHandler): void {
     this.noteHandlers.set(kind, handler);
   }
 
   /** Sends a note; false when the channel is closed (the note is lost). */
   note(kind: string, body: unknown): boolean {
     return this.send({ t: 'note', kind, body });
+  }
+
+  /**
+   * Sends a note with a socket, which then belongs to the other process (Node passes its descriptor and closes
+   * it here). False when the channel is closed: the socket is still this process's. `failed` hears of a send
+   * that failed later.
+   */
+  noteWithSocket(kind: string, body: unknown, socket: SendHandle, failed: (err: Error) => void): boolean {
+    if (!this.end.send || this.end.connected === false) return false;
+    try {
+      this.end.send({ t: 'note', kind, body } satisfies IpcMessage, socket, {}, (err) => {
+        if (err) failed(err);
+      });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   request<T>(op: string, ...args: unknown[]): Promise<T> {
@@ -90,13 +110,13 @@ export class IpcPeer {
     }
   }
 
-  private receive(message: unknown): void {
+  private receive(message: unknown, handle: unknown): void {
     if (!isMessage(message)) {
       this.malformed++;
       this.log.warn('malformed message between engine processes dropped');
       return;
     }
-    if (message.t === 'note') return this.noteHandlers.get(message.kind)?.(message.body);
+    if (message.t === 'note') return this.noteHandlers.get(message.kind)?.(message.body, handle);
     if (message.t === 'reply') {
       const waiter = this.waiting.get(message.id);
       if (!waiter) return;

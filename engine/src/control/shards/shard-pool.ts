@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Logger } from '@ai-agent/common';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { CallStartRecord, CallStore, CallListQuery } from '../../store/types.ts';
@@ -161,6 +162,26 @@ export class ShardPool {
    * so a quiet engine keeps its calls in one process).
    */
   target(localLoad: number): string | undefined {
+    return this.leastLoaded(localLoad)?.app;
+  }
+
+  /**
+   * Where a new dialplan AudioSocket connection goes, chosen as `target` chooses: a function that hands the socket
+   * over (with what was read of it after its UUID) and returns false if it could not (the socket is still this
+   * process's), or null for this process.
+   */
+  connectionTarget(localLoad: number): ((socket: Socket, uuid: string, rest: Buffer) => boolean) | null {
+    const shard = this.leastLoaded(localLoad);
+    const peer = shard?.peer;
+    if (!shard || !peer) return null;
+    return (socket, uuid, rest) =>
+      peer.noteWithSocket('audiosocket', { uuid, rest: rest.toString('base64') }, socket, (err) => {
+        this.deps.log.warn({ process: shard.index, reason: err.message }, 'dialplan AudioSocket call lost on its way to an engine process');
+        socket.destroy();
+      });
+  }
+
+  private leastLoaded(localLoad: number): Shard | undefined {
     const now = Date.now();
     let best: Shard | undefined;
     let bestLoad = localLoad;
@@ -174,7 +195,7 @@ export class ShardPool {
       }
     }
     best?.moves.push(now);
-    return best?.app;
+    return best;
   }
 
   private remoteCalls(): ActiveCall[] {

@@ -294,7 +294,8 @@ async function main(): Promise<void> {
   ops.attachRegistry(shards.registry(telephony.registry));
   // The active-calls gauge counts this process's calls; the others' come with their metrics.
   ops.sources.activeCalls = () => telephony.registry.list().map((call) => call.info);
-  shards.link(ops, telephony, log);
+  shards.link(ops, telephony, media.audiosocket, log);
+  shards.spreadDialplanCalls(media.audiosocket, telephony.registry);
   const testCallDeps = {
     conversations,
     admission: ops.admission,

@@ -1,5 +1,7 @@
 import { ConfigError, type EngineConfig, type Logger } from '@ai-agent/common';
+import { Socket } from 'node:net';
 import type { ManagedCallStore } from '../../store/types.ts';
+import type { AudioSocketServer } from '../../transport/audiosocket/audiosocket-server.ts';
 import type { Admission } from '../../telephony/admission.ts';
 import type { Telephony } from '../../telephony/build-telephony.ts';
 import type { CallRegistry } from '../../telephony/registry.ts';
@@ -88,15 +90,41 @@ export class EngineShards {
     return pool ? { target: (load) => pool.target(load) } : undefined;
   }
 
+  /**
+   * Process 1 with others: calls the dialplan sends to its AudioSocket listener go to the least-loaded process, as
+   * Stasis callers do. Process 1 reads the UUID (to tell them from its own ARI calls' connections), then passes
+   * the socket on; if the channel to that process is gone, it keeps the call.
+   */
+  spreadDialplanCalls(audiosocket: AudioSocketServer, local: CallRegistry): void {
+    const pool = this.pool;
+    if (!pool) return;
+    audiosocket.handOffDialplanCalls((uuid) => {
+      const send = pool.connectionTarget(local.count());
+      return send && ((socket, rest) => {
+        if (!send(socket, uuid, rest)) audiosocket.adopt(socket, uuid, rest);
+      });
+    });
+  }
+
   /** The live calls the control plane and the drain see: every process's, in process 1. */
   registry(local: CallRegistry): CallRegistry {
     return this.pool ? this.pool.registry(local) : local;
   }
 
-  /** Processes 2…N: report to process 1, and stop (draining) when it is gone. */
-  link(ops: EngineOperations, telephony: Telephony, log: Logger): void {
+  /** Processes 2…N: report to process 1, take the dialplan calls it passes on, and stop (draining) when it is gone. */
+  link(ops: EngineOperations, telephony: Telephony, audiosocket: AudioSocketServer, log: Logger): void {
     if (!this.peer) return;
     const link = new ShardLink({ peer: this.peer, registry: telephony.registry, metrics: ops.metrics, reload: () => ops.reload(), log });
+    this.peer.onNote('audiosocket', (body, handle) => {
+      const { uuid, rest } = (body ?? {}) as { uuid?: unknown; rest?: unknown };
+      if (!(handle instanceof Socket)) return log.warn('a dialplan AudioSocket call came without its connection; dropped');
+      if (typeof uuid !== 'string' || typeof rest !== 'string') {
+        log.warn('malformed dialplan AudioSocket hand-over from engine process 1; connection closed');
+        handle.destroy();
+        return;
+      }
+      audiosocket.adopt(handle, uuid, Buffer.from(rest, 'base64'));
+    });
     const app = ops.config.current().config.ari.app;
     telephony.ari?.on('connected', () => link.ready(app, true));
     telephony.ari?.on('disconnected', () => link.ready(app, false));

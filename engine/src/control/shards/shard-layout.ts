@@ -41,8 +41,9 @@ export function shardApp(app: string, index: number): string {
 
 /**
  * The config as process `place.index` runs it: its Stasis app, its slice of the RTP ports, and (in processes 2…N)
- * loopback-only control on an OS-chosen port, no dialplan AudioSocket listener and an outbox of its own. The call
- * limits stay whole: process 1 counts every process's calls against them. Applied to every load, so a reload sees the same layout and reports no restart.
+ * loopback-only control on an OS-chosen port, dialplan AudioSocket calls only as process 1 passes them on, and an
+ * outbox of its own. The call limits stay whole: process 1 counts every process's calls against them. Applied to
+ * every load, so a reload sees the same layout and reports no restart.
  */
 export function configForShard(config: EngineConfig, place: ShardPlace): EngineConfig {
   const { index, count } = place;
@@ -59,7 +60,8 @@ export function configForShard(config: EngineConfig, place: ShardPlace): EngineC
     ari: { ...config.ari, app: shardApp(config.ari.app, index) },
     control: { ...config.control, port: 0 },
     media: { ...shared.media, audiosocket: { ...config.media.audiosocket, port: 0 }, websocket: { ...config.media.websocket, port: 0 } },
-    telephony: { ...config.telephony, dialplan_audiosocket: { ...config.telephony.dialplan_audiosocket, enabled: false } },
+    // Dialplan calls reach process 1's listener, which passes some on: this one's listener takes none itself.
+    telephony: { ...config.telephony, dialplan_audiosocket: { ...config.telephony.dialplan_audiosocket, allowed_sources: [] } },
     webhooks: { ...config.webhooks, outbox: { ...config.webhooks.outbox, dir: join(config.webhooks.outbox.dir, `shard-${index}`) } },
   };
 }

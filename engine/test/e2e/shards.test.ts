@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pause, say, startLocalAiFake, waitForAgentSilence, type LocalAiFake, type PlacedCall } from '@ai-agent/test-peers';
+import { hangup, pause, placeAudioSocketCall, say, startLocalAiFake, waitForAgentSilence, type LocalAiFake, type PlacedCall } from '@ai-agent/test-peers';
 import { getJson, startEngine, type EngineUnderTest, type StoredCall } from './helpers.ts';
 
 // One engine spread over two processes (`shards: 2`), started by one command: process 1 keeps the operator's
-// Stasis app and moves callers to process 2's app when it is less loaded (ARI channels/move). Checked from
+// Stasis app and moves callers to process 2's app when it is less loaded (ARI channels/move), and passes dialplan
+// AudioSocket connections on the same way (the socket itself, over IPC). Checked from
 // outside: which app Asterisk (the test peer) has each caller in, the one control plane's live calls, records
 // and metrics, and what happens to a caller whose process is killed.
 
@@ -31,7 +35,7 @@ describe('one engine over two processes (shards: 2)', { timeout: 240_000 }, () =
       dir,
       name: 'shards',
       localAiPort: Number(new URL(fake.url).port),
-      telephony: 'transport: rtp\nrtp_format: ulaw',
+      telephony: 'transport: rtp\nrtp_format: ulaw\ndialplan_audiosocket: { enabled: true, allowed_sources: [127.0.0.1/8] }',
       sections: 'shards: 2',
       env: { LOCAL_WS_AUTH_TOKEN: fake.token },
     });
@@ -89,6 +93,48 @@ describe('one engine over two processes (shards: 2)', { timeout: 240_000 }, () =
     const text = await (await fetch(`${sut.control}/metrics`)).text();
     const ended = [...text.matchAll(/^ai_agent_calls_total\{[^}]*outcome="caller_hangup"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     assert.equal(ended, 4, text.split('\n').filter((l) => l.startsWith('ai_agent_calls_total')).join('\n'));
+  });
+
+  it('spreads dialplan AudioSocket calls too: process 1 passes the connection on, and the call converses', async () => {
+    // Process 1's listener (the one the dialplan's AudioSocket() dials); process 2's takes no dialplan call itself.
+    const lines = sut.engine.stdout().split('\n');
+    const listening = lines.filter((l) => /audiosocket listening/.test(l)).map((l) => JSON.parse(l) as { shard: number; port: number });
+    const port = listening.find((l) => l.shard === 1)!.port;
+    const startedIn = (shard: number): number =>
+      sut.engine.stdout().split('\n').filter((l) => /dialplan AudioSocket call started/.test(l) && (JSON.parse(l) as { shard: number }).shard === shard).length;
+    const script = [waitForAgentSilence(500, 20_000), say('tts:hello there'), waitForAgentSilence(500, 20_000), hangup()];
+    const calls = [];
+    for (let i = 0; i < 4; i++) {
+      calls.push(await placeAudioSocketCall({ port, script }));
+      // One at a time, so each placement sees the loads the previous ones left.
+      await sleep(300);
+    }
+    const reports = await Promise.all(calls.map((c) => c.done));
+    for (const report of reports) assert.equal(report.endedBy, 'caller-hangup', report.error);
+    assert.deepEqual([startedIn(1), startedIn(2)], [2, 2], 'dialplan calls started in process 1 and in process 2');
+    // Their records (the only calls here without an Asterisk channel), written through process 1's store.
+    let dialplan: Array<{ id: string; channelId?: string; outcome?: string }> = [];
+    for (let i = 0; i < 100; i++, await sleep(100)) {
+      const { recent } = await getJson<{ recent: typeof dialplan }>(`${sut.control}/calls?limit=50`);
+      dialplan = recent.filter((c) => !c.channelId);
+      if (dialplan.length === 4 && dialplan.every((c) => c.outcome)) break;
+    }
+    assert.equal(dialplan.length, 4, JSON.stringify(dialplan));
+    for (const { id } of dialplan) {
+      const { record } = await getJson<{ record: FullRecord }>(`${sut.control}/calls/${id}`);
+      assert.equal(record.outcome, 'caller_hangup', JSON.stringify(record));
+      // The caller's words reached the process that took the call whole, after the UUID process 1 read.
+      assert.ok(record.turns.some((t) => t.speaker === 'caller' && /hello/i.test(t.text)), JSON.stringify(record.turns));
+      assert.ok(record.turns.filter((t) => t.speaker === 'agent').length >= 2, 'greeting and answer recorded');
+    }
+
+    // Process 2's own listener (its port is in its log) takes no dialplan call itself, even from loopback.
+    const own = connect(listening.find((l) => l.shard === 2)!.port, '127.0.0.1');
+    await once(own, 'connect');
+    own.write(Buffer.concat([Buffer.from([0x01, 0, 16]), Buffer.from(randomUUID().replaceAll('-', ''), 'hex')]));
+    await once(own, 'close');
+    const metrics = await (await fetch(`${sut.control}/metrics`)).text();
+    assert.match(metrics, /ai_agent_media_rejected_total\{[^}]*source="audiosocket"[^}]*reason="source_not_allowed"[^}]*\} 1$/m);
   });
 
   it('a process killed mid-call: its caller is hung up and recorded, and the process comes back and takes calls', async () => {

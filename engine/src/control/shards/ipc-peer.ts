@@ -45,6 +45,11 @@ export class IpcPeer {
     end.on('message', (message, handle) => this.receive(message, handle));
   }
 
+  /** Whether the other process can still be reached (false once it exited or closed the channel). */
+  get connected(): boolean {
+    return Boolean(this.end.send) && this.end.connected !== false;
+  }
+
   /** Answers requests for `op`. */
   handle(op: string, handler: Handler): void {
     this.handlers.set(op, handler);
@@ -65,7 +70,7 @@ export class IpcPeer {
    * that failed later.
    */
   noteWithSocket(kind: string, body: unknown, socket: SendHandle, failed: (err: Error) => void): boolean {
-    if (!this.end.send || this.end.connected === false) return false;
+    if (!this.end.send || !this.connected) return false;
     try {
       this.end.send({ t: 'note', kind, body } satisfies IpcMessage, socket, {}, (err) => {
         if (err) failed(err);
@@ -102,7 +107,7 @@ export class IpcPeer {
   }
 
   private send(message: IpcMessage): boolean {
-    if (!this.end.send || this.end.connected === false) return false;
+    if (!this.end.send || !this.connected) return false;
     try {
       return this.end.send(message as Serializable);
     } catch {

@@ -47,8 +47,11 @@ export interface OperationsDeps {
   restartKeys?: Readonly<Record<string, readonly string[]>>;
   /** DATABASE_URL, for `store.backend: postgres`. */
   databaseUrl?: string;
-  /** The records' store when another process keeps it (engine processes 2…N write through process 1). */
-  records?: ManagedCallStore;
+  /**
+   * The records' store when another process keeps it (engine processes 2…N write through process 1): given how to
+   * open this engine's own store, for when that process is gone.
+   */
+  records?: (openOwn: () => ManagedCallStore) => ManagedCallStore;
 }
 
 /**
@@ -93,17 +96,19 @@ export class EngineOperations {
     this.log = deps.log;
     this.config = new ConfigHolder(deps.config);
     const settings = () => this.config.current().config;
-    this.records = deps.records ?? openCallStore({
-      config: deps.config.store,
-      sqlitePath: isAbsolute(deps.config.store.path) ? deps.config.store.path : resolve(REPO_ROOT, deps.config.store.path),
-      databaseUrl: deps.databaseUrl,
-      engineId: deps.config.store.engine_id ?? defaultEngineId(deps.config),
-      redaction: {
-        toolArguments: () => settings().store.store_tool_arguments,
-        showPhoneNumbers: () => scrubber.showPhoneNumbers,
-      },
-      log: deps.log,
-    });
+    const openOwn = (): ManagedCallStore =>
+      openCallStore({
+        config: deps.config.store,
+        sqlitePath: isAbsolute(deps.config.store.path) ? deps.config.store.path : resolve(REPO_ROOT, deps.config.store.path),
+        databaseUrl: deps.databaseUrl,
+        engineId: deps.config.store.engine_id ?? defaultEngineId(deps.config),
+        redaction: {
+          toolArguments: () => settings().store.store_tool_arguments,
+          showPhoneNumbers: () => scrubber.showPhoneNumbers,
+        },
+        log: deps.log,
+      });
+    this.records = deps.records ? deps.records(openOwn) : openOwn();
     this.admission = new AdmissionControl(() => settings().limits);
     this.sources = {
       activeCalls: () => this.registry.list().map((call) => call.info),

@@ -48,9 +48,10 @@ export class EngineShards {
     return configForShard(config, this.place);
   }
 
-  /** Processes 2…N keep no store of their own: they write through process 1. */
-  records(): ManagedCallStore | undefined {
-    return this.peer ? new IpcCallStore(this.peer) : undefined;
+  /** Processes 2…N write through process 1, and through a store of their own once it is gone. */
+  records(): ((openOwn: () => ManagedCallStore) => ManagedCallStore) | undefined {
+    const peer = this.peer;
+    return peer ? (openOwn) => new IpcCallStore(peer, openOwn) : undefined;
   }
 
   /** Processes 2…N ask process 1, which holds the limits of the whole engine. */

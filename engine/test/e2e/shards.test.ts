@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { hangup, pause, placeAudioSocketCall, say, startLocalAiFake, waitForAgentSilence, type LocalAiFake, type PlacedCall } from '@ai-agent/test-peers';
 import { getJson, startEngine, type EngineUnderTest, type StoredCall } from './helpers.ts';
 
@@ -224,7 +225,7 @@ describe('one engine over two processes (shards: 2)', { timeout: 240_000 }, () =
   });
 
   // Last: it ends process 1.
-  it('process 1 killed: the other process drains and stops, nothing is left running', async () => {
+  it('process 1 killed: the other process finishes its call, records it in the store itself, and stops', async () => {
     const started = [...sut.engine.stdout().matchAll(/^.*"engine process started".*$/gm)].map((m) => JSON.parse(m[0]) as { pid: number });
     const pid = started.at(-1)!.pid;
     const alive = (): boolean => {
@@ -236,8 +237,43 @@ describe('one engine over two processes (shards: 2)', { timeout: 240_000 }, () =
       }
     };
     assert.ok(alive());
+    // The limit the previous test set is lifted.
+    const file = join(dir, 'engine-shards.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('limits:\n  max_concurrent_calls: 1\n', ''));
+    assert.equal((await fetch(`${sut.control}/reload`, { method: 'POST' })).status, 200);
+    // One caller in each process; process 2's is still talking when process 1 dies.
+    const script = [waitForAgentSilence(500, 20_000), say('tts:hello there'), waitForAgentSilence(500, 20_000), pause(1500), say('tts:thank you'), waitForAgentSilence(500, 20_000)];
+    const calls = [];
+    for (let i = 0; i < 2; i++) {
+      calls.push(await sut.peer.placeCall({ app: APP, callerId: { number: `+1555030${i}` }, script }));
+      await sleep(300);
+    }
+    let second: PlacedCall | undefined;
+    for (let i = 0; i < 50 && !second; i++, await sleep(100)) second = calls.find((c) => appOf(c) === SHARD_APP);
+    assert.ok(second, `callers' apps: ${calls.map(appOf).join(', ')}`);
+    // Once process 1 has written the call's start (its store answers with the open record).
+    await getJson<{ active: unknown[] }>(`${sut.control}/calls`);
+    for (let i = 0; i < 50; i++, await sleep(100)) {
+      const { recent } = await getJson<{ recent: Array<{ channelId?: string }> }>(`${sut.control}/calls?limit=50`);
+      if (recent.some((c) => c.channelId === second.channelId)) break;
+    }
     process.kill(sut.engine.child.pid!, 'SIGKILL');
-    for (let i = 0; i < 150 && alive(); i++) await sleep(100);
+    const killedAt = Date.now();
+    const report = await second.done;
+    assert.equal(report.endedBy, 'caller-hangup', 'process 2 let its caller finish');
+    for (let i = 0; i < 300 && alive(); i++) await sleep(100);
     assert.equal(alive(), false, 'process 2 outlived process 1');
+    // Its call's turns after process 1 died, and its outcome, are in the store (written by process 2 itself).
+    const db = new BetterSqlite3(join(dir, 'calls-shards.sqlite'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT id, outcome FROM calls WHERE channel_id = ?').get(second.channelId) as { id: string; outcome: string | null };
+      assert.equal(row?.outcome, 'caller_hangup', JSON.stringify(row));
+      // Both of the caller's turns and both answers (the stand-in recogniser hears "hello" each time).
+      const turns = db.prepare('SELECT speaker, started_at FROM turns WHERE call_id = ? ORDER BY seq').all(row.id) as Array<{ speaker: string; started_at: string }>;
+      assert.equal(turns.filter((t) => t.speaker === 'caller').length, 2, JSON.stringify(turns));
+      assert.ok(turns.some((t) => Date.parse(t.started_at) > killedAt), `a turn after process 1 died: ${JSON.stringify(turns)}`);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -69,9 +69,10 @@ for (let i = 0; i < ULAW_ENCODE.length; i++) ULAW_ENCODE[i] = ulawEncodeSample((
 for (let i = 0; i < ALAW_ENCODE.length; i++) ALAW_ENCODE[i] = alawEncodeSample((i - 4096) << 3);
 
 /** Decodes `src` µ-law bytes into `dst`; returns the sample count. */
-export function decodeUlaw(src: Uint8Array, dst: Int16Array): number {
-  const n = Math.min(src.length, dst.length);
-  for (let i = 0; i < n; i++) dst[i] = ULAW_DECODE[src[i]];
+/** Decodes µ-law bytes `src[start, end)` into `dst`; returns the sample count. */
+export function decodeUlaw(src: Uint8Array, dst: Int16Array, start = 0, end = src.length): number {
+  const n = Math.min(end - start, dst.length);
+  for (let i = 0; i < n; i++) dst[i] = ULAW_DECODE[src[start + i]];
   return n;
 }
 
@@ -82,9 +83,9 @@ export function encodeUlaw(src: Int16Array, dst: Uint8Array): number {
   return n;
 }
 
-export function decodeAlaw(src: Uint8Array, dst: Int16Array): number {
-  const n = Math.min(src.length, dst.length);
-  for (let i = 0; i < n; i++) dst[i] = ALAW_DECODE[src[i]];
+export function decodeAlaw(src: Uint8Array, dst: Int16Array, start = 0, end = src.length): number {
+  const n = Math.min(end - start, dst.length);
+  for (let i = 0; i < n; i++) dst[i] = ALAW_DECODE[src[start + i]];
   return n;
 }
 

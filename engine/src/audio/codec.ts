@@ -11,8 +11,8 @@ export interface AudioCodec {
   readonly format: WireFormat;
   readonly sampleRate: number;
   readonly bytesPerSample: number;
-  /** Decodes `payload` into `dst`; returns samples written. */
-  decode(payload: Uint8Array, dst: Int16Array): number;
+  /** Decodes `payload[start, end)` (default: all of it) into `dst`; returns samples written. */
+  decode(payload: Uint8Array, dst: Int16Array, start?: number, end?: number): number;
   /** Encodes `src` into `dst`; returns bytes written. */
   encode(src: Int16Array, dst: Uint8Array): number;
   /** Byte value of digital silence for 8-bit codecs (used to pre-fill silence payloads). */

@@ -5,16 +5,16 @@
  */
 
 /** Reads little-endian 16-bit samples from `src` into `dst`; returns the sample count. */
-export function readSlinLE(src: Uint8Array, dst: Int16Array): number {
-  const n = Math.min(src.length >> 1, dst.length);
-  for (let i = 0, b = 0; i < n; i++, b += 2) dst[i] = (src[b] | (src[b + 1] << 8)) << 16 >> 16;
+export function readSlinLE(src: Uint8Array, dst: Int16Array, start = 0, end = src.length): number {
+  const n = Math.min((end - start) >> 1, dst.length);
+  for (let i = 0, b = start; i < n; i++, b += 2) dst[i] = (src[b] | (src[b + 1] << 8)) << 16 >> 16;
   return n;
 }
 
 /** Reads big-endian 16-bit samples from `src` into `dst`; returns the sample count. */
-export function readSlinBE(src: Uint8Array, dst: Int16Array): number {
-  const n = Math.min(src.length >> 1, dst.length);
-  for (let i = 0, b = 0; i < n; i++, b += 2) dst[i] = ((src[b] << 8) | src[b + 1]) << 16 >> 16;
+export function readSlinBE(src: Uint8Array, dst: Int16Array, start = 0, end = src.length): number {
+  const n = Math.min((end - start) >> 1, dst.length);
+  for (let i = 0, b = start; i < n; i++, b += 2) dst[i] = ((src[b] << 8) | src[b + 1]) << 16 >> 16;
   return n;
 }
 

@@ -257,15 +257,17 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
   }
 
   /** Decodes a received payload into the jitter buffer. `timestamp` is in native samples. */
-  protected receivePayload(payload: Uint8Array, seq: number, timestamp: number): void {
+  /** Takes one received payload: `payload[start, end)`, so a transport need not make a view of each packet. */
+  protected receivePayload(payload: Uint8Array, seq: number, timestamp: number, start = 0, end = payload.length): void {
+    const bytes = end - start;
     this.counters.packetsIn++;
-    this.counters.bytesIn += payload.length;
+    this.counters.bytesIn += bytes;
     const maxBytes = this.inDecode.length * this.codec.bytesPerSample;
-    if (payload.length > maxBytes) {
+    if (bytes > maxBytes) {
       this.reject('oversize_payload');
       return;
     }
-    const n = this.codec.decode(payload, this.inDecode);
+    const n = this.codec.decode(payload, this.inDecode, start, end);
     if (n === 0) {
       this.reject('empty_payload');
       return;

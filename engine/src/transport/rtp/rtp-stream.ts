@@ -132,10 +132,10 @@ export class RtpMediaStream extends PacedMediaStream {
       }
       this.ssrcIn = h.ssrc;
     }
-    const payload = msg.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength);
+    const end = h.payloadOffset + h.payloadLength;
     if (h.payloadType === this.dtmfPayloadType) {
       this.counters.eventsIn++;
-      const digit = telephoneEventEnd(payload);
+      const digit = telephoneEventEnd(msg.subarray(h.payloadOffset, end));
       // The end packet is repeated (RFC 4733 §2.5.1.4): report each event once, keyed by its timestamp.
       if (digit !== null && h.timestamp !== this.lastDtmfTimestamp) {
         this.lastDtmfTimestamp = h.timestamp;
@@ -143,7 +143,7 @@ export class RtpMediaStream extends PacedMediaStream {
       }
       return;
     }
-    this.receivePayload(payload, h.sequence, h.timestamp);
+    this.receivePayload(msg, h.sequence, h.timestamp, h.payloadOffset, end);
   };
 
   protected sendFrame(payload: Uint8Array, tick: number, startOfSpurt: boolean): void {

@@ -5,6 +5,7 @@ import { LocalAiError, type SttStream as LocalSttStream } from '@ai-agent/local-
 import type { Lease, LocalAiPool } from './connection-pool.ts';
 import { ProviderError } from '../errors.ts';
 import { carriesSound } from '../shared/pcm.ts';
+import { SampleQueue } from '../../audio/sample-queue.ts';
 import { LOCAL_IDLE_TIMEOUT_MS, localFailure } from './failure.ts';
 import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents } from '../types.ts';
 
@@ -20,6 +21,8 @@ const serverBusy = (err: unknown): boolean => err instanceof LocalAiError && (er
 const LINGER_FRAMES = 50;
 /** Audio before the onset that goes with it, so the first syllable is not clipped (300 ms at 16 kHz). */
 const PREROLL_SAMPLES = 4800;
+/** Waiting audio goes to a recogniser that opens in messages of at most this much (500 ms at 16 kHz). */
+const SEND_CHUNK_SAMPLES = 8000;
 
 const bytesOf = (pcm: Int16Array): Uint8Array => new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 
@@ -77,9 +80,13 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   private finalizePending = false;
   /** Every recogniser stayed busy through this caller turn: its audio is dropped until finalize() ends the turn. */
   private turnLost = false;
-  /** Send-rate audio waiting for a recogniser: the pre-roll while idle, everything while opening. */
-  private pending: Int16Array[] = [];
-  private pendingSamples = 0;
+  /**
+   * Send-rate audio waiting for a recogniser: the pre-roll while idle, everything while opening. A queue copied
+   * into, not a list of slices: idle calls keep their pre-roll on every frame.
+   */
+  private readonly pending: SampleQueue;
+  private frameBytesOf: Int16Array | null = null;
+  private frameBytes: Uint8Array = new Uint8Array(0);
   private grammar: SttGrammar;
   private closed = false;
   /**
@@ -106,6 +113,7 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     this.wireAtSendRate = options.wire?.sampleRate === this.sendRate;
     this.prerollSamples = (PREROLL_SAMPLES * this.sendRate) / 16000;
     this.maxBufferedSamples = (MAX_BUFFERED_SAMPLES * this.sendRate) / 16000;
+    this.pending = new SampleQueue(this.prerollSamples * 2);
   }
 
   override on<K extends keyof SttStreamEvents>(event: K, listener: (...args: SttStreamEvents[K]) => void): this {
@@ -122,17 +130,26 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     return this.down ? this.down.process(pcm) : pcm;
   }
 
+  /** The bytes of a frame to send: the same frame buffer comes every tick, so its byte view is made once. */
+  private bytesOfFrame(pcm: Int16Array): Uint8Array {
+    if (this.frameBytesOf !== pcm) {
+      this.frameBytesOf = pcm;
+      this.frameBytes = bytesOf(pcm);
+    }
+    return this.frameBytes;
+  }
+
+  /** Appends to `pending`, dropping its oldest audio beyond `limit` samples. */
   private keep(pcm: Int16Array, limit: number): void {
-    this.pending.push(pcm.slice());
-    this.pendingSamples += pcm.length;
-    while (this.pendingSamples > limit && this.pending.length > 1) this.pendingSamples -= this.pending.shift()!.length;
+    this.pending.push(pcm);
+    if (this.pending.length > limit) this.pending.skip(this.pending.length - limit);
   }
 
   write(pcm: Int16Array, wire?: Int16Array): void {
     if (this.closed) return;
     const audio = this.toSendRate(pcm, wire);
     if (this.current) {
-      this.current.write(bytesOf(audio));
+      this.current.write(this.bytesOfFrame(audio));
       if (this.quietSinceFinal >= 0) {
         if (carriesSound(pcm)) this.quietSinceFinal = 0;
         else if (++this.quietSinceFinal >= LINGER_FRAMES) this.endCurrent();
@@ -169,7 +186,7 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = [];
+    this.pending.clear();
     this.endCurrent();
     this.down?.destroy();
     this.emit('close');
@@ -269,9 +286,8 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     });
     this.current = stream;
     this.release = release;
-    for (const audio of this.pending) stream.write(bytesOf(audio));
-    this.pending = [];
-    this.pendingSamples = 0;
+    const chunk = new Int16Array(Math.min(this.pending.length, SEND_CHUNK_SAMPLES));
+    while (this.pending.length > 0) stream.write(bytesOf(chunk.subarray(0, this.pending.pull(chunk))));
     if (this.finalizePending) {
       this.finalizePending = false;
       this.endCurrent();
@@ -284,8 +300,7 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
    */
   private openFailed(err: unknown): void {
     const turnOver = this.finalizePending;
-    this.pending = [];
-    this.pendingSamples = 0;
+    this.pending.clear();
     this.finalizePending = false;
     if (this.closed) return;
     const failure = localFailure(this.provider, err);

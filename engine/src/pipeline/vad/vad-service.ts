@@ -183,7 +183,10 @@ class Lane {
       batch.ids[n] = stream.id;
       batch.seqs[n] = this.qSeqs[i];
       batch.at[n] = this.qAt[i];
-      batch.input.set(this.qInput.subarray(i * WINDOW_INPUT, (i + 1) * WINDOW_INPUT), n * WINDOW_INPUT);
+      // An index loop, not set(subarray()): no view object per window.
+      const input = batch.input;
+      const queued = this.qInput;
+      for (let k = 0, from = i * WINDOW_INPUT, to = n * WINDOW_INPUT; k < WINDOW_INPUT; k++) input[to + k] = queued[from + k];
       n++;
     }
     batch.count = n;

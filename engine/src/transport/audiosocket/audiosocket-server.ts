@@ -132,7 +132,7 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
    */
   adopt(socket: Socket, uuid: string, rest: Buffer): void {
     if (!this.track(socket)) return;
-    const stream = this.createStream(socket, uuid, this.options.defaultFormat ?? 'slin');
+    const stream = this.createStream(socket, uuid);
     const parser = this.read(socket, stream);
     this.emit('call', stream);
     parser.push(rest);
@@ -241,7 +241,7 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
         return null;
       }
     }
-    const stream = this.createStream(socket, uuid, expectation?.format ?? this.options.defaultFormat ?? 'slin');
+    const stream = this.createStream(socket, uuid, expectation?.format);
     if (expectation) {
       clearTimeout(expectation.timer);
       this.expected.delete(uuid);
@@ -252,7 +252,8 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
     return stream;
   }
 
-  private createStream(socket: Socket, uuid: string, format: WireFormat): AudioSocketStream {
+  /** A call's stream: in the format its announcer asked for, else the listener's default. */
+  private createStream(socket: Socket, uuid: string, format: WireFormat = this.options.defaultFormat ?? 'slin'): AudioSocketStream {
     const stream = new AudioSocketStream(socket, uuid, {
       ...this.options.stream,
       id: uuid,

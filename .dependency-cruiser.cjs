@@ -107,7 +107,8 @@ module.exports = {
     // A workspace package stays `node_modules/@ai-agent/x/…` (not followed into its folder), so an import by name
     // is checked against the importer's package.json and only a relative path into a sibling counts as 'local'.
     preserveSymlinks: true,
-    exclude: { path: '/fixtures/' },
+    // dist/: the compiled twins of src/ (scripts/build-services.mjs) and the admin web app's build.
+    exclude: { path: ['/fixtures/', '^[^/]+/dist/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

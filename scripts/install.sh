@@ -56,6 +56,9 @@ npm ci --no-audit --no-fund --loglevel=error
 echo "install: admin web app (Vite build into admin-ui/dist/web)"
 npm run --silent build -w admin-ui
 
+echo "install: services (compiled into each workspace's dist/; npm start and npm test refresh it)"
+node scripts/build-services.mjs
+
 if [ -n "$apt_pid" ] && ! wait "$apt_pid"; then
   cat "$apt_log" >&2
   echo "install: installing the Debian packages failed (output above)" >&2

@@ -10,7 +10,7 @@
 // mode, their Asterisk) while they drain. Under systemd, use KillMode=mixed: the default signals every process
 // of the unit, services included.
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +42,14 @@ const demoMode =
   !disabled.includes(DEMO_ASTERISK.name) &&
   !ARI_PASSWORD_VARS.some((name) => process.env[name]?.trim());
 
+// The services run compiled (scripts/build-services.mjs): a start never compiles TypeScript, and what runs is
+// always the sources of this checkout (only changed modules are rewritten, so this takes about a second).
+const build = spawnSync(process.execPath, ['scripts/build-services.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (build.status !== 0) {
+  process.stderr.write('start: compiling the services failed (output above)\n');
+  process.exit(1);
+}
+
 const children = new Map();
 let stopping = false;
 let signalledAt = -Infinity;
@@ -71,7 +79,8 @@ function onSignal(signal) {
 
 function start(service, env, ipc = false) {
   const stdio = ipc ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit';
-  const child = spawn(process.execPath, ['--import', 'tsx', service.entry], { stdio, env, detached: true });
+  const compiled = service.entry.replace('/src/', '/dist/').replace(/\.ts$/, '.js');
+  const child = spawn(process.execPath, ['--conditions=ai-agent-compiled', compiled], { stdio, env, detached: true });
   children.set(service.name, child);
   child.on('exit', (code, signal) => {
     children.delete(service.name);

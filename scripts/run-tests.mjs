@@ -168,6 +168,14 @@ if (deps.status !== 0) {
   process.exit(1);
 }
 
+// The services the tests start run compiled, as `npm start` runs them (common/src/testing/process.ts, nodeEntry).
+const build = spawnSync(process.execPath, [join(root, 'scripts', 'build-services.mjs')], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('building the services failed (output above)');
+  process.exit(1);
+}
+process.env.SERVICES_COMPILED = '1';
+
 const files = workspaces
   .flatMap((ws) => walk(join(root, ws, 'test'), []))
   .map((f) => relative(root, f))

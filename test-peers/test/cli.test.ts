@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ari from 'ari-client';
+import { nodeArgs } from '@ai-agent/common/testing';
 import { readWav } from '../src/index.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function runCli(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test-peers/src/cli/call.ts', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs('test-peers/src/cli/call.ts'), ...args], {
     cwd: root,
     env: { ...process.env, ARI_PASSWORD: '', ARI_USERNAME: '', ARI_APP: '', ...env },
   });

@@ -51,7 +51,7 @@ describe('npm start in demo mode (no ARI_PASSWORD)', { timeout: 240_000 }, () =>
     assert.equal((await json(`${engine}/health`)).demo, true);
 
     // The engine was handed a fresh password for that Asterisk; the Asterisk refuses any other.
-    const enginePid = processesWith(`DATA_DIR=${dataDir}`).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('engine/src/main.ts'))!;
+    const enginePid = processesWith(`DATA_DIR=${dataDir}`).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('engine/dist/main.js'))!;
     const password = environOf(enginePid, 'ARI_PASSWORD')!;
     assert.ok(password.length >= 24, 'a generated password');
     assert.equal(environOf(enginePid, 'ARI_URL'), `http://127.0.0.1:${port}`);

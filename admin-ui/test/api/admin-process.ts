@@ -3,7 +3,7 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, startService, type ServiceProcess } from '@ai-agent/common/testing';
+import { nodeArgs, REPO_ROOT, startService, type ServiceProcess } from '@ai-agent/common/testing';
 import { Client } from './http-client.ts';
 
 export const NEW_PASSWORD = 'correct horse battery staple';
@@ -49,7 +49,7 @@ export async function startAdmin(env: Record<string, string> = {}, envFileText =
   const firstPassword = /one-time password: (\S+)/.exec(service.stderr())?.[1] ?? '';
   const cli = async (args: string[], stdin?: string) => {
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'admin-ui/src/server/cli/admin-cli.ts', ...args], {
+    const child = spawn(process.execPath, [...nodeArgs('admin-ui/src/server/cli/admin-cli.ts'), ...args], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', ...fullEnv },
       stdio: ['pipe', 'pipe', 'pipe'],

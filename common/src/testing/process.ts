@@ -16,9 +16,28 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * How Node runs a TypeScript entry point (relative to the repo root, or absolute). `npm test` compiles
+ * the services first (scripts/build-services.mjs) and sets SERVICES_COMPILED=1: a workspace's `src/` module then
+ * runs as its compiled `dist/` twin on plain Node, as `npm start` runs it, without paying the TypeScript loader at
+ * every start. Anything else (a test fixture, or a test file run by hand) runs from source under tsx.
+ */
+export function nodeEntry(entry: string): { execArgv: string[]; module: string } {
+  const compiled = process.env.SERVICES_COMPILED === '1' ? /^(.*\/)src\/(.+)\.ts$/.exec(entry) : null;
+  return compiled
+    ? { execArgv: ['--conditions=ai-agent-compiled'], module: `${compiled[1]}dist/${compiled[2]}.js` }
+    : { execArgv: ['--import', 'tsx'], module: entry };
+}
+
+/** nodeEntry() as one argument list for spawn(process.execPath, …). */
+export function nodeArgs(entry: string): string[] {
+  const { execArgv, module } = nodeEntry(entry);
+  return [...execArgv, module];
+}
+
 /** Starts a product entry point (a .ts file relative to the repo root) as a real process. */
 export function startService(entry: string, env: Record<string, string | undefined>, args: string[] = []): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs(entry), ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@ai-agent/common';
+import { nodeEntry } from '@ai-agent/common/testing';
 import { CallerSession, type LegImpairments, type ScriptStep } from '@ai-agent/test-peers';
 import { startEngine, type EngineUnderTest } from '../../engine/test/e2e/helpers.ts';
 
@@ -94,7 +95,8 @@ export class CallRig {
   static async start(opts: CallRigOptions): Promise<CallRig> {
     const { engineCpus, otherCpus } = opts;
     if (otherCpus) pin(process.pid, otherCpus, true);
-    const ai = fork(fileURLToPath(new URL('./fake-local-ai.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const { module, execArgv } = nodeEntry(fileURLToPath(new URL('./fake-local-ai.ts', import.meta.url)));
+    const ai = fork(module, [], { execArgv, stdio: 'inherit' });
     const port = await new Promise<number>((resolve, reject) => {
       ai.once('message', (msg) => resolve((msg as { port: number }).port));
       ai.once('exit', (code) => reject(new Error(`the fake local AI server exited (${code})`)));

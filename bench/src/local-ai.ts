@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LocalAiClient, type Grammar } from '@ai-agent/local-ai-server/client';
 import { corpusWer, evaluationSet, normalizeWords, parseWav, type Prompt } from '@ai-agent/local-ai-server';
 import { mulawEncode } from '@ai-agent/common/audio';
+import { nodeArgs } from '@ai-agent/common/testing';
 import { percentile } from './stats.ts';
 
 type Figures = Record<string, { value: number; unit: string }>;
@@ -30,7 +31,7 @@ interface ServerProcess {
 }
 
 async function startServer(): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local-ai-server/src/main.ts'], {
+  const child = spawn(process.execPath, nodeArgs('local-ai-server/src/main.ts'), {
     cwd: ROOT,
     env: { ...process.env, LOCAL_WS_PORT: '0', LOCAL_WS_HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,5 +1,6 @@
 // `npm run bench`: runs every benchmark suite, prints each figure as `<name>: <value> <unit>`, and writes them
 // all to bench/results/latest.json. `npm run bench -- media` runs only suites whose name contains "media".
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,10 @@ function format(value: number): string {
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);
+  // The services measured run compiled, as `npm start` runs them (common/src/testing/process.ts, nodeEntry).
+  const build = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/build-services.mjs', import.meta.url))], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('building the services failed (output above)');
+  process.env.SERVICES_COMPILED = '1';
   const selected = SUITES.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
   const results: Record<string, Figures> = {};
   let failed = false;

@@ -5,6 +5,7 @@
 // call store (a turn a second, a barge-in every 2 s) and, every 10 s, ending and giving way to a new caller.
 // The engine has taken 2000 calls before the measurement starts. Two seconds into the 7 s measurement another
 // process takes the database's write lock and holds it for 2 s.
+// Size: one measurement, its engine side and its caller side (a fork of this file) read together.
 //
 // The engine side runs in a child process whose stdout (the log) this one reads, like a supervisor's pipe;
 // this process also holds the lock, and runs a bare pacer to show the host's own timing noise. Figures:
@@ -24,6 +25,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { createLogger, registerEnvSecrets, registerPhoneNumber, unregisterPhoneNumber, type Logger } from '@ai-agent/common';
+import { nodeEntry } from '@ai-agent/common/testing';
 import { Pacer, sharedPacer } from '../../engine/src/audio/pacer.ts';
 import { SqliteCallStore } from '../../engine/src/store/sqlite-store.ts';
 import { CallRecorder } from '../../engine/src/telephony/call-recorder.ts';
@@ -168,7 +170,8 @@ async function runEngine(): Promise<void> {
   const store = new SqliteCallStore({ path, redaction: { toolArguments: () => 'redacted', showPhoneNumbers: () => false }, log });
   const pacer = sharedPacer();
   const server = new RtpMediaServer({ log, host: '127.0.0.1', portMin: 0, portMax: 0, pacer });
-  const sim = fork(fileURLToPath(new URL('./media-asterisk.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const asterisk = nodeEntry(fileURLToPath(new URL('./media-asterisk.ts', import.meta.url)));
+  const sim = fork(asterisk.module, [], { execArgv: asterisk.execArgv, stdio: 'inherit' });
   const fromSim = <T>(message: object): Promise<T> =>
     new Promise((resolve) => {
       sim.once('message', (reply) => resolve(reply as T));
@@ -249,8 +252,9 @@ async function runEngine(): Promise<void> {
 }
 
 export async function runMediaLoopBench(): Promise<Figures> {
-  const child = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
+  const self = nodeEntry(fileURLToPath(import.meta.url));
+  const child = fork(self.module, [], {
+    execArgv: self.execArgv,
     env: { ...process.env, [ROLE]: 'engine', LOG_FILE: '' },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });

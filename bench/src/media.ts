@@ -16,6 +16,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@ai-agent/common';
+import { nodeEntry } from '@ai-agent/common/testing';
 import { Pacer } from '../../engine/src/audio/pacer.ts';
 import { RtpMediaServer } from '../../engine/src/transport/rtp/rtp-server.ts';
 import type { RtpMediaStream } from '../../engine/src/transport/rtp/rtp-stream.ts';
@@ -58,7 +59,8 @@ class Rig {
   private waiting: ((msg: { type: string }) => void) | null = null;
 
   constructor() {
-    this.sim = fork(fileURLToPath(new URL('./media-asterisk.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const { module, execArgv } = nodeEntry(fileURLToPath(new URL('./media-asterisk.ts', import.meta.url)));
+    this.sim = fork(module, [], { execArgv, stdio: 'inherit' });
     this.sim.on('message', (msg) => this.waiting?.(msg as { type: string }));
   }
 

@@ -1,8 +1,9 @@
 // Build step of deploy/docker/Dockerfile (no dependencies: it runs in the build stage with Node alone).
 // From an installed tree (npm ci and the builds), copies what each named service loads at run time into
 // <out>/<service>/node_modules: its workspace's dependencies followed the way Node resolves them (dependencies,
-// plus optional and peer dependencies that are installed; never devDependencies), and tsx, which runs the
-// TypeScript. Sibling workspaces are followed but not copied: their sources come from the build context.
+// plus optional and peer dependencies that are installed; never devDependencies). The services run compiled on
+// plain Node (the Dockerfile's `compiled` stage), so no TypeScript loader ships. Sibling workspaces are followed
+// but not copied: their compiled modules come from that stage.
 // Prebuilt binaries for other platforms and native build leftovers stay behind.
 //
 // Usage: node stage-runtime-deps.mjs <installed-root> <out> <workspace>...
@@ -78,9 +79,7 @@ function unused(path) {
 for (const workspace of workspaces) {
   const start = join(root, workspace);
   if (!existsSync(join(start, 'package.json'))) throw new Error(`${workspace}: no such workspace in ${root}`);
-  const tsx = resolvePackage(root, 'tsx');
-  if (!tsx) throw new Error('tsx is not installed (it runs the services)');
-  const { packages, workspaceLinks } = closure([realpathSync(start), tsx.dir]);
+  const { packages, workspaceLinks } = closure([realpathSync(start)]);
   let copied = 0;
   for (const dir of packages) {
     if (isWorkspace(dir)) continue;
@@ -93,7 +92,7 @@ for (const workspace of workspaces) {
     });
     copied++;
   }
-  // Sibling workspaces stay links (node_modules/@ai-agent/common -> ../../common), to the sources the image copies.
+  // Sibling workspaces stay links (node_modules/@ai-agent/common -> ../../common), to the modules the image copies.
   for (const link of workspaceLinks) cpSync(link, join(out, workspace, relative(root, link)), { verbatimSymlinks: true });
   console.log(`stage-runtime-deps: ${workspace}: ${copied} packages`);
 }

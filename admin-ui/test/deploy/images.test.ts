@@ -223,9 +223,9 @@ describe('container images and docker-compose.yml on a private dockerd', { skip:
     assert.deepEqual(images.leaked, [], 'planted files in a service image');
   });
 
-  it('ships production dependencies only: no dev tool, no other service\'s packages, no other platform\'s binaries', async () => {
+  it('ships production dependencies only: no dev tool, no other service\'s packages, no other platform\'s binaries, no TypeScript', async () => {
     // npm's own verdict: the lockfile flags the packages only development needs (a name is dev-only when every
-    // copy of it is). tsx (and its esbuild) runs the services, so it ships.
+    // copy of it is); the TypeScript loader (tsx) and esbuild are among them: the services run compiled.
     const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const devFlags = new Map<string, boolean[]>();
     for (const [path, entry] of Object.entries(lock.packages)) {
@@ -233,17 +233,18 @@ describe('container images and docker-compose.yml on a private dockerd', { skip:
       const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
       devFlags.set(name, [...(devFlags.get(name) ?? []), entry.dev === true]);
     }
-    const devOnly = new Set([...devFlags].filter(([name, flags]) => flags.every(Boolean) && !/^(tsx|esbuild|@esbuild\/.*)$/.test(name)).map(([name]) => name));
-    assert.ok(devOnly.has('typescript') && devOnly.has('vite') && devOnly.has('fast-check'));
+    const devOnly = new Set([...devFlags].filter(([name, flags]) => flags.every(Boolean)).map(([name]) => name));
+    assert.ok(devOnly.has('typescript') && devOnly.has('vite') && devOnly.has('fast-check') && devOnly.has('tsx') && devOnly.has('esbuild'));
     const list = "const fs = require('fs'); const top = fs.readdirSync('node_modules'); const names = top.flatMap((n) =>" +
       " n.startsWith('@') ? fs.readdirSync('node_modules/' + n).map((m) => n + '/' + m) : [n]);" +
       " let onnx = []; try { onnx = fs.readdirSync('node_modules/onnxruntime-node/bin', { recursive: true }).filter((p) => p.split('/').length === 3); } catch {}" +
-      ' console.log(JSON.stringify({ names, onnx }))';
-    const installed: Record<string, { names: string[]; onnx: string[] }> = {};
+      " const sources = fs.readdirSync('.', { recursive: true }).filter((p) => !p.startsWith('node_modules/') && p.endsWith('.ts'));" +
+      ' console.log(JSON.stringify({ names, onnx, sources }))';
+    const installed: Record<string, { names: string[]; onnx: string[]; sources: string[] }> = {};
     for (const service of ['ai-engine', 'local-ai-server', 'admin-ui']) installed[service] = JSON.parse((await exec(service, ['node', '-e', list])).output);
-    for (const [service, { names }] of Object.entries(installed)) {
+    for (const [service, { names, sources }] of Object.entries(installed)) {
       assert.deepEqual(names.filter((n) => devOnly.has(n)), [], `${service}: dev dependencies`);
-      assert.ok(names.includes('tsx'), `${service}: tsx`);
+      assert.deepEqual(sources, [], `${service}: TypeScript sources (the services run compiled)`);
     }
     // Each declared by one service alone (the engine uses the local AI server's client, not its optional engines).
     const owners = { 'onnxruntime-node': 'ai-engine', dockerode: 'admin-ui', 'sherpa-onnx-node': 'local-ai-server' };

@@ -1,4 +1,3 @@
-// Size: one measurement (engines per transport, the scripted calls, the caller-side figures and their report); its parts share the run's state.
 // What the caller hears on real calls. The engine and the local AI server run as real processes with the
 // offline defaults (config/ai-agent.yaml's default context, config/local-ai.yaml's dialogue); the Asterisk
 // test peer places the calls, one engine per media transport (RTP µ-law, AudioSocket slin, WebSocket µ-law).

@@ -1,5 +1,7 @@
 // One client connection: routes validated messages and binary audio frames to the streams it multiplexes
 // (recognition, synthesis, chat), each addressed by a stream id 1..255 chosen by the client.
+// Size: the protocol's server side for one socket; every message's handler shares the stream table, the send
+// path and the connection's limits.
 import type { WebSocket } from 'ws';
 import { SentenceChunker, type Logger } from '@ai-agent/common';
 import { AudioOutput } from './audio/output.ts';

@@ -1,3 +1,5 @@
+// Size: over 300 lines because one agent session's event wiring (start) and the reply bookkeeping it drives
+// share the session's and the current reply's state; watchdogs, DTMF, tools and endings are CallConversation's.
 import type { Logger } from '@ai-agent/common';
 import type { AgentProvider, AgentSession, TtsChunk, ToolCall } from '../providers/types.ts';
 import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../call/index.ts';

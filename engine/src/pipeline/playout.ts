@@ -1,3 +1,5 @@
+// Size: one queue of the agent's audio; its write, feed, pause, cut and heard-mark paths move the same stream
+// positions and must agree on them, so they stay in one class.
 import { PIPELINE_SAMPLE_RATE as RATE, type MediaStream } from '../call/index.ts';
 import type { TtsChunk } from '../providers/types.ts';
 import { heardPrefix } from './heard-text.ts';

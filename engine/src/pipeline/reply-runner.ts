@@ -1,6 +1,7 @@
 // Runs the agent's speech: a reply (LLM → SentenceChunker → TTS → Playout, under one AbortSignal) or a
 // fixed text, from its first sentence until it has played, was cut or cancelled; history and the call
 // record keep what the caller heard of it.
+// Size: the reply's stages share one AbortSignal and the history cut; split, each part would need the others' state.
 import { SentenceChunker, type ContextConfig } from '@ai-agent/common';
 import { AsyncQueue } from '@ai-agent/common/async-queue';
 import type { ChatMessage, PipelineProviders, SttGrammar, ToolCall } from '../providers/types.ts';

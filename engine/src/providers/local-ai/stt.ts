@@ -1,3 +1,5 @@
+// Size: one recognition stream: opening and busy retries, pre-roll, segments and their finals share one lease
+// and one sample queue.
 import { Resampler } from '@ai-agent/common/audio';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -202,6 +202,8 @@ const FILE_TIMEOUT_MS = 10 * 60_000;
 
 const SUMMARY = /^(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) (\d+(?:\.\d+)?)$/;
 const totals = new Map();
+/** Node's `fail` counts tests only: a suite failing in a hook (before/after) alone is counted here. */
+let suiteFailed = false;
 
 /** The lanes' events in order, their separate summaries replaced by one. */
 async function* events() {
@@ -211,6 +213,7 @@ async function* events() {
       const summary = event.type === 'test:diagnostic' && event.data.nesting === 0 ? SUMMARY.exec(event.data.message) : null;
       if (summary) totals.set(summary[1], (totals.get(summary[1]) ?? 0) + Number(summary[2]));
       else yield event;
+      if (event.type === 'test:fail' && !event.data.todo) suiteFailed = true;
     }
     lane.seconds = (performance.now() - start) / 1000;
   }
@@ -222,4 +225,5 @@ const all = [];
 for await (const chunk of Readable.from(events()).map((event) => (all.push(event), event)).compose(new spec())) process.stdout.write(chunk);
 for await (const line of fileTimes(Readable.from(all))) process.stdout.write(line);
 process.stdout.write(`lanes: ${lanes.map((l) => `${l.name} ${l.files.length} files ${l.concurrency} at a time ${l.seconds.toFixed(0)} s`).join('; ')}\n`);
-process.exit((totals.get('fail') ?? 0) > 0 || (totals.get('cancelled') ?? 0) > 0 ? 1 : 0);
+if (suiteFailed && !totals.get('fail')) process.stdout.write('a suite failed outside its tests (in a before/after hook): see ✖ above\n');
+process.exit(suiteFailed || (totals.get('fail') ?? 0) > 0 || (totals.get('cancelled') ?? 0) > 0 ? 1 : 0);

@@ -24,14 +24,24 @@ const HOST_PACKAGES = (() => {
   }
 })();
 
-/** Runs the build until it exits or prints `stopAt` (then it is stopped); its output so far. */
+/**
+ * Runs the build until it exits or prints `stopAt`; its output so far. A stopped build is stopped with its helpers
+ * (its own process group: flite and sox would otherwise go on writing into its work directory).
+ */
 function build(config: string, stopAt: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { cwd: ROOT, env: { ...process.env, LOCAL_AI_CONFIG: config } });
+    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { cwd: ROOT, env: { ...process.env, LOCAL_AI_CONFIG: config }, detached: true });
     let out = '';
+    let stopped = false;
     const take = (d: Buffer): void => {
       out += d.toString();
-      if (stopAt.test(out)) child.kill();
+      if (stopped || !stopAt.test(out)) return;
+      stopped = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the build and its helpers have exited already
+      }
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
@@ -47,7 +57,8 @@ describe('the shipped channel transform', () => {
   const before = new Set(workDirs());
   after(() => {
     rmSync(dir, { recursive: true, force: true });
-    for (const name of workDirs()) if (!before.has(name)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    // A helper killed mid-write may still be closing its file: retried, as rm -rf would be by hand.
+    for (const name of workDirs()) if (!before.has(name)) rmSync(join(tmpdir(), name), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   const configWith = (name: string, edit: (yaml: string) => string): { config: string; out: string } => {

@@ -58,6 +58,7 @@ test('a connection handed over after its UUID keeps every frame that came with i
   assert.deepEqual(digits, ['4', '2'], 'the frames read with the UUID reach the server that took the call');
   assert.equal(first.counters.active, 0, 'the first server no longer holds the connection');
   assert.equal(second.counters.active, 1);
+  assert.equal(first.counters.connections + second.counters.connections, 1, 'one connection, counted once');
 
   // Later bytes go straight to the second server, and the call ends there when the caller hangs up.
   client.write(frame(0x03, Buffer.from('7')));

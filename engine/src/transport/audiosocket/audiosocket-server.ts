@@ -131,7 +131,8 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
    * `rest` (what that process read after the UUID) as its first bytes.
    */
   adopt(socket: Socket, uuid: string, rest: Buffer): void {
-    if (!this.track(socket)) return;
+    // Counted as a connection where it was accepted: the processes' counters add up to one.
+    if (!this.track(socket, false)) return;
     const stream = this.createStream(socket, uuid);
     const parser = this.read(socket, stream);
     this.emit('call', stream);
@@ -156,9 +157,9 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
     socket.destroy();
   }
 
-  /** Counts a connection in; false (and closed) past the connection limit. */
-  private track(socket: Socket): boolean {
-    this.counters.connections++;
+  /** Holds a connection (counted, unless `accepted` elsewhere); false (and closed) past the connection limit. */
+  private track(socket: Socket, accepted = true): boolean {
+    if (accepted) this.counters.connections++;
     if (this.sockets.size >= (this.options.maxConnections ?? 2000)) {
       this.refuse(socket, 'too_many_connections');
       return false;

@@ -157,9 +157,9 @@ export class AudioSocketServer extends EventEmitter<AudioSocketServerEvents> {
     socket.destroy();
   }
 
-  /** Holds a connection (counted, unless `accepted` elsewhere); false (and closed) past the connection limit. */
-  private track(socket: Socket, accepted = true): boolean {
-    if (accepted) this.counters.connections++;
+  /** Holds a connection (counted if it was accepted here); false (and closed) past the connection limit. */
+  private track(socket: Socket, acceptedHere = true): boolean {
+    if (acceptedHere) this.counters.connections++;
     if (this.sockets.size >= (this.options.maxConnections ?? 2000)) {
       this.refuse(socket, 'too_many_connections');
       return false;

@@ -20,12 +20,14 @@ export interface ServiceProcess {
  * How Node runs a TypeScript entry point (relative to the repo root, or absolute). `npm test` compiles
  * the services first (scripts/build-services.mjs) and sets SERVICES_COMPILED=1: a workspace's `src/` module then
  * runs as its compiled `dist/` twin on plain Node, as `npm start` runs it, without paying the TypeScript loader at
- * every start. Anything else (a test fixture, or a test file run by hand) runs from source under tsx.
+ * every start. A compiled module that names a sibling by its source (`new URL('./x.ts', import.meta.url)` in
+ * `dist/`) starts the sibling compiled too. Anything else (a test fixture, or a test file run by hand) runs from
+ * source under tsx.
  */
 export function nodeEntry(entry: string): { execArgv: string[]; module: string } {
-  const compiled = process.env.SERVICES_COMPILED === '1' ? /^(.*\/)src\/(.+)\.ts$/.exec(entry) : null;
-  return compiled
-    ? { execArgv: ['--conditions=ai-agent-compiled'], module: `${compiled[1]}dist/${compiled[2]}.js` }
+  const module = /^(.*\/)(src|dist)\/(.+)\.ts$/.exec(entry);
+  return module && (module[2] === 'dist' || process.env.SERVICES_COMPILED === '1')
+    ? { execArgv: ['--conditions=ai-agent-compiled'], module: `${module[1]}dist/${module[3]}.js` }
     : { execArgv: ['--import', 'tsx'], module: entry };
 }
 

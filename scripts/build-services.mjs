@@ -22,27 +22,8 @@ const CROSS_WORKSPACE_SRC = new RegExp(`/(${WORKSPACES.join('|')})/src/`);
 /** esbuild writes every module specifier as a double-quoted string: `from "./x.ts"`, `import("./x.ts")`. */
 const RELATIVE_TS = /((?:\bfrom|\bimport\s*\(|^import)\s*")(\.{1,2}\/[^"]*)\.ts"/gm;
 
-/** A workspace's sources; a container build's context has only the services' (no test peer, no bench). */
-function sources(dir, out) {
-  if (dir === SKIP || !existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) sources(path, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
-
-/** Every file under dir (none when it does not exist). */
-function files(dir, out = []) {
-  if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) files(path, out);
-    else out.push(path);
-  }
-  return out;
-}
+/** Every file under dir (none when it does not exist; a container build's context has no test peer or bench). */
+const files = (dir) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map((name) => join(dir, name)).filter((path) => statSync(path).isFile()) : []);
 
 /**
  * A file is replaced only when its content changed, by a rename: a service starting while another build runs
@@ -63,7 +44,7 @@ const outputs = new Set();
 for (const ws of WORKSPACES) {
   const src = join(root, ws, 'src');
   const dist = join(root, ws, 'dist');
-  for (const file of sources(src, [])) {
+  for (const file of files(src).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith(`${SKIP}/`))) {
     const out = join(dist, relative(src, file)).replace(/\.ts$/, '.js');
     outputs.add(out);
     jobs.push(

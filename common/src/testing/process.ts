@@ -111,14 +111,29 @@ export async function listeningSockets(pid: number): Promise<BoundSocket[]> {
   return sockets;
 }
 
-/** Asks the kernel for a free TCP port on loopback. */
+// Above the product's default ports, below the ephemeral range.
+const FREE_PORT_LOW = 20_000;
+const FREE_PORT_HIGH = 32_768;
+
+/**
+ * A TCP port free on loopback now, for a process started next to listen on. Chosen below the kernel's ephemeral
+ * range (32768+ by default), never from it: between this check and the service's listen, any outgoing connection or
+ * port-0 socket on the machine (another test's RTP, a fetch) may be handed an ephemeral port, and then the service
+ * fails with EADDRINUSE. Picked at random so test files running side by side rarely try the same one.
+ */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = FREE_PORT_LOW + Math.floor(Math.random() * (FREE_PORT_HIGH - FREE_PORT_LOW));
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
+  throw new Error(`no free port in ${FREE_PORT_LOW}-${FREE_PORT_HIGH} after 200 tries`);
 }

@@ -34,7 +34,7 @@ describe('npm start in demo mode (no ARI_PASSWORD)', { timeout: 240_000 }, () =>
       DISABLE_SERVICES: 'admin-ui',
     });
     product = runProduct(process.execPath, ['scripts/start.mjs'], env);
-    await waitForStatus(`${engine}/ready`, 200, 120_000).catch((err: Error) => {
+    await waitForStatus(`${engine}/ready`, 200, 120_000, product).catch((err: Error) => {
       throw new Error(`${err.message}\n${product.stdout()}${product.stderr()}`);
     });
   });

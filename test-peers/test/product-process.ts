@@ -93,12 +93,15 @@ export function killAll(pids: number[]): void {
   }
 }
 
-/** Polls `url` until it answers `status` (any error counts as not yet). */
-export async function waitForStatus(url: string, status: number, timeoutMs: number): Promise<void> {
+/** Polls `url` until it answers `status` (any error counts as not yet); gives up at once if `serving` exits. */
+export async function waitForStatus(url: string, status: number, timeoutMs: number, serving?: ProductProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const got = await fetch(url).then((r) => r.status, () => 0);
     if (got === status) return;
+    if (serving && (serving.child.exitCode !== null || serving.child.signalCode !== null)) {
+      throw new Error(`exited (${serving.child.exitCode ?? serving.child.signalCode}) before ${url} answered ${status}`);
+    }
     if (Date.now() > deadline) throw new Error(`${url} answered ${got}, not ${status}, within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -36,7 +36,7 @@ export interface MetricsSources {
   /** Call record writes waiting for the database. */
   storePendingWrites?: () => number;
   /** The VAD service's totals (VadService.stats): windows inferred, windows skipped by reason, backlog now. */
-  vad?: () => { windows: number; skipped: Readonly<Record<string, number>>; backlog: number };
+  vad?: () => { windows: number; quietWindows: number; skipped: Readonly<Record<string, number>>; backlog: number };
 }
 
 /** Turn latency stages, as metric label values, mapped from the record's fields. */
@@ -309,11 +309,20 @@ export class EngineMetrics {
     });
     new Counter({
       name: 'ai_agent_vad_windows_total',
-      help: 'VAD windows (32 ms of a call\'s audio) run through the speech model.',
+      help: 'VAD windows (32 ms of a call\'s audio) sent to the VAD workers.',
       registers,
       collect() {
         this.reset();
         setCounter(this, {}, sources.vad?.().windows ?? 0);
+      },
+    });
+    new Counter({
+      name: 'ai_agent_vad_quiet_windows_total',
+      help: 'Of those, quiet windows of a settled silent line scored silent without running the speech model (the rest cost an inference).',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, {}, sources.vad?.().quietWindows ?? 0);
       },
     });
     new Counter({

@@ -17,7 +17,8 @@
 // the engine's main thread waited for a CPU (the host's share). Then the scaling ratio, 2 cores ÷ 1 core.
 // Pacer lateness while the call store is locked is media-loop.ts's; it is not repeated here.
 // PIPELINE_CAPACITY_CALLS=N replaces the search with one measurement at N calls: CPU per call, main thread and
-// the other threads (the VAD workers) apart.
+// the other threads (the VAD workers) apart, and on 1 and 2 cores the scaling those costs imply (measurable on a
+// 2-core host, where the search has no core left for the callers).
 // `npm run bench -- capacity` runs this suite alone.
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +53,8 @@ interface StepResult {
   latePercent: number;
   vadSkipped: number;
   vadWindowsPerSecond: number;
+  /** Of those, windows the speech model ran on (the rest were quiet: see silero-worker). */
+  vadModelWindowsPerSecond: number;
   /** % of one core, all threads. */
   engineCpu: number;
   mainThreadCpu: number;
@@ -111,6 +114,7 @@ async function measure(rig: CallRig): Promise<StepResult> {
     latePercent: ((delta('ai_agent_pacer_faults_total') * 20) / wall / pids.length) * 100,
     vadSkipped: delta('ai_agent_vad_skipped_windows_total'),
     vadWindowsPerSecond: (delta('ai_agent_vad_windows_total') * 1000) / wall,
+    vadModelWindowsPerSecond: ((delta('ai_agent_vad_windows_total') - delta('ai_agent_vad_quiet_windows_total')) * 1000) / wall,
     engineCpu: percent(b.engine - a.engine),
     mainThreadCpu: percent(b.main - a.main),
     mainThreadWait: ((b.wait - a.wait) * 1000) / wall / pids.length,
@@ -123,7 +127,7 @@ async function measure(rig: CallRig): Promise<StepResult> {
   };
   console.log(
     `  [${rig.label}] ${calls} calls: ticks late ${r.latePercent.toFixed(2)} %, VAD skipped ${r.vadSkipped} ` +
-      `(${Math.round(r.vadWindowsPerSecond)} windows/s), engine cpu ${r.engineCpu.toFixed(0)} % (main thread ${r.mainThreadCpu.toFixed(0)} %, ` +
+      `(${Math.round(r.vadWindowsPerSecond)} windows/s, ${Math.round(r.vadModelWindowsPerSecond)} through the model), engine cpu ${r.engineCpu.toFixed(0)} % (main thread ${r.mainThreadCpu.toFixed(0)} %, ` +
       `waiting for a cpu ${r.mainThreadWait.toFixed(0)} ms/s), ` +
       `agent turns ${r.turnsPerCallMinute.toFixed(1)}/call/min, callers cpu ${r.callersCpu.toFixed(0)} %, fake AI cpu ${r.aiCpu.toFixed(0)} %, ` +
       `load ${loadavg()[0]!.toFixed(1)}` +
@@ -168,9 +172,9 @@ async function measureOn(cores: number, allowed: number[], speech: Int16Array[])
   }
 }
 
-/** The engine's CPU per call at FIXED_CALLS calls, above its cost with none. */
-async function measureFixed(calls: number, cores: number, allowed: number[], speech: Int16Array[], figures: Figures): Promise<void> {
-  if (allowed.length < cores) return;
+/** The engine's CPU per call at FIXED_CALLS calls, above its cost with none; returns the calls per core it implies. */
+async function measureFixed(calls: number, cores: number, allowed: number[], speech: Int16Array[], figures: Figures): Promise<number | null> {
+  if (allowed.length < cores) return null;
   const { label, rig } = await rigOn(cores, allowed, speech);
   try {
     await rig.resize(0);
@@ -182,10 +186,12 @@ async function measureFixed(calls: number, cores: number, allowed: number[], spe
     const others = perCall(at.engineCpu - at.mainThreadCpu, idle.engineCpu - idle.mainThreadCpu);
     figures[`pipeline capacity engine cpu per call at ${calls} calls, ${label}: main thread`] = { value: main, unit: '% of a core' };
     figures[`pipeline capacity engine cpu per call at ${calls} calls, ${label}: other threads (VAD workers)`] = { value: others, unit: '% of a core' };
-    figures[`pipeline capacity calls per core from that cost, ${label}`] = { value: Math.round(100 / (main + others)), unit: 'calls' };
+    const perCore = 100 / (main + others);
+    figures[`pipeline capacity calls per core from that cost, ${label}`] = { value: Math.round(perCore), unit: 'calls' };
     figures[`pipeline capacity pacer ticks late > 2 ms at ${calls} calls, ${label}`] = { value: Number(at.latePercent.toFixed(2)), unit: '%' };
     figures[`pipeline capacity skipped VAD windows at ${calls} calls, ${label}`] = { value: at.vadSkipped, unit: 'windows' };
     figures[`pipeline capacity agent turns at ${calls} calls, ${label}`] = { value: round1(at.turnsPerCallMinute), unit: 'per call per minute' };
+    return perCore;
   } finally {
     await rig.close();
   }
@@ -199,7 +205,13 @@ export async function runPipelineCapacityBench(): Promise<Figures> {
   try {
     if (FIXED_CALLS !== null) {
       if (!(FIXED_CALLS > 0)) throw new Error(`PIPELINE_CAPACITY_CALLS must be a positive number of calls, not ${process.env.PIPELINE_CAPACITY_CALLS}`);
-      for (const cores of CORE_COUNTS) await measureFixed(FIXED_CALLS, cores, allowed, speech, figures);
+      const perCore = new Map<number, number | null>();
+      for (const cores of CORE_COUNTS) perCore.set(cores, await measureFixed(FIXED_CALLS, cores, allowed, speech, figures));
+      // On a host with no core left for the callers (2 cores), the search cannot run the engine on both; the cost
+      // per call can, callers sharing its cores. 2 cores give 2 × their calls per core.
+      const one = perCore.get(1);
+      const two = perCore.get(2);
+      if (one && two) figures[`pipeline capacity scaling from the cpu per call at ${FIXED_CALLS} calls, 2 cores ÷ 1`] = { value: Number(((2 * two) / one).toFixed(2)), unit: 'x' };
       figures['pipeline capacity host load average (1 min) at the end'] = { value: round1(loadavg()[0]!), unit: '' };
       return figures;
     }

@@ -1,6 +1,7 @@
 // Real speech and real-time load for the VAD service: the tests and the benchmark share these.
 import { Resampler } from '@ai-agent/common/audio';
 import { SpeechDetector } from '../../src/pipeline/vad/speech-detector.ts';
+import type { VadRate } from '../../src/pipeline/vad/silero-protocol.ts';
 import { WINDOW_MS, type VadService, type VadStream } from '../../src/pipeline/vad/vad-service.ts';
 import { prompt8k } from './helpers/audio.ts';
 
@@ -39,13 +40,13 @@ export interface StreamRecord {
   lagMs: number[];
 }
 
-export function record(vad: VadService): StreamRecord {
+export function record(vad: VadService, rate: VadRate = 16000): StreamRecord {
   const rec: StreamRecord = { stream: null as unknown as VadStream, probs: [], endMs: [], lagMs: [] };
   rec.stream = vad.open((p, endMs, at) => {
     rec.probs.push(p);
     rec.endMs.push(endMs);
     rec.lagMs.push(performance.now() - at);
-  });
+  }, rate);
   return rec;
 }
 

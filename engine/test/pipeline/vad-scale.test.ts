@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { VadService, WINDOW_MS } from '../../src/pipeline/vad/vad-service.ts';
+import { prompt8k } from './helpers/audio.ts';
 import { log } from './helpers/harness.ts';
 import { PROMPTS, decisions, pushRealtime, record, speech16k, waitSettled, type StreamRecord } from './vad-load.ts';
 
@@ -93,6 +94,33 @@ describe('VAD service under many concurrent calls', () => {
     const loudBefore = vad.stats.quietWindows;
     await alone(vad, noise(1000, 180));
     assert.equal(vad.stats.quietWindows, loudBefore, 'no window above the quiet level is skipped');
+  });
+
+  it('scores a telephone line at its own 8 kHz beside 16 kHz streams, with the speech the 16 kHz branch hears', async () => {
+    // Both rates on the same workers at once: a batch carries one rate, and a window must never run at the other.
+    const streams = PROMPTS.flatMap((name) => {
+      const prompt = prompt8k(name);
+      const narrow = new Int16Array(prompt.length + 4800); // the 600 ms of silence speech16k() ends with
+      narrow.set(prompt);
+      return [
+        { name, rate: 8000 as const, audio: narrow, rec: record(vad, 8000) },
+        { name, rate: 16000 as const, audio: speech16k(name), rec: record(vad, 16000) },
+      ];
+    });
+    for (const { rec, audio } of streams) rec.stream.push(audio);
+    await waitSettled(streams.map((s) => s.rec));
+    assert.equal(vad.stats.skippedWindows, 0, `skipped ${JSON.stringify(vad.stats.skipped)}`);
+    for (let i = 0; i < streams.length; i += 2) {
+      const [narrow, wide] = [streams[i], streams[i + 1]];
+      assert.equal(narrow.rec.probs.length, Math.floor(narrow.audio.length / 256), `${narrow.name}: every 8 kHz window`);
+      assert.deepEqual(narrow.rec.endMs, narrow.rec.probs.map((_, k) => (k + 1) * WINDOW_MS), `${narrow.name}: on the same 32 ms timeline`);
+      const heard = (probs: number[]) => decisions(probs).map((d) => Number(d.split('@')[1]));
+      const [n, w] = [heard(narrow.rec.probs), heard(wide.rec.probs)];
+      assert.ok(n.length === 2 && w.length === 2, `${narrow.name}: one utterance at each rate (8 kHz ${n}, 16 kHz ${w})`);
+      // Measured on these prompts: the 8 kHz branch starts and ends within two windows of the 16 kHz one.
+      for (let k = 0; k < 2; k++) assert.ok(Math.abs(n[k] - w[k]) <= 2 * WINDOW_MS, `${narrow.name}: 8 kHz ${n} vs 16 kHz ${w}`);
+    }
+    for (const { rec } of streams) rec.stream.close();
   });
 
 });

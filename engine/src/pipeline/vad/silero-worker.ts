@@ -3,10 +3,10 @@
 // carries the calls' media never waits on a neural network.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { CONTEXT_SAMPLES, STATE_SIZE, WINDOW_INPUT, WINDOW_SAMPLES, type VadRequest, type VadResponse } from './silero-protocol.ts';
+import { MAX_WINDOW_INPUT, STATE_SIZE, VAD_WINDOWS, type VadRate, type VadRequest, type VadResponse, type VadWindowShape } from './silero-protocol.ts';
 
 const port = parentPort!;
-const { modelPath, sampleRate } = workerData as { modelPath: string; sampleRate: number };
+const { modelPath } = workerData as { modelPath: string };
 const HALF = STATE_SIZE / 2;
 /** Mean square (of ±1 samples) below which a window is quiet: 40 of 32768 rms, about −58 dBFS. */
 const QUIET_MEAN_SQUARE = (40 / 32768) ** 2;
@@ -27,7 +27,10 @@ interface StreamState {
 }
 
 const streams = new Map<number, StreamState>();
-const srTensor = new ort.Tensor('int64', BigInt64Array.from([BigInt(sampleRate)]), []);
+const rateTensors: Record<VadRate, ort.Tensor> = {
+  8000: new ort.Tensor('int64', BigInt64Array.from([8000n]), []),
+  16000: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
+};
 /** The windows to run, gathered contiguously (quiet ones are left out), and where their results go. */
 let batchInput = new Float32Array(0);
 let batchState = new Float32Array(0);
@@ -49,21 +52,21 @@ function streamOf(id: number): StreamState {
 }
 
 /** Whether a window's new samples (after its context) stay below QUIET_MEAN_SQUARE. */
-function isQuiet(input: Float32Array, offset: number): boolean {
+function isQuiet(input: Float32Array, offset: number, shape: VadWindowShape): boolean {
   let sum = 0;
-  for (let i = offset + CONTEXT_SAMPLES; i < offset + WINDOW_INPUT; i++) sum += input[i] * input[i];
-  return sum < QUIET_MEAN_SQUARE * WINDOW_SAMPLES;
+  for (let i = offset + shape.contextSamples; i < offset + shape.input; i++) sum += input[i] * input[i];
+  return sum < QUIET_MEAN_SQUARE * shape.windowSamples;
 }
 
 function ensureBatchRoom(n: number): void {
   if (batchSlots.length >= n) return;
-  batchInput = new Float32Array(n * WINDOW_INPUT);
+  batchInput = new Float32Array(n * MAX_WINDOW_INPUT);
   batchState = new Float32Array(n * STATE_SIZE);
   batchSlots = new Int32Array(n);
 }
 
 /** Runs the gathered windows (no stream twice) as one batch of the [2, B, 128] state layout the model expects. */
-async function infer(session: ort.InferenceSession, probs: Float32Array): Promise<void> {
+async function infer(session: ort.InferenceSession, probs: Float32Array, rate: VadRate): Promise<void> {
   const n = batchSize;
   if (n === 0) return;
   batchSize = 0;
@@ -73,10 +76,11 @@ async function infer(session: ort.InferenceSession, probs: Float32Array): Promis
     batchState.set(s.subarray(0, HALF), b * HALF);
     batchState.set(s.subarray(HALF), half + b * HALF);
   }
+  const length = VAD_WINDOWS[rate].input;
   const out = await session.run({
-    input: new ort.Tensor('float32', batchInput.subarray(0, n * WINDOW_INPUT), [n, WINDOW_INPUT]),
+    input: new ort.Tensor('float32', batchInput.subarray(0, n * length), [n, length]),
     state: new ort.Tensor('float32', batchState.subarray(0, STATE_SIZE * n), [2, n, HALF]),
-    sr: srTensor,
+    sr: rateTensors[rate],
   });
   const p = out.output.data as Float32Array;
   const next = out.stateN.data as Float32Array;
@@ -99,7 +103,8 @@ async function infer(session: ort.InferenceSession, probs: Float32Array): Promis
  * starts from a settled state, and speech decisions stay within a window of the ungated model's otherwise.
  */
 async function run(session: ort.InferenceSession, req: Extract<VadRequest, { type: 'run' }>): Promise<void> {
-  const { count, ids, input } = req;
+  const { count, ids, input, rate } = req;
+  const shape = VAD_WINDOWS[rate];
   const probs = new Float32Array(count);
   ensureBatchRoom(count);
   let quiet = 0;
@@ -107,9 +112,9 @@ async function run(session: ort.InferenceSession, req: Extract<VadRequest, { typ
     const s = streamOf(ids[b]);
     // A backlog can hold several windows of one stream: each must start from the state (and the judgement) the
     // previous one left, so the windows gathered so far run first.
-    if (s.pending >= 0) await infer(session, probs);
-    const offset = b * WINDOW_INPUT;
-    if (isQuiet(input, offset)) {
+    if (s.pending >= 0) await infer(session, probs, rate);
+    const offset = b * shape.input;
+    if (isQuiet(input, offset, shape)) {
       if (s.quiet >= SETTLE_WINDOWS && s.lastProb < SILENT_PROB) {
         probs[b] = 0;
         quiet++;
@@ -120,12 +125,12 @@ async function run(session: ort.InferenceSession, req: Extract<VadRequest, { typ
       s.quiet = 0;
     }
     const k = batchSize++;
-    batchInput.set(input.subarray(offset, offset + WINDOW_INPUT), k * WINDOW_INPUT);
+    batchInput.set(input.subarray(offset, offset + shape.input), k * shape.input);
     batchStreams[k] = s;
     batchSlots[k] = b;
     s.pending = k;
   }
-  await infer(session, probs);
+  await infer(session, probs, rate);
   post({ type: 'result', probs, quiet, ids, input }, [ids.buffer as ArrayBuffer, input.buffer as ArrayBuffer, probs.buffer]);
 }
 

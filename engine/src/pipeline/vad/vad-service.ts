@@ -4,10 +4,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { startTsWorker, type Logger } from '@ai-agent/common';
-import { PIPELINE_SAMPLE_RATE as SAMPLE_RATE } from '../../call/index.ts';
-import { CONTEXT_SAMPLES, WINDOW_INPUT, WINDOW_SAMPLES, type VadResponse } from './silero-protocol.ts';
+import { MAX_WINDOW_INPUT, VAD_WINDOWS, WINDOW_MS, type VadRate, type VadResponse, type VadWindowShape } from './silero-protocol.ts';
 
-const WINDOW_MS = (WINDOW_SAMPLES * 1000) / SAMPLE_RATE;
 /**
  * Batches a worker holds at once: one running and one waiting, so it never idles on a round trip. The rest of
  * a backlog waits on the main thread, where its oldest windows can still be dropped.
@@ -76,7 +74,7 @@ export function defaultVadWorkers(): number {
 /** Starts a worker and waits until its model is loaded. */
 async function startWorker(modelPath: string): Promise<Worker> {
   const worker = startTsWorker(new URL('./silero-worker.ts', import.meta.url), {
-    workerData: { modelPath, sampleRate: SAMPLE_RATE },
+    workerData: { modelPath },
   });
   let onMessage!: (msg: VadResponse) => void;
   let onError!: (err: Error) => void;
@@ -109,6 +107,7 @@ async function closeWorker(worker: Worker): Promise<void> {
 
 /** Windows on their way to a worker: the buffers travel, the rest stays here to route the results. */
 interface Batch {
+  rate: VadRate;
   count: number;
   ids: Int32Array;
   input: Float32Array;
@@ -119,22 +118,38 @@ interface Batch {
 
 function newBatch(): Batch {
   return {
+    rate: 16000,
     count: 0,
     ids: new Int32Array(MAX_BATCH),
-    input: new Float32Array(MAX_BATCH * WINDOW_INPUT),
+    input: new Float32Array(MAX_BATCH * MAX_WINDOW_INPUT),
     streams: new Array<VadStream | null>(MAX_BATCH).fill(null),
     seqs: new Float64Array(MAX_BATCH),
     at: new Float64Array(MAX_BATCH),
   };
 }
 
-/** One worker, the streams pinned to it and the windows waiting for it, oldest first. */
+/** One worker, the streams pinned to it and the windows waiting for it: a queue per rate (a batch has one). */
 class Lane {
   worker: Worker | null = null;
   streams = 0;
   readonly inFlight: Batch[] = [];
   readonly spare: Batch[] = [];
-  /** The queue: a ring that grows on demand up to the service's limit. */
+  readonly queues: Record<VadRate, WindowQueue> = { 8000: new WindowQueue(8000), 16000: new WindowQueue(16000) };
+
+  constructor(readonly index: number) {}
+
+  /** The queue whose oldest window waited longest; null when none waits. */
+  oldestQueue(): WindowQueue | null {
+    const narrow = this.queues[8000];
+    const wide = this.queues[16000];
+    if (narrow.size === 0) return wide.size === 0 ? null : wide;
+    return wide.size === 0 || narrow.oldestQueuedAt <= wide.oldestQueuedAt ? narrow : wide;
+  }
+}
+
+/** One rate's windows waiting for a worker, oldest first. */
+class WindowQueue {
+  /** A ring that grows on demand up to the service's limit. */
   size = 0;
   private head = 0;
   private capacity = 0;
@@ -143,8 +158,11 @@ class Lane {
   private qAt = new Float64Array(0);
   private qQueuedAt = new Float64Array(0);
   private qInput = new Float32Array(0);
+  private readonly inputLength: number;
 
-  constructor(readonly index: number) {}
+  constructor(readonly rate: VadRate) {
+    this.inputLength = VAD_WINDOWS[rate].input;
+  }
 
   /** When the oldest waiting window joined the queue. */
   get oldestQueuedAt(): number {
@@ -159,7 +177,7 @@ class Lane {
     this.qSeqs[i] = seq;
     this.qAt[i] = at;
     this.qQueuedAt[i] = queuedAt;
-    this.qInput.set(stream.window, i * WINDOW_INPUT);
+    this.qInput.set(stream.window, i * this.inputLength);
     this.size++;
   }
 
@@ -174,6 +192,8 @@ class Lane {
 
   /** Moves up to MAX_BATCH of the oldest windows into `batch`, leaving out closed streams'. */
   fill(batch: Batch): void {
+    const length = this.inputLength;
+    batch.rate = this.rate;
     let n = 0;
     while (this.size > 0 && n < MAX_BATCH) {
       const i = this.head;
@@ -186,7 +206,7 @@ class Lane {
       // An index loop, not set(subarray()): no view object per window.
       const input = batch.input;
       const queued = this.qInput;
-      for (let k = 0, from = i * WINDOW_INPUT, to = n * WINDOW_INPUT; k < WINDOW_INPUT; k++) input[to + k] = queued[from + k];
+      for (let k = 0, from = i * length, to = n * length; k < length; k++) input[to + k] = queued[from + k];
       n++;
     }
     batch.count = n;
@@ -197,14 +217,15 @@ class Lane {
     const seqs = new Float64Array(capacity);
     const at = new Float64Array(capacity);
     const queuedAt = new Float64Array(capacity);
-    const input = new Float32Array(capacity * WINDOW_INPUT);
+    const length = this.inputLength;
+    const input = new Float32Array(capacity * length);
     for (let k = 0; k < this.size; k++) {
       const i = (this.head + k) % this.capacity;
       streams[k] = this.qStreams[i];
       seqs[k] = this.qSeqs[i];
       at[k] = this.qAt[i];
       queuedAt[k] = this.qQueuedAt[i];
-      input.set(this.qInput.subarray(i * WINDOW_INPUT, (i + 1) * WINDOW_INPUT), k * WINDOW_INPUT);
+      input.set(this.qInput.subarray(i * length, (i + 1) * length), k * length);
     }
     this.qStreams = streams;
     this.qSeqs = seqs;
@@ -217,10 +238,11 @@ class Lane {
 }
 
 /**
- * Silero VAD for every call of the process, on a small pool of worker threads. Each call opens a stream,
- * pinned to the worker with the fewest streams (its model state lives there), and pushes its 20 ms frames;
- * every full 32 ms window joins its worker's queue, and after the tick's synchronous work (the pacer hands
- * every call its frame in one go) each worker gets the tick's windows of all its calls as one batch.
+ * Silero VAD for every call of the process, on a small pool of worker threads. Each call opens a stream at its
+ * rate (8 kHz for a telephone line's own audio), pinned to the worker with the fewest streams (its model state
+ * lives there), and pushes its 20 ms frames; every full 32 ms window joins its worker's queue for that rate, and
+ * after the tick's synchronous work (the pacer hands every call its frame in one go) each worker gets the tick's
+ * windows of all its calls as one batch per rate (the model takes one rate per run).
  *
  * A worker that falls behind never holds more than IN_FLIGHT batches; its backlog waits here, bounded in
  * age (`maxLagMs`) and in size (that much audio per stream), and the oldest windows are dropped first. Every
@@ -283,12 +305,13 @@ export class VadService {
     return new VadService(workers, modelPath, maxLagMs, options.log);
   }
 
-  open(listener: VadListener): VadStream {
+  /** A stream scored at `rate`: 8000 for a telephone call's own audio, 16000 for wideband. */
+  open(listener: VadListener, rate: VadRate = 16000): VadStream {
     if (this.closed) throw new Error('vad service closed');
     let lane = this.lanes[0];
     for (const l of this.lanes) if (l.streams < lane.streams) lane = l;
     lane.streams++;
-    return new VadStream(this, lane, this.nextId++, listener);
+    return new VadStream(this, lane, this.nextId++, rate, listener);
   }
 
   async close(): Promise<void> {
@@ -308,9 +331,10 @@ export class VadService {
       setImmediate(this.flush);
     }
     const lane = stream.lane;
+    const queue = lane.queues[stream.rate];
     const limit = Math.max(MIN_QUEUE, lane.streams * this.windowsPerStream);
-    while (lane.size >= limit) this.dropOldest(lane, 'overflow');
-    lane.push(stream, seq, at, this.tickAt, limit);
+    while (queue.size >= limit) this.dropOldest(queue, 'overflow');
+    queue.push(stream, seq, at, this.tickAt, limit);
     this.stats.backlog++;
   }
 
@@ -321,9 +345,13 @@ export class VadService {
     stream.lane.worker?.postMessage({ type: 'drop', id: stream.id });
   }
 
-  private dropOldest(lane: Lane, reason: VadSkipReason): void {
+  private dropOldest(queue: WindowQueue, reason: VadSkipReason): void {
     this.stats.backlog--;
-    this.skip(lane.shift(), reason);
+    this.skip(queue.shift(), reason);
+  }
+
+  private dropStale(queue: WindowQueue, now: number): void {
+    while (queue.size > 0 && now - queue.oldestQueuedAt > this.maxLagMs) this.dropOldest(queue, 'stale');
   }
 
   private skip(stream: VadStream | null, reason: VadSkipReason): void {
@@ -341,24 +369,27 @@ export class VadService {
   /** Drops what waited too long, then keeps the worker supplied. */
   private pump(lane: Lane): void {
     const now = performance.now();
-    while (lane.size > 0 && now - lane.oldestQueuedAt > this.maxLagMs) this.dropOldest(lane, 'stale');
+    this.dropStale(lane.queues[8000], now);
+    this.dropStale(lane.queues[16000], now);
     const worker = lane.worker;
     if (!worker) return;
-    while (lane.size > 0 && lane.inFlight.length < IN_FLIGHT) {
+    while (lane.inFlight.length < IN_FLIGHT) {
+      const queue = lane.oldestQueue();
+      if (!queue) break;
       const batch = lane.spare.pop() ?? newBatch();
-      const before = lane.size;
-      lane.fill(batch);
-      this.stats.backlog -= before - lane.size;
+      const before = queue.size;
+      queue.fill(batch);
+      this.stats.backlog -= before - queue.size;
       const n = batch.count;
       if (n === 0) {
-        lane.spare.push(batch);
-        break;
+        lane.spare.push(batch); // only closed streams' windows were waiting there
+        continue;
       }
       lane.inFlight.push(batch);
       this.stats.batches++;
       this.stats.windows += n;
       if (n > this.stats.largestBatch) this.stats.largestBatch = n;
-      worker.postMessage({ type: 'run', count: n, ids: batch.ids, input: batch.input }, [batch.ids.buffer as ArrayBuffer, batch.input.buffer as ArrayBuffer]);
+      worker.postMessage({ type: 'run', rate: batch.rate, count: n, ids: batch.ids, input: batch.input }, [batch.ids.buffer as ArrayBuffer, batch.input.buffer as ArrayBuffer]);
     }
   }
 
@@ -429,33 +460,40 @@ export class VadService {
 export class VadStream {
   /** Windows completed so far, and those of them that got no probability (see VadSkipReason). */
   readonly stats = { windows: 0, skipped: 0 };
-  /** @internal The window to send: CONTEXT_SAMPLES of the previous window, then WINDOW_SAMPLES new ones. */
-  readonly window = new Float32Array(WINDOW_INPUT);
+  /** @internal The window to send: the previous window's last `contextSamples`, then `windowSamples` new ones. */
+  readonly window: Float32Array;
   /** @internal */
   closed = false;
-  private fill = CONTEXT_SAMPLES;
+  private readonly shape: VadWindowShape;
+  private fill: number;
 
   /** @internal `lane` is the worker this stream is pinned to. */
   constructor(
     private readonly service: VadService,
     readonly lane: Lane,
     readonly id: number,
+    readonly rate: VadRate,
     private readonly listener: VadListener,
-  ) {}
+  ) {
+    this.shape = VAD_WINDOWS[rate];
+    this.window = new Float32Array(this.shape.input);
+    this.fill = this.shape.contextSamples;
+  }
 
-  /** Feeds 16 kHz PCM16 (any length; the pipeline sends 20 ms frames). */
+  /** Feeds PCM16 at the stream's rate (any length; the pipeline sends 20 ms frames). */
   push(pcm: Int16Array, at?: number): void {
     if (this.closed) return;
     const w = this.window;
+    const { input, windowSamples, contextSamples } = this.shape;
     let fill = this.fill;
     for (let i = 0; i < pcm.length; ) {
-      const end = Math.min(pcm.length, i + WINDOW_INPUT - fill);
+      const end = Math.min(pcm.length, i + input - fill);
       while (i < end) w[fill++] = pcm[i++] / 32768;
-      if (fill === WINDOW_INPUT) {
+      if (fill === input) {
         this.service.enqueue(this, this.stats.windows++, at ?? performance.now());
         // The tail of this window is the next one's context (the service copied the window already).
-        w.copyWithin(0, WINDOW_SAMPLES, WINDOW_INPUT);
-        fill = CONTEXT_SAMPLES;
+        w.copyWithin(0, windowSamples, input);
+        fill = contextSamples;
       }
     }
     this.fill = fill;
@@ -469,7 +507,7 @@ export class VadStream {
 
   /** @internal Window `seq` (0-based) ends at (seq + 1) windows on the stream's timeline. */
   deliver(probability: number, seq: number, at: number): void {
-    if (!this.closed) this.listener(probability, ((seq + 1) * WINDOW_SAMPLES * 1000) / SAMPLE_RATE, at);
+    if (!this.closed) this.listener(probability, (seq + 1) * WINDOW_MS, at);
   }
 }
 

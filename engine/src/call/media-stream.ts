@@ -52,7 +52,7 @@ export interface InboundFrame {
    * This tick's audio at the wire's own rate (`wireFormat`), decoded but not resampled: 160 samples for
    * G.711. Lets a provider that takes the wire's format be sent it as received. Reused like `samples`.
    */
-  readonly wireSamples?: Int16Array;
+  readonly wireSamples: Int16Array;
 }
 
 /** What `flush()` cut. Sample counts are at the pipeline rate (16 kHz). */

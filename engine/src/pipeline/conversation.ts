@@ -41,6 +41,8 @@ export class Conversation extends CallConversation<ConversationStats> {
   /** Caller turns in a row lost to a busy recogniser (a turn heard starts the count again). */
   private busyTurns = 0;
   private vadStream: VadStream | null = null;
+  /** The VAD hears the wire's own 8 kHz audio (`frame.wireSamples`), not the pipeline's 16 kHz. */
+  private vadNarrow = false;
 
   constructor(options: ConversationOptions) {
     super(options, options.log.child({ callId: options.call.id }), {
@@ -102,7 +104,9 @@ export class Conversation extends CallConversation<ConversationStats> {
     if (variables && !(await this.personalise(variables))) return;
     this.history.push({ role: 'system', content: this.prompts.system });
     if (!this.attachMedia()) return;
-    this.vadStream = vad.open(this.onVad);
+    // A telephone line is scored as received, at 8 kHz (see VadRate); anything wider at the pipeline's rate.
+    this.vadNarrow = sampleRateOf(media.wireFormat) === 8000;
+    this.vadStream = vad.open(this.onVad, this.vadNarrow ? 8000 : PIPELINE_SAMPLE_RATE);
     // Warm start: the model's and the voice's connections open while the greeting plays (the STT's below).
     this.warmProviders();
     if (this.prompts.greeting) void this.greet();
@@ -144,7 +148,7 @@ export class Conversation extends CallConversation<ConversationStats> {
   protected readonly onFrame = (frame: InboundFrame): void => {
     if (this.closed) return;
     this.stt?.write(frame.samples, frame.wireSamples);
-    this.vadStream?.push(frame.samples);
+    this.vadStream?.push(this.vadNarrow ? frame.wireSamples : frame.samples);
     const level = meanAbs(frame.samples);
     const turns = this.turns;
     this.echo.frame(level, this.opts.media.outputLevel, !this.bargeIn.judging && !turns.detector.speaking);

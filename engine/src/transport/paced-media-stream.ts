@@ -95,7 +95,7 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
   private packetView: Int16Array = new Int16Array(0);
   private readonly inPipeline: SampleQueue;
   /** Handed to every 'frame' listener and overwritten on the next tick (InboundFrame's ownership rule). */
-  private readonly inFrame: ReusedFrame = { samples: new Int16Array(PIPELINE_FRAME_SAMPLES), index: 0, timestampMs: 0, kind: 'silence' };
+  private readonly inFrame: ReusedFrame;
   private readonly marks: PendingMark[] = [];
   private unregister: (() => void) | null = null;
   private lastOutputLevel = 0;
@@ -142,8 +142,8 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
       maxDelayMs: options.jitterMaxDelayMs,
     });
     this.inNative = new Int16Array(this.inFrameSamples);
-    // The tick's audio before resampling, for providers that take the wire's own format.
-    this.inFrame.wireSamples = this.inNative;
+    // wireSamples: the tick's audio before resampling, for providers and the VAD that take the wire's own rate.
+    this.inFrame = { samples: new Int16Array(PIPELINE_FRAME_SAMPLES), wireSamples: this.inNative, index: 0, timestampMs: 0, kind: 'silence' };
     this.inDecode = new Int16Array(this.jitter.maxPacket);
     this.inPipeline = new SampleQueue(PIPELINE_FRAME_SAMPLES * 4);
     this.counters = {

@@ -1,11 +1,13 @@
 // VAD capacity: real worker threads, the real Silero model, real speech (Allison prompts). How many 32 ms windows
-// per second one worker and the pool infer when kept busy, and how many calls pushing audio in real time they
+// per second one worker and the pool infer when kept busy (at 16 kHz, and one worker at 8 kHz), and how many calls pushing audio in real time they
 // serve with no window skipped and results promptly back (p99 within LAG_LIMIT_MS). Every figure depends on the
 // cores left free by whatever else runs on the machine.
 // `node --import tsx bench/src/vad.ts` runs it alone.
 import { pathToFileURL } from 'node:url';
 import { createLogger } from '@ai-agent/common';
 import { VadService, defaultVadWorkers } from '../../engine/src/pipeline/vad/vad-service.ts';
+import type { VadRate } from '../../engine/src/pipeline/vad/silero-protocol.ts';
+import { prompt8k } from '../../engine/test/pipeline/helpers/audio.ts';
 import { PROMPTS, pushRealtime, record, speech16k, waitSettled, type StreamRecord } from '../../engine/test/pipeline/vad-load.ts';
 import { percentile } from './stats.ts';
 
@@ -23,12 +25,15 @@ function workersLabel(n: number): string {
   return n === 1 ? '1 worker' : `${n} workers`;
 }
 
-/** Windows per second with every worker always busy: each stream keeps a few windows outstanding. */
-async function throughput(workers: number): Promise<number> {
+/**
+ * Windows per second with every worker always busy: each stream keeps a few windows outstanding. At 8 kHz (a
+ * telephone line's own audio, see VadRate) a window is the same 32 ms of the same speech, half the samples.
+ */
+async function throughput(workers: number, sampleRate: VadRate = 16000): Promise<number> {
   const vad = await VadService.start({ log, workers, maxLagMs: 60_000 });
   try {
-    const records = Array.from({ length: 256 * workers }, () => record(vad));
-    const window = AUDIOS[0].subarray(8000, 8512);
+    const records = Array.from({ length: 256 * workers }, () => record(vad, sampleRate));
+    const window = sampleRate === 8000 ? prompt8k(PROMPTS[0]).subarray(4000, 4256) : AUDIOS[0].subarray(8000, 8512);
     const delivered = (): number => records.reduce((n, r) => n + r.probs.length, 0);
     let pushed = 0;
     let start = 0;
@@ -121,6 +126,9 @@ export async function runVadBench(): Promise<Figures> {
     figures[`vad real-time streams served, ${label}`] = { value: max.streams, unit: 'streams' };
     figures[`vad p99 lag at that load, ${label}`] = { value: max.p99LagMs, unit: 'ms' };
   }
+  const narrow = await throughput(1, 8000);
+  figures['vad windows per second, 1 worker, 8 kHz audio (telephone lines)'] = { value: Math.round(narrow), unit: 'windows/s' };
+  console.log(`  1 worker, 8 kHz audio: ${Math.round(narrow)} windows/s`);
   return figures;
 }
 

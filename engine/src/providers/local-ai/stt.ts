@@ -69,9 +69,13 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
    * which the server tells from the audio's bandwidth.
    */
   private readonly sendRate: 8000 | 16000;
+  /**
+   * An 8 kHz call's pipeline audio, resampled back to 8 kHz, rather than the wire's own frames: the recogniser's
+   * channel transform was fit on this path, and on the wire's own audio its finals came later on long utterances
+   * ("press 9 for advanced options": 460–680 ms after the caller stopped, against 130–520; caller-side p95
+   * 859–892 ms against 612, same day).
+   */
   private readonly down: Resampler | null;
-  /** The wire's own frames are sent as they are when they come at the send rate (no resampling per frame). */
-  private readonly wireAtSendRate: boolean;
   /** PREROLL_SAMPLES and MAX_BUFFERED_SAMPLES at the send rate. */
   private readonly prerollSamples: number;
   private readonly maxBufferedSamples: number;
@@ -112,7 +116,6 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     const narrowband = (options.sourceSampleRate ?? options.sampleRate) <= 8000 && options.sampleRate !== 8000;
     this.sendRate = narrowband || options.sampleRate === 8000 ? 8000 : 16000;
     this.down = narrowband ? new Resampler(options.sampleRate, 8000) : null;
-    this.wireAtSendRate = options.wire?.sampleRate === this.sendRate;
     this.prerollSamples = (PREROLL_SAMPLES * this.sendRate) / 16000;
     this.maxBufferedSamples = (MAX_BUFFERED_SAMPLES * this.sendRate) / 16000;
     this.pending = new SampleQueue(this.prerollSamples * 2);
@@ -127,12 +130,11 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   }
 
   /** One chunk at the send rate (a view valid until the next call). */
-  private toSendRate(pcm: Int16Array, wire: Int16Array | undefined): Int16Array {
-    if (wire && this.wireAtSendRate) return wire;
+  private toSendRate(pcm: Int16Array): Int16Array {
     return this.down ? this.down.process(pcm) : pcm;
   }
 
-  /** The bytes of a frame to send: the same frame buffer comes every tick, so its byte view is made once. */
+  /** The bytes of a frame to send: a 16 kHz call hands the same frame buffer every tick, so its view is made once. */
   private bytesOfFrame(pcm: Int16Array): Uint8Array {
     if (this.frameBytesOf !== pcm) {
       this.frameBytesOf = pcm;
@@ -147,9 +149,9 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     if (this.pending.length > limit) this.pending.skip(this.pending.length - limit);
   }
 
-  write(pcm: Int16Array, wire?: Int16Array): void {
+  write(pcm: Int16Array): void {
     if (this.closed) return;
-    const audio = this.toSendRate(pcm, wire);
+    const audio = this.toSendRate(pcm);
     if (this.current) {
       this.current.write(this.bytesOfFrame(audio));
       if (this.quietSinceFinal >= 0) {

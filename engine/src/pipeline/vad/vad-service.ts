@@ -1,5 +1,6 @@
-// Size: the pool, its per-worker lanes and the skip accounting share one backlog and must stay consistent
-// with each other; they are one job (windows in, probabilities or counted skips out).
+// Size: the pool, its per-worker lanes (a window queue per rate in each) and the skip accounting share one
+// backlog and must stay consistent with each other; they are one job (windows in, probabilities or counted skips
+// out).
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';

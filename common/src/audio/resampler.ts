@@ -81,6 +81,15 @@ export class Resampler {
   }
 
   /**
+   * Converts `input` into `output` from index 0 and returns the sample count, without making a view: the
+   * per-frame path of a caller that keeps its own buffer. `output` must hold `outputLength(input.length)`.
+   */
+  processTo(input: Int16Array, output: Int16Array): number {
+    if (output.length < this.outputLength(input.length)) throw new RangeError('resampler output buffer too small');
+    return this.convert(input, output);
+  }
+
+  /**
    * Converts `input` and appends the output to `queue`, without the view `process()` returns (the per-frame
    * path). Returns what `queue.push` returns: output samples that did not fit.
    */

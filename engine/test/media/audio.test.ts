@@ -86,6 +86,23 @@ test('resampler: ≥ 60 dB alias rejection on a sweep above the new Nyquist, fla
   for (const f of [300, 1000, 3000]) assert.ok(Math.abs(toneLevelDb(8000, 16000, f)) < 0.5, `passband at ${f} Hz`);
 });
 
+test('resampler: processTo fills the caller\'s buffer with what process() returns, and refuses one too small', () => {
+  const speech = loadPrompt('tt-weasels').subarray(0, 16000);
+  const viaProcess = new Resampler(16000, 8000);
+  const viaProcessTo = new Resampler(16000, 8000);
+  const own = new Int16Array(viaProcessTo.outputLength(320));
+  for (let i = 0; i + 320 <= speech.length; i += 320) {
+    const frame = speech.subarray(i, i + 320);
+    const expected = Array.from(viaProcess.process(frame));
+    const count = viaProcessTo.processTo(frame, own);
+    assert.equal(count, expected.length, `frame ${i / 320}`);
+    assert.deepEqual(Array.from(own.subarray(0, count)), expected, `frame ${i / 320}`);
+  }
+  assert.throws(() => viaProcessTo.processTo(speech.subarray(0, 320), new Int16Array(160)), /too small/);
+  viaProcess.destroy();
+  viaProcessTo.destroy();
+});
+
 /** A simulated monotonic clock: timers fire late by a random 0–3 ms, like a busy event loop. */
 class SimulatedClock implements PacerClock {
   t = 1000;

@@ -93,6 +93,9 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   private readonly pending: SampleQueue;
   private frameBytesOf: Int16Array | null = null;
   private frameBytes: Uint8Array = new Uint8Array(0);
+  /** The resampled frames' buffer and the view of its latest frame (narrowband only). */
+  private downBuffer = new Int16Array(0);
+  private downFrame = new Int16Array(0);
   private grammar: SttGrammar;
   private closed = false;
   /**
@@ -129,9 +132,17 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     return super.off(event, listener as (...args: unknown[]) => void);
   }
 
-  /** One chunk at the send rate (a view valid until the next call). */
+  /**
+   * One chunk at the send rate, valid until the next call. A resampled frame lands in a buffer of this
+   * stream's, seen through one view that is remade only when the frame's length changes (the first frames).
+   */
   private toSendRate(pcm: Int16Array): Int16Array {
-    return this.down ? this.down.process(pcm) : pcm;
+    if (!this.down) return pcm;
+    const needed = this.down.outputLength(pcm.length);
+    if (this.downBuffer.length < needed) this.downBuffer = new Int16Array(needed);
+    const count = this.down.processTo(pcm, this.downBuffer);
+    if (this.downFrame.buffer !== this.downBuffer.buffer || this.downFrame.length !== count) this.downFrame = this.downBuffer.subarray(0, count);
+    return this.downFrame;
   }
 
   /** The bytes of a frame to send: a 16 kHz call hands the same frame buffer every tick, so its view is made once. */

@@ -82,7 +82,7 @@ export const localAiConfigSchema = z.object({
               fill: num(60),
               gain: z.coerce.number().positive().default(0.5),
               mllr: z.string().default('build/mllr_8k_ulaw.txt'),
-              decoder_args: z.array(z.string()).default(['-lw', '5', '-wip', '1e-5', '-fillprob', '0.1']),
+              decoder_args: z.array(z.string()).default(['-lw', '5', '-wip', '1e-5', '-fillprob', '0.1', '-fwdflatwbeam', '1e-20']),
             })
             .prefault({}),
           wideband_gain: z.coerce.number().positive().default(0.5),

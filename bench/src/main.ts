@@ -1,5 +1,6 @@
 // `npm run bench`: runs every benchmark suite, prints each figure as `<name>: <value> <unit>`, and writes them
-// all to bench/results/latest.json. `npm run bench -- media` runs only suites whose name contains "media".
+// all to bench/results/latest.json. `npm run bench -- media` runs only the suite named "media"; a filter that
+// names no suite runs every suite whose name contains it (`npm run bench -- capacity`).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -38,7 +39,9 @@ async function main(): Promise<void> {
   const build = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/build-services.mjs', import.meta.url))], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('building the services failed (output above)');
   process.env.SERVICES_COMPILED = '1';
-  const selected = SUITES.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
+  // A filter that is a suite's whole name selects that suite alone (`pipeline` is not also `pipeline-capacity`).
+  const selects = (f: string, name: string): boolean => (SUITES.some((s) => s.name === f) ? name === f : name.includes(f));
+  const selected = SUITES.filter((s) => filters.length === 0 || filters.some((f) => selects(f, s.name)));
   const results: Record<string, Figures> = {};
   let failed = false;
   for (const suite of selected) {

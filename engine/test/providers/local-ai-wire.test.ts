@@ -1,6 +1,6 @@
 // The local recogniser of an 8 kHz call is sent the pipeline's 16 kHz audio resampled back to 8 kHz, even though
-// the pipeline hands the call's own 8 kHz audio along with each frame: the recogniser's channel transform was fit
-// on the resampled path, and on the wire's own audio its finals of long utterances came later (see LocalAiSttStream).
+// the pipeline hands the call's own 8 kHz audio along with each frame: on the wire's own audio the recogniser's
+// finals of long utterances came later (see LocalAiSttStream).
 // What the server hears tells which one went: the pipeline frames carry a prompt, the wire frames silence.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -3,8 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '@ai-agent/common';
-import { Resampler } from '@ai-agent/common/audio';
 import type { ServiceProcess } from '@ai-agent/common/testing';
 import {
   AUDIO_RMS_THRESHOLD,
@@ -20,8 +18,7 @@ import {
   type OpenAiFake,
   type ScriptStep,
 } from '@ai-agent/test-peers';
-import { LocalAiPool } from '../../src/providers/local-ai/connection-pool.ts';
-import { LocalAiStt } from '../../src/providers/local-ai/stt.ts';
+import { LocalAiClient } from '@ai-agent/local-ai-server/client';
 import { finishedCalls, startEngine, startLocalAi, type EngineUnderTest } from './helpers.ts';
 
 // A warm transfer through the real engine and local AI server, Asterisk played by the test peer: the caller
@@ -104,41 +101,27 @@ function musicFrames(x: Int16Array): number {
   return n;
 }
 
-/** What the local recogniser hears in `audio` (8 kHz), all finals joined. */
+/**
+ * What the local recogniser hears in `audio` (8 kHz), all finals joined. One server stream takes it all and
+ * `end()` resolves once that stream is closed, so every final is in, however far behind a loaded recogniser runs
+ * (the first final after the end is not necessarily the last one).
+ */
 async function recognise(port: number, audio: Int16Array): Promise<string> {
-  const log = createLogger({ service: 'warm-transfer-test', level: 'warn' });
-  const pool = new LocalAiPool({ url: `ws://127.0.0.1:${port}`, connectTimeoutMs: 5000, log });
-  const stt = new LocalAiStt('local', pool);
-  const resampler = new Resampler(8000, 16000);
-  const wide = resampler.process(audio).slice();
-  resampler.destroy();
-  const stream = await stt.open({ sampleRate: 16000, sourceSampleRate: 8000, language: 'en', signal: AbortSignal.timeout(30_000) });
-  const finals: string[] = [];
-  let last: (() => void) | null = null;
-  stream.on('final', (text: string) => {
-    finals.push(text);
-    last?.();
-  });
+  const client = await LocalAiClient.connect(`ws://127.0.0.1:${port}`, { signal: AbortSignal.timeout(5000) });
   try {
+    const stream = await client.openStt({ encoding: 'slin16le', sampleRate: 8000 });
+    const finals: string[] = [];
+    stream.on('final', (text) => finals.push(text));
     // At 4× real time, as the recogniser takes audio from a live call.
-    for (let i = 0; i < wide.length; i += 320) {
-      stream.write(wide.subarray(i, i + 320));
+    for (let i = 0; i < audio.length; i += 160) {
+      const frame = audio.slice(i, i + 160);
+      stream.write(new Uint8Array(frame.buffer));
       await new Promise((r) => setTimeout(r, 5));
     }
-    stream.write(new Int16Array(16000 * 0.6));
-    // The final of the last utterance comes once the stream is finalised.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 15_000);
-      last = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      stream.finalize();
-    });
+    await stream.end();
     return finals.join(' ');
   } finally {
-    stream.close();
-    await pool.close();
+    await client.close();
   }
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, Resampler } from '@ai-agent/common/audio';
 import { Pacer } from '../../src/audio/pacer.ts';
 import type { PacerClock } from '../../src/audio/clock.ts';
+import { ButterworthLowpass } from '../../src/audio/lowpass.ts';
 import { SampleQueue } from '../../src/audio/sample-queue.ts';
 import { alignedSnr, loadPrompt } from './helpers.ts';
 
@@ -189,4 +190,40 @@ test('sample queue: positions survive growth and wrap-around', () => {
   assert.equal(q.readPosition, expect);
   assert.equal(q.writePosition, next);
   assert.equal(q.length, next - expect);
+});
+
+/** Level (dB) of a 1 s tone at 8 kHz after `through`, fed 20 ms frames (the filter's start-up skipped). */
+function toneThroughDb(freq: number, through: (frame: Int16Array) => Int16Array): number {
+  const y: number[] = [];
+  for (let i = 0; i < 8000; i += 160) {
+    const frame = new Int16Array(160);
+    for (let j = 0; j < 160; j++) frame[j] = Math.round(16000 * Math.sin((2 * Math.PI * freq * (i + j)) / 8000));
+    y.push(...through(frame));
+  }
+  const tail = y.slice(y.length / 4);
+  const rms = Math.sqrt(tail.reduce((a, v) => a + v * v, 0) / tail.length);
+  return 20 * Math.log10(rms / (16000 / Math.SQRT2) + 1e-12);
+}
+
+test('lowpass: the 3.7 kHz band limit is the telephone round trip\'s (8 → 16 → 8 kHz), without the resampling', () => {
+  const limit = new ButterworthLowpass(8000, 3700, 6);
+  const out = new Int16Array(160);
+  const up = new Resampler(8000, 16000);
+  const down = new Resampler(16000, 8000);
+  const filtered = (f: number): number => toneThroughDb(f, (frame) => out.subarray(0, limit.processTo(frame, out)));
+  const roundTrip = (f: number): number => toneThroughDb(f, (frame) => down.process(up.process(frame)));
+  for (const f of [300, 1000, 3000, 3500]) {
+    assert.ok(Math.abs(filtered(f)) < 0.1, `${f} Hz passes (${filtered(f).toFixed(2)} dB)`);
+    assert.ok(Math.abs(roundTrip(f)) < 0.1, `${f} Hz passes the round trip`);
+  }
+  // The edge: within 1.5 dB of the round trip at 3.7 kHz; both far down at 3.8 and 3.9 kHz.
+  assert.ok(Math.abs(filtered(3700) - roundTrip(3700)) < 1.5, `3.7 kHz: ${filtered(3700).toFixed(1)} against ${roundTrip(3700).toFixed(1)} dB`);
+  for (const [f, atMost] of [[3800, -15], [3900, -45]] as const) {
+    assert.ok(filtered(f) < atMost, `${f} Hz: ${filtered(f).toFixed(1)} dB`);
+    assert.ok(roundTrip(f) < atMost, `${f} Hz through the round trip: ${roundTrip(f).toFixed(1)} dB`);
+  }
+  assert.throws(() => new ButterworthLowpass(8000, 4000, 6), /not below half/);
+  assert.throws(() => new ButterworthLowpass(8000, 3700, 3), /even/);
+  up.destroy();
+  down.destroy();
 });

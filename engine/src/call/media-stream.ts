@@ -41,7 +41,10 @@ export interface JitterBufferStats {
  * asynchronous send that does not copy synchronously) a copy, not the array itself.
  */
 export interface InboundFrame {
-  /** 320 samples at 16 kHz; overwritten on the next tick (see above). */
+  /**
+   * 320 samples at 16 kHz; overwritten on the next tick (see above). Resampled from `wireSamples` when first
+   * read in a tick: a consumer that can take the wire's rate should read that instead.
+   */
   readonly samples: Int16Array;
   /** Frames since the stream started; the media timeline is `index × 20 ms`. */
   readonly index: number;

@@ -1,5 +1,5 @@
 // Size: the one base of every transport's stream. Each tick's outbound frame (queue, lead, marks, idle policy)
-// and inbound frame (jitter buffer, resampling) run on the same clock and share its state; transports add framing only.
+// and inbound frame (jitter buffer; its resampling is inbound-frame.ts) run on the same clock and share its state; transports add framing only.
 import { EventEmitter } from 'node:events';
 import type { Logger } from '@ai-agent/common';
 import type { AudioCodec, WireFormat } from '../audio/codec.ts';
@@ -7,15 +7,14 @@ import type { Pacer, PacedSink } from '../audio/pacer.ts';
 import { DEFAULT_RESAMPLER_QUALITY, Resampler } from '@ai-agent/common/audio';
 import { meanAbs } from '../audio/level.ts';
 import { SampleQueue } from '../audio/sample-queue.ts';
+import { InboundFrameSource } from './inbound-frame.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
 import { countReason } from './counters.ts';
 import { RateLimitedLog } from './rate-limited-log.ts';
 import {
   FRAME_MS,
-  PIPELINE_FRAME_SAMPLES,
   PIPELINE_SAMPLE_RATE,
   type FlushResult,
-  type InboundFrame,
   type MediaStream,
   type MediaStreamCounters,
   type MediaStreamEvents,
@@ -50,8 +49,6 @@ export interface PacedStreamOptions {
 }
 
 /** The one frame object a stream hands to its listeners, refilled every tick. */
-type ReusedFrame = { -readonly [K in keyof InboundFrame]: InboundFrame[K] };
-
 interface PendingMark {
   id: string;
   /** Native-rate queue position the mark follows. */
@@ -87,15 +84,12 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
   private readonly outFrame: Int16Array;
   private readonly silenceBytes: Uint8Array;
   private readonly outResamplers = new Map<number, Resampler>();
-  private readonly inResampler: Resampler | null;
   private readonly jitter: JitterBuffer;
-  private readonly inNative: Int16Array;
   private readonly inDecode: Int16Array;
   /** The decoded part of `inDecode` handed to 'packet' listeners. */
   private packetView: Int16Array = new Int16Array(0);
-  private readonly inPipeline: SampleQueue;
   /** Handed to every 'frame' listener and overwritten on the next tick (InboundFrame's ownership rule). */
-  private readonly inFrame: ReusedFrame;
+  private readonly inFrame: InboundFrameSource;
   private readonly marks: PendingMark[] = [];
   private unregister: (() => void) | null = null;
   private lastOutputLevel = 0;
@@ -133,7 +127,6 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
     this.outFrame = new Int16Array(this.outFrameSamples);
     this.outBytes = new Uint8Array(this.outFrameSamples * this.outCodec.bytesPerSample);
     this.silenceBytes = new Uint8Array(this.outBytes.length).fill(this.outCodec.silenceByte);
-    this.inResampler = rate === PIPELINE_SAMPLE_RATE ? null : new Resampler(rate, PIPELINE_SAMPLE_RATE, this.resamplerQuality);
     this.jitter = new JitterBuffer({
       sampleRate: rate,
       frameSamples: this.inFrameSamples,
@@ -141,11 +134,8 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
       minDelayMs: options.jitterMinDelayMs,
       maxDelayMs: options.jitterMaxDelayMs,
     });
-    this.inNative = new Int16Array(this.inFrameSamples);
-    // wireSamples: the tick's audio before resampling, for providers and the VAD that take the wire's own rate.
-    this.inFrame = { samples: new Int16Array(PIPELINE_FRAME_SAMPLES), wireSamples: this.inNative, index: 0, timestampMs: 0, kind: 'silence' };
+    this.inFrame = new InboundFrameSource(rate, this.resamplerQuality);
     this.inDecode = new Int16Array(this.jitter.maxPacket);
-    this.inPipeline = new SampleQueue(PIPELINE_FRAME_SAMPLES * 4);
     this.counters = {
       packetsIn: 0, bytesIn: 0, eventsIn: 0, packetsOut: 0, bytesOut: 0, framesToPipeline: 0, silenceFramesToPipeline: 0,
       fillerFramesOut: 0, outboundDrains: 0, outboundOverflowSamples: 0, flushes: 0, rejected: {},
@@ -236,7 +226,7 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
     this.outQueue.clear();
     for (const r of this.outResamplers.values()) r.destroy();
     this.outResamplers.clear();
-    this.inResampler?.destroy();
+    this.inFrame.destroy();
     this.closeTransport(reason);
     for (const m of this.marks.splice(0)) this.emit('mark', m.id, false);
     this.emit('close', reason);
@@ -346,20 +336,11 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
 
   receiveTick(): void {
     if (this.isClosed) return;
-    const kind = this.jitter.pull(this.inNative);
-    if (this.inResampler) this.inResampler.processInto(this.inNative, this.inPipeline);
-    else this.inPipeline.push(this.inNative);
     const frame = this.inFrame;
-    // The resampler's output count per call can differ from 320 by a sample; the queue re-frames it. While
-    // its filter delay fills (first frame) the tail is short: zero it, the array holds the last frame.
-    const got = this.inPipeline.pull(frame.samples, PIPELINE_FRAME_SAMPLES);
-    if (got < PIPELINE_FRAME_SAMPLES) frame.samples.fill(0, got);
-    const index = this.frameIndex++;
+    const kind = this.jitter.pull(frame.wireSamples);
+    frame.advance(this.frameIndex++, kind);
     this.counters.framesToPipeline++;
     if (kind === 'silence') this.counters.silenceFramesToPipeline++;
-    frame.index = index;
-    frame.timestampMs = index * FRAME_MS;
-    frame.kind = kind;
     this.emit('frame', frame);
   }
 

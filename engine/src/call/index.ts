@@ -12,7 +12,7 @@ export type {
   ConversationState,
   PrepareRequest,
 } from './conversation-port.ts';
-export { FRAME_MS, PIPELINE_FRAME_SAMPLES, PIPELINE_SAMPLE_RATE } from './media-format.ts';
+export { FRAME_MS, NO_PCM, PIPELINE_FRAME_SAMPLES, PIPELINE_SAMPLE_RATE } from './media-format.ts';
 export type {
   FlushResult,
   InboundFrame,

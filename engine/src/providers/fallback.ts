@@ -182,6 +182,10 @@ class FailoverSttStream extends EventEmitter implements SttStream {
     inner.on('error', (err) => this.onInnerError(inner, err));
   }
 
+  get wireOnly(): boolean {
+    return this.inner?.wireOnly === true;
+  }
+
   write(pcm: Int16Array, wire?: Int16Array): void {
     this.inner?.write(pcm, wire);
   }

@@ -98,6 +98,12 @@ export interface SttStream {
    * given. Both are read synchronously (the caller reuses the arrays).
    */
   write(pcm: Int16Array, wire?: Int16Array): void;
+  /**
+   * The stream reads only `wire` in write() (it was opened with `wire` and hears the call at the wire's own
+   * rate): a caller may pass an empty `pcm` and leave the frame's pipeline-rate audio unmade. Read per frame:
+   * a stream that switches providers (fallback) may change it.
+   */
+  readonly wireOnly?: boolean;
   /** Forces a final for the audio so far, if the provider supports it. */
   finalize(): void;
   setGrammar(grammar: SttGrammar): void;

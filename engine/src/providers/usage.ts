@@ -87,16 +87,22 @@ class MeteredTts extends Metered<TtsProvider> implements TtsProvider {
 class MeteredStt extends Metered<SttProvider> implements SttProvider {
   async open(options: SttOpenOptions): Promise<SttStream> {
     const stream = await this.inner.open(options);
-    return new MeteredSttStream(stream, (samples) => this.usage.audio(this.name, samples / options.sampleRate));
+    const wireRate = options.wire?.sampleRate ?? options.sampleRate;
+    return new MeteredSttStream(stream, (pcm, wire) => this.usage.audio(this.name, pcm > 0 ? pcm / options.sampleRate : wire / wireRate));
   }
 }
 
 /** Forwards everything to the provider's stream, counting the audio written to it. */
 class MeteredSttStream implements SttStream {
-  constructor(private readonly inner: SttStream, private readonly count: (samples: number) => void) {}
+  /** `count` is given the samples of both rates: a stream that reads only the wire's is written no pipeline audio. */
+  constructor(private readonly inner: SttStream, private readonly count: (pcmSamples: number, wireSamples: number) => void) {}
+
+  get wireOnly(): boolean {
+    return this.inner.wireOnly === true;
+  }
 
   write(pcm: Int16Array, wire?: Int16Array): void {
-    this.count(pcm.length);
+    this.count(pcm.length, wire?.length ?? 0);
     this.inner.write(pcm, wire);
   }
 

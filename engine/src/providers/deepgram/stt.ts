@@ -134,6 +134,11 @@ class DeepgramSttStream extends EventEmitter<SttStreamEvents> implements SttStre
     }
   }
 
+  /** Sent in the wire's format, a frame is made of the wire's own audio (pipeline PCM only when it lacks it). */
+  get wireOnly(): boolean {
+    return this.format.wire;
+  }
+
   write(pcm: Int16Array, wire?: Int16Array): void {
     if (!this.open) return;
     const backlog = this.socket.socket.bufferedAmount;
@@ -144,7 +149,7 @@ class DeepgramSttStream extends EventEmitter<SttStreamEvents> implements SttStre
     // Always a new array: the socket may hold the bytes after this returns, while the caller reuses its frame.
     this.socket.sendMedia(this.format.wire ? this.wireBytes(pcm, wire) : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength).slice());
     this.lastSentAt = Date.now();
-    if (this.unansweredSoundAt === null && carriesSound(pcm)) this.unansweredSoundAt = this.lastSentAt;
+    if (this.unansweredSoundAt === null && carriesSound(this.format.wire && wire ? wire : pcm)) this.unansweredSoundAt = this.lastSentAt;
   }
 
   /** The frame in the wire's format. G.711 samples decoded from the wire encode back to the very bytes received. */

@@ -7,6 +7,7 @@ import { LocalAiError, type SttStream as LocalSttStream } from '@ai-agent/local-
 import type { Lease, LocalAiPool } from './connection-pool.ts';
 import { ProviderError } from '../errors.ts';
 import { carriesSound } from '../shared/pcm.ts';
+import { ButterworthLowpass } from '../../audio/lowpass.ts';
 import { SampleQueue } from '../../audio/sample-queue.ts';
 import { LOCAL_IDLE_TIMEOUT_MS, localFailure } from './failure.ts';
 import type { SttCapabilities, SttGrammar, SttOpenOptions, SttProvider, SttStream, SttStreamEvents } from '../types.ts';
@@ -23,6 +24,8 @@ const serverBusy = (err: unknown): boolean => err instanceof LocalAiError && (er
 const LINGER_FRAMES = 50;
 /** Audio before the onset that goes with it, so the first syllable is not clipped (300 ms at 16 kHz). */
 const PREROLL_SAMPLES = 4800;
+/** Where an 8 kHz call's audio is band-limited (3 dB down) before the recogniser hears it. */
+const BAND_LIMIT_HZ = 3700;
 /** Waiting audio goes to a recogniser that opens in messages of at most this much (500 ms at 16 kHz). */
 const SEND_CHUNK_SAMPLES = 8000;
 
@@ -70,12 +73,20 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
    */
   private readonly sendRate: 8000 | 16000;
   /**
-   * An 8 kHz call's pipeline audio, resampled back to 8 kHz, rather than the wire's own frames. The round trip
-   * removes the band above ~3.7 kHz (−4 dB at 3.7, −50 at 3.9), where µ-law noise sits; on the wire's own audio
-   * the recogniser's finals of long utterances came later ("press 9 for advanced options": ~50 ms at the median,
-   * caller-side p95 600–635 ms against 580–585, same day).
+   * An 8 kHz call is heard at its own rate, band-limited to 3.7 kHz: the band above, where µ-law noise sits,
+   * made the recogniser's finals of long utterances later ("press 9 for advanced options": ~50 ms at the
+   * median, caller-side p95 600–635 ms against 580–585, same day). The filter is what the pipeline's
+   * 8 → 16 → 8 kHz round trip did to the audio before (−3 to −4 dB at 3.7 kHz, below −45 at 3.9), without it:
+   * the call's frames need never be resampled. Only a write without the wire's frame (a stream opened without
+   * `wire`) is resampled down from the pipeline's.
    */
-  private readonly down: Resampler | null;
+  private readonly bandLimit: ButterworthLowpass | null;
+  /** For a narrowband stream written without the wire's frame: made at the first such write. */
+  private down: Resampler | null = null;
+  /** An 8 kHz call on a 16 kHz pipeline: sent at 8 kHz. */
+  private readonly narrowband: boolean;
+  /** Narrowband, opened with the wire's own audio (SttStream.wireOnly). */
+  readonly wireOnly: boolean;
   /** PREROLL_SAMPLES and MAX_BUFFERED_SAMPLES at the send rate. */
   private readonly prerollSamples: number;
   private readonly maxBufferedSamples: number;
@@ -117,8 +128,10 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     super();
     this.grammar = options.grammar ?? null;
     const narrowband = (options.sourceSampleRate ?? options.sampleRate) <= 8000 && options.sampleRate !== 8000;
+    this.narrowband = narrowband;
     this.sendRate = narrowband || options.sampleRate === 8000 ? 8000 : 16000;
-    this.down = narrowband ? new Resampler(options.sampleRate, 8000) : null;
+    this.wireOnly = narrowband && options.wire?.sampleRate === 8000;
+    this.bandLimit = this.wireOnly ? new ButterworthLowpass(8000, BAND_LIMIT_HZ, 6) : null;
     this.prerollSamples = (PREROLL_SAMPLES * this.sendRate) / 16000;
     this.maxBufferedSamples = (MAX_BUFFERED_SAMPLES * this.sendRate) / 16000;
     this.pending = new SampleQueue(this.prerollSamples * 2);
@@ -133,14 +146,24 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   }
 
   /**
-   * One chunk at the send rate, valid until the next call. A resampled frame lands in a buffer of this
-   * stream's, seen through one view that is remade only when the frame's length changes (the first frames).
+   * One chunk at the send rate, valid until the next call. A filtered or resampled frame lands in a buffer of
+   * this stream's, seen through one view that is remade only when the frame's length changes (the first frames).
    */
-  private toSendRate(pcm: Int16Array): Int16Array {
-    if (!this.down) return pcm;
-    const needed = this.down.outputLength(pcm.length);
+  private toSendRate(pcm: Int16Array, wire: Int16Array | undefined): Int16Array {
+    if (this.bandLimit && wire) return this.sendFrame(this.bandLimit.processTo(wire, this.sendBuffer(wire.length)));
+    if (!this.narrowband) return pcm;
+    this.down ??= new Resampler(this.options.sampleRate, 8000);
+    return this.sendFrame(this.down.processTo(pcm, this.sendBuffer(this.down.outputLength(pcm.length))));
+  }
+
+  /** This stream's buffer for a send-rate frame, at least `needed` samples long. */
+  private sendBuffer(needed: number): Int16Array {
     if (this.downBuffer.length < needed) this.downFrame = (this.downBuffer = new Int16Array(needed)).subarray(0, 0);
-    const count = this.down.processTo(pcm, this.downBuffer);
+    return this.downBuffer;
+  }
+
+  /** The view of the buffer's first `count` samples. */
+  private sendFrame(count: number): Int16Array {
     if (this.downFrame.length !== count) this.downFrame = this.downBuffer.subarray(0, count);
     return this.downFrame;
   }
@@ -160,13 +183,13 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
     if (this.pending.length > limit) this.pending.skip(this.pending.length - limit);
   }
 
-  write(pcm: Int16Array): void {
+  write(pcm: Int16Array, wire?: Int16Array): void {
     if (this.closed) return;
-    const audio = this.toSendRate(pcm);
+    const audio = this.toSendRate(pcm, wire);
     if (this.current) {
       this.current.write(this.bytesOfFrame(audio));
       if (this.quietSinceFinal >= 0) {
-        if (carriesSound(pcm)) this.quietSinceFinal = 0;
+        if (carriesSound(audio)) this.quietSinceFinal = 0;
         else if (++this.quietSinceFinal >= LINGER_FRAMES) this.endCurrent();
       }
       return;
@@ -177,7 +200,7 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
       return;
     }
     this.keep(audio, this.prerollSamples);
-    if (carriesSound(pcm)) {
+    if (carriesSound(audio)) {
       this.opening = true;
       this.openNext().catch((err: unknown) => this.openFailed(err));
     }

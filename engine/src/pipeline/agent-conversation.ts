@@ -2,7 +2,7 @@
 // share the session's and the current reply's state; watchdogs, DTMF, tools and endings are CallConversation's.
 import type { Logger } from '@ai-agent/common';
 import type { AgentProvider, AgentSession, TtsChunk, ToolCall } from '../providers/types.ts';
-import { FRAME_MS, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../call/index.ts';
+import { FRAME_MS, NO_PCM, PIPELINE_SAMPLE_RATE, type InboundFrame } from '../call/index.ts';
 import { CallConversation, playedOut, type CallHost } from './call-conversation.ts';
 import { heardPrefix } from './heard-text.ts';
 import { wireAudioOf } from '../providers/wire-audio.ts';
@@ -10,7 +10,6 @@ import type { AgentWarmStart, WarmSession } from './agent-warm-start.ts';
 import { AgentPacketFeed } from './agent-packet-feed.ts';
 
 const FRAMES_PER_SECOND = 1000 / FRAME_MS;
-const NO_PCM = new Int16Array(0); // the pipeline PCM a session taking the wire's own audio does not read
 const SAMPLES_PER_MS = PIPELINE_SAMPLE_RATE / 1000;
 /** Longest wait for the agent to start a reply it was asked to say (farewell) before going on without it. */
 const SAY_START_FRAMES = 5 * FRAMES_PER_SECOND;

@@ -4,7 +4,7 @@
 import { sampleRateOf } from '../audio/codec.ts';
 import type { ChatMessage, SttStream, ToolCall } from '../providers/types.ts';
 import { wireAudioOf } from '../providers/wire-audio.ts';
-import { FRAME_MS, PIPELINE_SAMPLE_RATE, type ConversationState, type InboundFrame } from '../call/index.ts';
+import { FRAME_MS, NO_PCM, PIPELINE_SAMPLE_RATE, type ConversationState, type InboundFrame } from '../call/index.ts';
 import { meanAbs } from '../audio/level.ts';
 import { BargeIn } from './barge-in.ts';
 import { addToolAnswer, holdOpenToolCalls } from './tool-answers.ts';
@@ -41,7 +41,7 @@ export class Conversation extends CallConversation<ConversationStats> {
   /** Caller turns in a row lost to a busy recogniser (a turn heard starts the count again). */
   private busyTurns = 0;
   private vadStream: VadStream | null = null;
-  /** The VAD hears the wire's own 8 kHz audio (`frame.wireSamples`), not the pipeline's 16 kHz. */
+  /** The VAD and the level meters hear the wire's own 8 kHz audio (`frame.wireSamples`), not the pipeline's 16 kHz. */
   private vadNarrow = false;
 
   constructor(options: ConversationOptions) {
@@ -147,9 +147,12 @@ export class Conversation extends CallConversation<ConversationStats> {
 
   protected readonly onFrame = (frame: InboundFrame): void => {
     if (this.closed) return;
-    this.stt?.write(frame.samples, frame.wireSamples);
-    this.vadStream?.push(this.vadNarrow ? frame.wireSamples : frame.samples);
-    const level = meanAbs(frame.samples);
+    // Each reads the wire's own audio where it can: then an 8 kHz call's frame is never resampled to 16 kHz.
+    const stt = this.stt;
+    if (stt) stt.write(stt.wireOnly === true ? NO_PCM : frame.samples, frame.wireSamples);
+    const narrow = this.vadNarrow ? frame.wireSamples : null;
+    this.vadStream?.push(narrow ?? frame.samples);
+    const level = meanAbs(narrow ?? frame.samples);
     const turns = this.turns;
     this.echo.frame(level, this.opts.media.outputLevel, !this.bargeIn.judging && !turns.detector.speaking);
     const watchdogs = this.watchdogs;

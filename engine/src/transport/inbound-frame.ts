@@ -21,8 +21,9 @@ export class InboundFrameSource implements InboundFrame {
   private readonly queue: SampleQueue;
   private resampled = false;
 
-  constructor(wireRate: number, resamplerQuality: number) {
-    this.wireSamples = new Int16Array((wireRate * FRAME_MS) / 1000);
+  /** `wireFrameSamples`: one 20 ms frame at `wireRate` (the jitter buffer's frame). */
+  constructor(wireRate: number, wireFrameSamples: number, resamplerQuality: number) {
+    this.wireSamples = new Int16Array(wireFrameSamples);
     this.resampler = wireRate === PIPELINE_SAMPLE_RATE ? null : new Resampler(wireRate, PIPELINE_SAMPLE_RATE, resamplerQuality);
     // At the pipeline rate the wire's frame is the pipeline's.
     this.pipeline = this.resampler ? new Int16Array(PIPELINE_FRAME_SAMPLES) : this.wireSamples;

@@ -48,7 +48,6 @@ export interface PacedStreamOptions {
   now?: () => number;
 }
 
-/** The one frame object a stream hands to its listeners, refilled every tick. */
 interface PendingMark {
   id: string;
   /** Native-rate queue position the mark follows. */
@@ -134,7 +133,7 @@ export abstract class PacedMediaStream extends EventEmitter<MediaStreamEvents> i
       minDelayMs: options.jitterMinDelayMs,
       maxDelayMs: options.jitterMaxDelayMs,
     });
-    this.inFrame = new InboundFrameSource(rate, this.resamplerQuality);
+    this.inFrame = new InboundFrameSource(rate, this.inFrameSamples, this.resamplerQuality);
     this.inDecode = new Int16Array(this.jitter.maxPacket);
     this.counters = {
       packetsIn: 0, bytesIn: 0, eventsIn: 0, packetsOut: 0, bytesOut: 0, framesToPipeline: 0, silenceFramesToPipeline: 0,

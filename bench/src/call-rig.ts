@@ -44,6 +44,11 @@ export function pin(pid: number, cpus: number[], allThreads: boolean): void {
   execFileSync('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', cpus.join(','), String(pid)], { stdio: 'ignore' });
 }
 
+/** Sets the scheduling policy of a process and all its threads (`--idle`, or `--other`: the normal one). */
+function schedule(pid: number, policy: '--idle' | '--other'): void {
+  execFileSync('chrt', ['--all-tasks', policy, '-p', '0', String(pid)], { stdio: 'ignore' });
+}
+
 /** Sums the samples of a Prometheus text metric whose label set contains `labels`. */
 export function metric(text: string, name: string, labels = ''): number {
   let sum = 0;
@@ -90,6 +95,8 @@ export class CallRig {
     private readonly dir: string,
     readonly ai: ChildProcess,
     readonly sut: EngineUnderTest,
+    /** The callers run at idle priority on the engine's cores; back to normal when the rig closes. */
+    private readonly idlePriority: boolean,
   ) {}
 
   static async start(opts: CallRigOptions): Promise<CallRig> {
@@ -127,12 +134,17 @@ export class CallRig {
     } finally {
       if (otherCpus) pin(process.pid, otherCpus, false);
     }
+    // Callers and stand-in on the engine's own cores (none left for them) run at idle priority, once the engine
+    // has started (its processes keep the normal policy): they take only the CPU the engine leaves, as on a core of
+    // their own, so the figures are the engine's and not the scheduler's share-out between them.
+    const sharing = engineCpus !== undefined && otherCpus !== undefined && otherCpus.some((c) => engineCpus.includes(c));
+    if (sharing) for (const pid of [process.pid, ai.pid!]) schedule(pid, '--idle');
     if (engineCpus && otherCpus) {
       const pinned = allowedCpus(sut.engine.child.pid!).join(',');
       console.log(`  [${opts.label}] engine pid ${sut.engine.child.pid} on cpus ${pinned}; callers and fake AI on cpus ${otherCpus.join(',')}` +
-        (otherCpus.some((c) => engineCpus.includes(c)) ? ' (no core left: they share the engine\'s, and their CPU competes with it)' : ''));
+        (sharing ? ' (no core left: they share the engine\'s, at idle priority)' : ''));
     }
-    return new CallRig(opts, dir, ai, sut);
+    return new CallRig(opts, dir, ai, sut, sharing);
   }
 
   /** The engine's processes: the one started and those it started (`shards:`). */
@@ -204,6 +216,7 @@ export class CallRig {
     await this.resize(0).catch(() => undefined);
     await this.sut.stop();
     this.ai.kill();
+    if (this.idlePriority) schedule(process.pid, '--other');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

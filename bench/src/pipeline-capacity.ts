@@ -10,15 +10,17 @@
 // (a loopback GET needs no token); then it is refined by bisection (capacity-search.ts). The search runs with the
 // engine pinned to 1 core and then to 2, as one engine process per core (`shards:`; the engine is spawned pinned,
 // so its VAD pool sizes itself from the cores it may use); the callers and the stand-in run on the cores left, or
-// share the engine's when none are. CPU figures add up every engine process.
+// share the engine's at idle priority when none are (call-rig.ts). CPU figures add up every engine process.
 // Figures per pinning: max calls; at that N (or, when none passed, the lowest N tried) engine CPU (all threads,
 // /proc) and its main thread's share, calls per core (N ÷ engine cores used), skipped VAD windows, agent turns per
 // call and minute (proof the calls converse); at the first failing N, ticks late, skipped VAD windows and how long
 // the engine's main thread waited for a CPU (the host's share). Then the scaling ratio, 2 cores ÷ 1 core.
 // Pacer lateness while the call store is locked is media-loop.ts's; it is not repeated here.
-// PIPELINE_CAPACITY_CALLS=N replaces the search with one measurement at N calls: CPU per call, main thread and
-// the other threads (the VAD workers) apart, and on 1 and 2 cores the scaling those costs imply (measurable on a
-// 2-core host, where the search has no core left for the callers).
+// PIPELINE_CAPACITY_CALLS=N replaces the search with one measurement at N calls per engine core (N on 1 core, 2N
+// on 2): CPU per call, main thread and the other threads (the VAD workers) apart, and the scaling those costs imply,
+// steadier than the search's on a shared host. Each core carries the same
+// load in both, as it would at capacity: at one total load, two processes each run half as loaded, and a process's
+// fixed work per tick (its timer, one STT write, one VAD batch) and its smaller VAD batches cost more per call.
 // `npm run bench -- capacity` runs this suite alone.
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -31,10 +33,10 @@ const STEP_SECONDS = Number(process.env.PIPELINE_CAPACITY_STEP_SECONDS ?? 10);
 const MAX_CALLS = Number(process.env.PIPELINE_CAPACITY_MAX_CALLS ?? 1000);
 /**
  * A fixed load instead of the search: the engine's CPU per call (main thread and the rest, the VAD workers) at
- * this many calls, one measurement of PIPELINE_CAPACITY_STEP_SECONDS. On a shared host it is steadier than the
- * search, whose limit moves with the neighbours' load.
+ * this many calls per engine core, one measurement of PIPELINE_CAPACITY_STEP_SECONDS. On a shared host it is
+ * steadier than the search, whose limit moves with the neighbours' load.
  */
-const FIXED_CALLS = process.env.PIPELINE_CAPACITY_CALLS ? Number(process.env.PIPELINE_CAPACITY_CALLS) : null;
+const FIXED_CALLS_PER_CORE = process.env.PIPELINE_CAPACITY_CALLS ? Number(process.env.PIPELINE_CAPACITY_CALLS) : null;
 /** Engine core counts to measure, e.g. "1,2" (default) or "1" while developing. */
 const CORE_COUNTS = (process.env.PIPELINE_CAPACITY_CORES ?? '1,2').split(',').map(Number);
 /** Engine processes on a pinning of several cores (`shards:`); default one per core. */
@@ -172,7 +174,7 @@ async function measureOn(cores: number, allowed: number[], speech: Int16Array[])
   }
 }
 
-/** The engine's CPU per call at FIXED_CALLS calls, above its cost with none; returns the calls per core it implies. */
+/** The engine's CPU per call at `calls` calls, above its cost with none; returns the calls per core it implies. */
 async function measureFixed(calls: number, cores: number, allowed: number[], speech: Int16Array[], figures: Figures): Promise<number | null> {
   if (allowed.length < cores) return null;
   const { label, rig } = await rigOn(cores, allowed, speech);
@@ -203,15 +205,14 @@ export async function runPipelineCapacityBench(): Promise<Figures> {
   const figures: Figures = {};
   const maxCalls = new Map<number, number>();
   try {
-    if (FIXED_CALLS !== null) {
-      if (!(FIXED_CALLS > 0)) throw new Error(`PIPELINE_CAPACITY_CALLS must be a positive number of calls, not ${process.env.PIPELINE_CAPACITY_CALLS}`);
+    if (FIXED_CALLS_PER_CORE !== null) {
+      if (!(FIXED_CALLS_PER_CORE > 0)) throw new Error(`PIPELINE_CAPACITY_CALLS must be a positive number of calls, not ${process.env.PIPELINE_CAPACITY_CALLS}`);
       const perCore = new Map<number, number | null>();
-      for (const cores of CORE_COUNTS) perCore.set(cores, await measureFixed(FIXED_CALLS, cores, allowed, speech, figures));
-      // On a host with no core left for the callers (2 cores), the search cannot run the engine on both; the cost
-      // per call can, callers sharing its cores. 2 cores give 2 × their calls per core.
+      for (const cores of CORE_COUNTS) perCore.set(cores, await measureFixed(FIXED_CALLS_PER_CORE * cores, cores, allowed, speech, figures));
+      // 2 cores give 2 × their calls per core.
       const one = perCore.get(1);
       const two = perCore.get(2);
-      if (one && two) figures[`pipeline capacity scaling from the cpu per call at ${FIXED_CALLS} calls, 2 cores ÷ 1`] = { value: Number(((2 * two) / one).toFixed(2)), unit: 'x' };
+      if (one && two) figures[`pipeline capacity scaling from the cpu per call at ${FIXED_CALLS_PER_CORE} calls per core, 2 cores ÷ 1`] = { value: Number(((2 * two) / one).toFixed(2)), unit: 'x' };
       figures['pipeline capacity host load average (1 min) at the end'] = { value: round1(loadavg()[0]!), unit: '' };
       return figures;
     }

@@ -18,9 +18,9 @@
 // Pacer lateness while the call store is locked is media-loop.ts's; it is not repeated here.
 // PIPELINE_CAPACITY_CALLS=N replaces the search with one measurement at N calls per engine core (N on 1 core, 2N
 // on 2): CPU per call, main thread and the other threads (the VAD workers) apart, and the scaling those costs imply,
-// steadier than the search's on a shared host. Each core carries the same
-// load in both, as it would at capacity: at one total load, two processes each run half as loaded, and a process's
-// fixed work per tick (its timer, one STT write, one VAD batch) and its smaller VAD batches cost more per call.
+// steadier than the search's on a shared host. Each core carries the same load in both, as at capacity: at one
+// total load, two processes each run half as loaded, and a process's fixed work per tick (its timer, one STT write,
+// one VAD batch) and its smaller VAD batches cost more per call.
 // `npm run bench -- capacity` runs this suite alone.
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';

@@ -103,9 +103,9 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
   private readonly pending: SampleQueue;
   private frameBytesOf: Int16Array | null = null;
   private frameBytes: Uint8Array = new Uint8Array(0);
-  /** The resampled frames' buffer and the view of its latest frame (narrowband only). */
-  private downBuffer = new Int16Array(0);
-  private downFrame = new Int16Array(0);
+  /** The send-rate frames' buffer (filtered or resampled, narrowband only) and the view of its latest frame. */
+  private sendRateBuffer = new Int16Array(0);
+  private sendRateFrame = new Int16Array(0);
   private grammar: SttGrammar;
   private closed = false;
   /**
@@ -157,14 +157,14 @@ class LocalAiSttStream extends EventEmitter implements SttStream {
 
   /** This stream's buffer for a send-rate frame, at least `needed` samples long. */
   private sendBuffer(needed: number): Int16Array {
-    if (this.downBuffer.length < needed) this.downFrame = (this.downBuffer = new Int16Array(needed)).subarray(0, 0);
-    return this.downBuffer;
+    if (this.sendRateBuffer.length < needed) this.sendRateFrame = (this.sendRateBuffer = new Int16Array(needed)).subarray(0, 0);
+    return this.sendRateBuffer;
   }
 
   /** The view of the buffer's first `count` samples. */
   private sendFrame(count: number): Int16Array {
-    if (this.downFrame.length !== count) this.downFrame = this.downBuffer.subarray(0, count);
-    return this.downFrame;
+    if (this.sendRateFrame.length !== count) this.sendRateFrame = this.sendRateBuffer.subarray(0, count);
+    return this.sendRateFrame;
   }
 
   /** The bytes of a frame to send: a 16 kHz call hands the same frame buffer every tick, so its view is made once. */
